@@ -1,0 +1,135 @@
+//! How the CLI shows things: tables for people, JSON for programs.
+
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+
+use crate::core::order::Order;
+use crate::pipeline::Outcome;
+use crate::store::{EventRow, OrderRow, StockRow};
+
+/// One line for what happened to a message.
+pub fn describe(o: &Outcome) -> String {
+    if o.duplicate {
+        return format!(
+            "duplicate of a message already taken ({}): ignored",
+            o.message_id
+        );
+    }
+    let mut s = o.kind.map(|k| k.as_str().to_string()).unwrap_or_default();
+    if let Some(r) = &o.order {
+        let _ = write!(s, " -> order {r}");
+        if let Some(st) = o.state {
+            let _ = write!(s, " [{st}]");
+        }
+    }
+    for (template, to) in &o.emails {
+        let _ = write!(s, "; sent {template} to {to}");
+    }
+    if let Some(a) = &o.attention {
+        let _ = write!(s, "; held for a person: {a}");
+    }
+    if o.emails.is_empty() && o.attention.is_none() {
+        s.push_str("; not answered");
+    }
+    s
+}
+
+pub fn order_json(o: &Order) -> Value {
+    json!({
+        "reference": o.reference,
+        "state": o.state.as_str(),
+        "customer_email": o.customer.email,
+        "customer_name": o.customer.name,
+        "currency": o.currency,
+        "subtotal": o.totals.subtotal.to_string(),
+        "shipping": o.totals.shipping.to_string(),
+        "tax": o.totals.tax.to_string(),
+        "total": o.totals.total.to_string(),
+        "lines": o.lines.iter().map(|l| json!({
+            "sku": l.sku,
+            "name": l.name,
+            "quantity": l.quantity,
+            "requested": l.requested,
+            "unit_price": l.unit_price.to_string(),
+            "line_total": l.line_total.to_string(),
+        })).collect::<Vec<_>>(),
+        "wanted": o.wanted,
+        "open_problems": o.open_problems,
+        "shipping_address": o.shipping_address,
+        "created_at": o.created_at.to_string(),
+        "reserved_until": o.reserved_until.map(|t| t.to_string()),
+        "payment_due": o.payment_due.map(|t| t.to_string()),
+        "flags": o.flags,
+    })
+}
+
+pub fn orders_table(orders: &[(OrderRow, Order)]) -> String {
+    let mut s = String::new();
+    if orders.is_empty() {
+        return "no orders\n".into();
+    }
+    let _ = writeln!(
+        s,
+        "{:<12} {:<18} {:<32} {:>10} {:<4}",
+        "REFERENCE", "STATE", "CUSTOMER", "TOTAL", ""
+    );
+    for (row, _) in orders {
+        let _ = writeln!(
+            s,
+            "{:<12} {:<18} {:<32} {:>10} {:<4}",
+            row.reference, row.state, row.customer_email, row.total, row.currency
+        );
+    }
+    s
+}
+
+pub fn order_text(o: &Order, events: &[EventRow]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Order {} [{}]", o.reference, o.state.as_str());
+    let name = o.customer.name.as_deref().unwrap_or("");
+    let _ = writeln!(s, "Customer: {name} <{}>", o.customer.email);
+    for l in &o.lines {
+        let _ = writeln!(
+            s,
+            "  {:>3} x {:<28} {:<12} @ {:>8} = {:>9}",
+            l.quantity, l.name, l.sku, l.unit_price, l.line_total
+        );
+    }
+    if !o.lines.is_empty() {
+        let t = &o.totals;
+        let _ = writeln!(
+            s,
+            "  subtotal {}  shipping {}  tax {}  total {} {}",
+            t.subtotal, t.shipping, t.tax, t.total, o.currency
+        );
+    }
+    for p in &o.open_problems {
+        let _ = writeln!(s, "  unresolved: {:?} ({:?})", p.line, p.problem);
+    }
+    if let Some(a) = &o.shipping_address {
+        let _ = writeln!(s, "Ship to:\n  {}", a.text.replace('\n', "\n  "));
+    }
+    let _ = writeln!(s, "History:");
+    for e in events {
+        let _ = writeln!(s, "  {} {} {}", e.at, e.kind, e.detail);
+    }
+    s
+}
+
+pub fn inventory_table(rows: &[StockRow]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<12} {:<24} {:>8} {:>8} {:>9} {:>10}",
+        "SKU", "NAME", "PRICE", "ON HAND", "RESERVED", "AVAILABLE"
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "{:<12} {:<24} {:>8} {:>8} {:>9} {:>10}",
+            r.sku, r.name, r.unit_price, r.on_hand, r.reserved, r.available
+        );
+    }
+    s
+}

@@ -1,0 +1,270 @@
+//! What kind of message this is, judged from the message alone.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::inbound::Inbound;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Order,
+    CustomerReply,
+    PaymentNotice,
+    SellerCommand,
+    StatusInquiry,
+    Cancellation,
+    AutoReply,
+    Bounce,
+    Bulk,
+    Unknown,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Order => "order",
+            Kind::CustomerReply => "customer_reply",
+            Kind::PaymentNotice => "payment_notice",
+            Kind::SellerCommand => "seller_command",
+            Kind::StatusInquiry => "status_inquiry",
+            Kind::Cancellation => "cancellation",
+            Kind::AutoReply => "auto_reply",
+            Kind::Bounce => "bounce",
+            Kind::Bulk => "bulk",
+            Kind::Unknown => "unknown",
+        }
+    }
+
+    /// Mail that must never be answered automatically, whatever it contains.
+    pub fn is_machine_mail(self) -> bool {
+        matches!(self, Kind::AutoReply | Kind::Bounce | Kind::Bulk)
+    }
+}
+
+/// An order reference as we issue them: PREFIX-XXXXXXXX in Crockford base32.
+pub static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b([A-Za-z0-9]{1,8})-([0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8})\b").unwrap()
+});
+
+static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:(?:approve|approved|reject|rejected|paid)\b(?:\s+\S+)?|shipped\s+\S+-\S+\s+\S+\s+\S+|cancel\s+[a-z0-9]{1,8}-[0-9a-z]{8}\s*$|note\s+[a-z0-9]{1,8}-[0-9a-z]{8}\s+\S)")
+        .unwrap()
+});
+static PAYMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)you'?ve received (?:a )?payment|you received (?:a )?payment|payment received|received a payment|payment (?:has )?succeeded|successful payment|charge succeeded|incoming (?:credit )?transfer|credit transfer received|you have received a transfer|zahlungseingang|virement reçu|transferencia recibida")
+        .unwrap()
+});
+static CANCEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bcancel(?:l?ing)?\s+(?:my|the|this|our)\s+(?:whole\s+|entire\s+)?order|\bplease cancel\b|\b(?:want|like|need) to cancel\b|\bcancel it\b|annuler (?:ma|la) commande|stornieren|storniere|cancelar (?:mi|el) pedido")
+        .unwrap()
+});
+static STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)where(?:'s| is) my (?:order|package|parcel|stuff)|status of my order|order status|has my order (?:been )?ship|(?:any )?update on my order|tracking number|when will (?:my|the) (?:order|package|parcel|items?) (?:arrive|ship|be)|haven'?t received my order|not received my order|où en est ma commande|wo ist meine bestellung|dónde está mi pedido")
+        .unwrap()
+});
+
+/// Facts about the message that come from elsewhere than its own bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Signals {
+    /// The body asks for products (items or unmatched product lines were found).
+    pub asks_for_products: bool,
+}
+
+pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
+    let from = msg.from.as_ref().map(|m| m.email.as_str()).unwrap_or("");
+    let local = from.split('@').next().unwrap_or("").to_ascii_lowercase();
+    let report = msg.report_type.as_deref();
+
+    if report == Some("delivery-status")
+        || matches!(local.as_str(), "mailer-daemon" | "postmaster")
+        || msg.return_path.as_deref() == Some("")
+        || from.is_empty()
+    {
+        return Kind::Bounce;
+    }
+    let auto = msg
+        .auto_submitted
+        .as_deref()
+        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"));
+    if auto
+        || msg.has_autoreply_headers
+        || msg.has_loop_header
+        || report == Some("disposition-notification")
+        || from.eq_ignore_ascii_case(shop_address)
+    {
+        return Kind::AutoReply;
+    }
+    let precedence = msg
+        .precedence
+        .as_deref()
+        .map(|p| p.trim().to_ascii_lowercase());
+    if matches!(precedence.as_deref(), Some("bulk" | "list" | "junk"))
+        || msg.has_list_headers
+        || matches!(
+            local.replace(['-', '_', '.'], "").as_str(),
+            "noreply" | "donotreply" | "noresponse"
+        )
+    {
+        return Kind::Bulk;
+    }
+    let first_line = msg
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if is_command(first_line, msg.is_reply()) {
+        return Kind::SellerCommand;
+    }
+    let head: String = msg.text.chars().take(2000).collect();
+    if PAYMENT.is_match(&msg.subject) || PAYMENT.is_match(&head) {
+        return Kind::PaymentNotice;
+    }
+    if CANCEL.is_match(&msg.subject) || CANCEL.is_match(&msg.text) {
+        return Kind::Cancellation;
+    }
+    if STATUS.is_match(&msg.subject) || STATUS.is_match(&msg.text) {
+        return Kind::StatusInquiry;
+    }
+    if signals.asks_for_products {
+        return Kind::Order;
+    }
+    if msg.is_reply() || REFERENCE.is_match(&msg.subject) {
+        return Kind::CustomerReply;
+    }
+    Kind::Unknown
+}
+
+/// A seller's command on the first line. Bare `approve`/`reject` only count in a reply,
+/// where the thread says which order they mean.
+fn is_command(line: &str, is_reply: bool) -> bool {
+    let Some(m) = COMMAND.find(line) else {
+        return false;
+    };
+    let word = m
+        .as_str()
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let names_reference = REFERENCE.is_match(line);
+    match word.as_str() {
+        "approve" | "approved" | "reject" | "rejected" | "paid" => {
+            // "Approved!" in a customer's mail is not a command: it must be the whole line,
+            // or carry a reference or, for reject, a reason.
+            let rest = line[word.len()..].trim();
+            names_reference || (is_reply && (rest.is_empty() || word.starts_with("reject")))
+        }
+        _ => names_reference,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::inbound::Mailbox;
+
+    fn msg(from: &str, subject: &str, text: &str) -> Inbound {
+        Inbound {
+            message_id: "x@y".into(),
+            subject: subject.into(),
+            from: Some(Mailbox {
+                name: None,
+                email: from.into(),
+            }),
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn kinds_table() {
+        let shop = "orders@shop.test";
+        let products = Signals {
+            asks_for_products: true,
+        };
+        let none = Signals::default();
+        let mut reply = msg("pat@example.test", "Re: Your order", "approve");
+        reply.in_reply_to = vec!["a@shop.test".into()];
+        let cases: Vec<(Inbound, Signals, Kind)> = vec![
+            (
+                msg("pat@example.test", "Order", "2 x Blue Mug"),
+                products,
+                Kind::Order,
+            ),
+            (
+                msg("MAILER-DAEMON@mx.test", "Undelivered", "2 x Blue Mug"),
+                products,
+                Kind::Bounce,
+            ),
+            (
+                msg("no-reply@store.test", "News", "2 x Blue Mug"),
+                products,
+                Kind::Bulk,
+            ),
+            (
+                msg(shop, "Your order", "2 x Blue Mug"),
+                products,
+                Kind::AutoReply,
+            ),
+            (
+                msg("pat@example.test", "Hello", "Do you ship to Australia?"),
+                none,
+                Kind::Unknown,
+            ),
+            (
+                msg(
+                    "pat@example.test",
+                    "Order",
+                    "Please cancel my order MC-7K2QXD9F",
+                ),
+                none,
+                Kind::Cancellation,
+            ),
+            (
+                msg(
+                    "pat@example.test",
+                    "?",
+                    "Where is my order? It's been a week",
+                ),
+                none,
+                Kind::StatusInquiry,
+            ),
+            (
+                msg(
+                    "service@paypal.example",
+                    "You've received a payment",
+                    "MC-7K2QXD9F 36.00 USD",
+                ),
+                none,
+                Kind::PaymentNotice,
+            ),
+            (
+                msg(
+                    "mara@shop.test",
+                    "x",
+                    "shipped MC-7K2QXD9F UPS 1Z999AA10123456784",
+                ),
+                none,
+                Kind::SellerCommand,
+            ),
+            (
+                msg("pat@example.test", "Re: x", "Approved! great"),
+                none,
+                Kind::CustomerReply,
+            ),
+            (reply, none, Kind::SellerCommand),
+        ];
+        for (i, (m, s, want)) in cases.into_iter().enumerate() {
+            assert_eq!(classify(&m, shop, s), want, "case {i}: {}", m.text);
+        }
+        let mut auto = msg("pat@example.test", "Out of office", "2 x Blue Mug");
+        auto.auto_submitted = Some("auto-replied".into());
+        assert_eq!(classify(&auto, shop, products), Kind::AutoReply);
+        auto.auto_submitted = Some("no".into());
+        assert_eq!(classify(&auto, shop, products), Kind::Order);
+    }
+}

@@ -1,0 +1,689 @@
+//! The decision for one inbound message: what happens to the order, the stock, and who is told.
+//! Pure: the store gathers the inputs (the order the message threads to, stock, recent replies,
+//! a fresh reference, the time) and applies the output in one transaction.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use super::catalog::Catalog;
+use super::classify::Kind;
+use super::extract::Parsed;
+use super::inbound::{Inbound, Mailbox};
+use super::items::{ItemLine, Problem, Unmatched};
+use super::order::{Order, OrderLine, OrderState};
+use super::pricing::{Totals, price_order};
+use crate::config::Config;
+
+pub struct Input<'a> {
+    pub now: OffsetDateTime,
+    pub msg: &'a Inbound,
+    pub parsed: &'a Parsed,
+    pub config: &'a Config,
+    pub catalog: &'a Catalog,
+    /// The order this message belongs to: by thread, else by a reference it names.
+    pub order: Option<Order>,
+    /// Stock available to promise (on hand minus other orders' reservations), by SKU.
+    pub available: &'a HashMap<String, i64>,
+    /// Automatic replies sent to this correspondent in the last hour.
+    pub replies_last_hour: u32,
+    /// A reference not yet used, should this message start an order.
+    pub new_reference: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveKind {
+    Receipt,
+    Adjustment,
+    Reserve,
+    Release,
+    Sale,
+    Return,
+}
+
+impl MoveKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MoveKind::Receipt => "receipt",
+            MoveKind::Adjustment => "adjustment",
+            MoveKind::Reserve => "reserve",
+            MoveKind::Release => "release",
+            MoveKind::Sale => "sale",
+            MoveKind::Return => "return",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StockMove {
+    pub sku: String,
+    pub kind: MoveKind,
+    /// Always positive; the kind says which way it goes.
+    pub quantity: i64,
+    pub reason: String,
+}
+
+/// A line we could not supply in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Shortage {
+    pub name: String,
+    pub requested: u32,
+    pub available: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "template", rename_all = "snake_case")]
+pub enum Template {
+    /// What we still need before we can quote.
+    AskDetails {
+        order: Order,
+        problems: Vec<Unmatched>,
+        shortages: Vec<Shortage>,
+        need_address: bool,
+        need_items: bool,
+        /// What is settled so far: (catalog name, quantity).
+        have: Vec<(String, u32)>,
+        /// The destination is one we do not ship to.
+        unserved_country: Option<String>,
+        /// Items in stock, offered when nothing asked for is.
+        in_stock: Vec<String>,
+    },
+    Quote {
+        order: Order,
+        shortages: Vec<Shortage>,
+    },
+    UnderReview {
+        order: Order,
+        shortages: Vec<Shortage>,
+    },
+    ApprovalRequest {
+        order: Order,
+        rules: Vec<String>,
+    },
+    Status {
+        order: Order,
+    },
+    StatusUnknown,
+    Cancelled {
+        order: Order,
+    },
+}
+
+impl Template {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Template::AskDetails { .. } => "ask_details",
+            Template::Quote { .. } => "quote",
+            Template::UnderReview { .. } => "under_review",
+            Template::ApprovalRequest { .. } => "approval_request",
+            Template::Status { .. } => "status",
+            Template::StatusUnknown => "status_unknown",
+            Template::Cancelled { .. } => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Email {
+    pub to: Vec<Mailbox>,
+    /// Threads under the inbound message (customer replies) or starts its own thread (seller mail).
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub subject: String,
+    pub template: Template,
+    /// Customer replies count against the per-correspondent cap; seller mail does not.
+    pub to_customer: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub kind: &'static str,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Decision {
+    /// The order to save (new or changed); `None` leaves orders as they are.
+    pub order: Option<Order>,
+    /// Whether `order` is new (to insert) rather than changed.
+    pub order_is_new: bool,
+    pub stock_moves: Vec<StockMove>,
+    pub emails: Vec<Email>,
+    pub events: Vec<Event>,
+    /// Set when a person must look at the message; nothing is answered for it.
+    pub attention: Option<String>,
+}
+
+impl Decision {
+    fn event(&mut self, kind: &'static str, detail: serde_json::Value) {
+        self.events.push(Event { kind, detail });
+    }
+    fn hold(mut self, reason: impl Into<String>) -> Decision {
+        let reason = reason.into();
+        self.event("held_for_person", json!({ "reason": reason }));
+        self.attention = Some(reason);
+        self
+    }
+}
+
+pub fn decide(input: Input) -> Decision {
+    let mut decision = decide_kind(&input);
+    apply_reply_cap(&input, &mut decision);
+    decision
+}
+
+fn decide_kind(input: &Input) -> Decision {
+    let d = Decision::default();
+    let kind = input.parsed.kind;
+    match kind {
+        Kind::AutoReply | Kind::Bulk => {
+            let mut d = d;
+            d.event("ignored", json!({ "kind": kind.as_str(), "reason": "automatic or bulk mail is never answered" }));
+            d
+        }
+        Kind::Bounce => d.hold("delivery failure report: an email we sent may not have arrived"),
+        Kind::Unknown => d.hold("could not tell what this message asks"),
+        Kind::PaymentNotice => {
+            d.hold("payment notice: matching payments to orders is not automated yet")
+        }
+        Kind::SellerCommand => d.hold("seller command: commands by email are not automated yet"),
+        Kind::StatusInquiry => status(input, d),
+        Kind::Cancellation => cancel(input, d),
+        Kind::Order | Kind::CustomerReply => order_message(input, d),
+    }
+}
+
+fn status(input: &Input, mut d: Decision) -> Decision {
+    let Some(order) = input.order.clone() else {
+        d.event("status_inquiry", json!({ "found": false }));
+        d.emails.push(reply(
+            input,
+            "We could not find your order".into(),
+            Template::StatusUnknown,
+        ));
+        return d;
+    };
+    if !order
+        .customer
+        .email
+        .eq_ignore_ascii_case(&customer(input).email)
+    {
+        return d.hold(format!(
+            "status inquiry about {} from someone other than its customer",
+            order.reference
+        ));
+    }
+    d.event(
+        "status_inquiry",
+        json!({ "order": order.reference, "state": order.state.as_str() }),
+    );
+    let subject = format!(
+        "Your order {}: {}",
+        order.reference,
+        human_state(order.state)
+    );
+    d.emails
+        .push(reply(input, subject, Template::Status { order }));
+    d
+}
+
+fn cancel(input: &Input, mut d: Decision) -> Decision {
+    let Some(mut order) = input.order.clone() else {
+        return d.hold("cancellation that names no order we know");
+    };
+    if !order
+        .customer
+        .email
+        .eq_ignore_ascii_case(&customer(input).email)
+    {
+        return d.hold(format!(
+            "cancellation of {} from someone other than its customer",
+            order.reference
+        ));
+    }
+    if !order.state.customer_may_cancel() {
+        return d.hold(format!(
+            "cancellation of {} which is already {}",
+            order.reference,
+            order.state.as_str()
+        ));
+    }
+    release_all(&order, "cancelled by the customer", &mut d);
+    if let Err(e) = order.transition(OrderState::Cancelled) {
+        return d.hold(e.to_string());
+    }
+    order.reserved_until = None;
+    d.event(
+        "state_changed",
+        json!({ "to": "cancelled", "by": "customer" }),
+    );
+    let subject = format!("Order {} cancelled", order.reference);
+    d.emails.push(reply(
+        input,
+        subject,
+        Template::Cancelled {
+            order: order.clone(),
+        },
+    ));
+    d.order = Some(order);
+    d
+}
+
+fn order_message(input: &Input, mut d: Decision) -> Decision {
+    let parsed = input.parsed;
+    let existing = input
+        .order
+        .clone()
+        .filter(|o| o.state.is_open() || parsed.kind == Kind::CustomerReply);
+    let mut order = match existing {
+        Some(order) if order.state == OrderState::AwaitingDetails => {
+            if !order
+                .customer
+                .email
+                .eq_ignore_ascii_case(&customer(input).email)
+            {
+                return d.hold(format!(
+                    "reply in the thread of {} from someone other than its customer",
+                    order.reference
+                ));
+            }
+            d.event("details_received", json!({ "order": order.reference }));
+            merge_into(order, parsed)
+        }
+        Some(order) => {
+            return d.hold(format!(
+                "{} about order {} which is {}: a person should answer",
+                parsed.kind.as_str().replace('_', " "),
+                order.reference,
+                order.state.as_str()
+            ));
+        }
+        None if parsed.kind == Kind::CustomerReply => {
+            return d.hold("a reply that matches no order we know");
+        }
+        None => {
+            d.order_is_new = true;
+            let order = new_order(input);
+            d.event(
+                "order_created",
+                json!({ "order": order.reference, "customer": order.customer.email }),
+            );
+            order
+        }
+    };
+    evaluate(input, &mut order, &mut d);
+    d.order = Some(order);
+    d
+}
+
+fn new_order(input: &Input) -> Order {
+    let parsed = input.parsed;
+    let mut order = Order {
+        reference: input.new_reference.clone(),
+        state: OrderState::AwaitingDetails,
+        customer: customer(input),
+        currency: input.config.shop.currency.clone(),
+        wanted: Vec::new(),
+        open_problems: Vec::new(),
+        lines: Vec::new(),
+        totals: Totals::zero(&input.config.shop.currency),
+        shipping_address: None,
+        country_code: None,
+        created_at: input.now,
+        reserved_until: None,
+        payment_due: None,
+        flags: Vec::new(),
+    };
+    order = merge_into(order, parsed);
+    order
+}
+
+/// A later message refines the order: a SKU named again takes the new quantity, new SKUs are
+/// added, its unresolved lines replace the old ones, and a new address replaces the old one.
+fn merge_into(mut order: Order, parsed: &Parsed) -> Order {
+    for item in merge_same_sku(&parsed.requested.items) {
+        match order.wanted.iter_mut().find(|w| w.sku == item.sku) {
+            Some(w) => *w = item,
+            None => order.wanted.push(item),
+        }
+    }
+    if !parsed.requested.items.is_empty() || !parsed.requested.unmatched.is_empty() {
+        order.open_problems = parsed.requested.unmatched.clone();
+    }
+    if let Some(address) = &parsed.shipping_address {
+        order.shipping_address = Some(address.clone());
+        order.country_code = address.country_code.clone();
+    }
+    if order.customer.name.is_none() {
+        order.customer.name = parsed.customer.as_ref().and_then(|c| c.name.clone());
+    }
+    order
+}
+
+/// Decide whether the order can be quoted now, and do it; otherwise ask for what is missing.
+fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
+    let config = input.config;
+    let country = order
+        .country_code
+        .clone()
+        .unwrap_or_else(|| config.shop.home_country.clone());
+    let unserved = order.shipping_address.is_some()
+        && !config.shipping.only_countries.is_empty()
+        && !config.shipping.only_countries.contains(&country);
+
+    let mut lines = Vec::new();
+    let mut shortages = Vec::new();
+    for want in &order.wanted {
+        let Some(item) = input.catalog.get(&want.sku) else {
+            continue;
+        };
+        let available = input.available.get(&want.sku).copied().unwrap_or(0).max(0);
+        let supply = i64::from(want.quantity).min(available) as u32;
+        if supply < want.quantity {
+            shortages.push(Shortage {
+                name: item.name.clone(),
+                requested: want.quantity,
+                available: supply,
+            });
+        }
+        if supply > 0 {
+            lines.push(OrderLine {
+                sku: item.sku.clone(),
+                name: item.name.clone(),
+                quantity: supply,
+                requested: want.quantity,
+                unit_price: item.unit_price,
+                line_total: crate::core::money::round(
+                    item.unit_price * rust_decimal::Decimal::from(supply),
+                    &order.currency,
+                ),
+            });
+        }
+    }
+
+    let need_address = order.shipping_address.is_none();
+    let need_items = order.wanted.is_empty() && order.open_problems.is_empty();
+    let nothing_supplied = lines.is_empty() && !order.wanted.is_empty();
+    if need_address || need_items || !order.open_problems.is_empty() || unserved || nothing_supplied
+    {
+        let in_stock = if nothing_supplied {
+            input
+                .catalog
+                .items
+                .iter()
+                .filter(|i| input.available.get(&i.sku).copied().unwrap_or(0) > 0)
+                .take(5)
+                .map(|i| i.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut missing: Vec<&str> = Vec::new();
+        if need_items {
+            missing.push("items");
+        }
+        if order
+            .open_problems
+            .iter()
+            .any(|p| p.problem == Problem::Quantity)
+        {
+            missing.push("quantity");
+        }
+        if order
+            .open_problems
+            .iter()
+            .any(|p| p.problem != Problem::Quantity)
+        {
+            missing.push("products");
+        }
+        if need_address {
+            missing.push("shipping_address");
+        }
+        if unserved {
+            missing.push("served_destination");
+        }
+        if nothing_supplied {
+            missing.push("stock");
+        }
+        d.event(
+            "details_requested",
+            json!({ "order": order.reference, "missing": missing }),
+        );
+        let subject = format!("Your order {}: a few details needed", order.reference);
+        let template = Template::AskDetails {
+            order: order.clone(),
+            problems: order.open_problems.clone(),
+            shortages,
+            need_address,
+            need_items,
+            have: order
+                .wanted
+                .iter()
+                .filter_map(|w| {
+                    input
+                        .catalog
+                        .get(&w.sku)
+                        .map(|i| (i.name.clone(), w.quantity))
+                })
+                .collect(),
+            unserved_country: unserved.then_some(country),
+            in_stock,
+        };
+        d.emails.push(reply(input, subject, template));
+        let _ = order.transition(OrderState::AwaitingDetails);
+        return;
+    }
+
+    let priced: Vec<(u32, rust_decimal::Decimal)> =
+        lines.iter().map(|l| (l.quantity, l.unit_price)).collect();
+    order.totals = price_order(&priced, &country, config);
+    order.lines = lines;
+    order.reserved_until =
+        Some(input.now + Duration::hours(i64::from(config.stock.reservation_hours)));
+    order.payment_due = Some(input.now + Duration::days(i64::from(config.payments.due_days)));
+    for line in &order.lines {
+        d.stock_moves.push(StockMove {
+            sku: line.sku.clone(),
+            kind: MoveKind::Reserve,
+            quantity: i64::from(line.quantity),
+            reason: format!("quote {}", order.reference),
+        });
+    }
+    if !shortages.is_empty() {
+        d.event(
+            "stock_short",
+            json!({ "order": order.reference, "shortages": shortages }),
+        );
+    }
+
+    let rules = flag_rules(order, config);
+    if rules.is_empty() {
+        if order.transition(OrderState::AwaitingPayment).is_err() {
+            return;
+        }
+        d.event(
+            "quote_sent",
+            json!({ "order": order.reference, "total": order.totals.total.to_string() }),
+        );
+        let subject = format!("Your order {}: quote and payment details", order.reference);
+        d.emails.push(reply(
+            input,
+            subject,
+            Template::Quote {
+                order: order.clone(),
+                shortages,
+            },
+        ));
+    } else {
+        if order.transition(OrderState::AwaitingApproval).is_err() {
+            return;
+        }
+        order.flags = rules.clone();
+        d.event(
+            "flag_raised",
+            json!({ "order": order.reference, "rules": rules }),
+        );
+        let subject = format!("Your order {} is being reviewed", order.reference);
+        d.emails.push(reply(
+            input,
+            subject,
+            Template::UnderReview {
+                order: order.clone(),
+                shortages,
+            },
+        ));
+        if !config.shop.sellers.is_empty() {
+            d.emails.push(Email {
+                to: config
+                    .shop
+                    .sellers
+                    .iter()
+                    .map(|s| Mailbox {
+                        name: None,
+                        email: s.clone(),
+                    })
+                    .collect(),
+                in_reply_to: None,
+                references: Vec::new(),
+                subject: format!(
+                    "Approve order {}? {} from {}",
+                    order.reference,
+                    crate::core::money::format(order.totals.total, &order.currency),
+                    order.customer.email
+                ),
+                template: Template::ApprovalRequest {
+                    order: order.clone(),
+                    rules,
+                },
+                to_customer: false,
+            });
+        }
+    }
+}
+
+/// Which of the shop's flag rules this order meets; each is named for the seller.
+fn flag_rules(order: &Order, config: &Config) -> Vec<String> {
+    let mut rules = Vec::new();
+    if let Some(limit) = config.approval.total_over
+        && order.totals.total > limit
+    {
+        rules.push(format!(
+            "total_over: total {} is above {}",
+            order.totals.total, limit
+        ));
+    }
+    rules
+}
+
+fn release_all(order: &Order, reason: &str, d: &mut Decision) {
+    if order.reserved_until.is_none() {
+        return;
+    }
+    for line in &order.lines {
+        d.stock_moves.push(StockMove {
+            sku: line.sku.clone(),
+            kind: MoveKind::Release,
+            quantity: i64::from(line.quantity),
+            reason: format!("{reason} ({})", order.reference),
+        });
+    }
+}
+
+fn customer(input: &Input) -> Mailbox {
+    input.parsed.customer.clone().unwrap_or_else(|| Mailbox {
+        name: None,
+        email: String::new(),
+    })
+}
+
+/// A reply to the sender, threaded under their message.
+fn reply(input: &Input, subject: String, template: Template) -> Email {
+    let msg = input.msg;
+    let mut references: Vec<String> = msg.references.clone();
+    references.push(msg.message_id.clone());
+    // Long threads: keep the first and the newest, as RFC 5322 suggests.
+    if references.len() > 10 {
+        let tail = references.split_off(references.len() - 9);
+        references.truncate(1);
+        references.extend(tail);
+    }
+    Email {
+        to: vec![customer(input)],
+        in_reply_to: Some(msg.message_id.clone()),
+        references,
+        subject: format!("Re: {}", strip_reply_prefix(&msg.subject, &subject)),
+        template,
+        to_customer: true,
+    }
+}
+
+/// Keep the customer's subject (so their client threads it) but make sure it carries the
+/// reference; a message without a subject gets ours.
+fn strip_reply_prefix(theirs: &str, ours: &str) -> String {
+    let mut s = theirs.trim();
+    loop {
+        let lower = s.to_ascii_lowercase();
+        match ["re:", "aw:", "sv:", "fwd:", "fw:"]
+            .iter()
+            .find(|p| lower.starts_with(*p))
+        {
+            Some(p) => s = s[p.len()..].trim_start(),
+            None => break,
+        }
+    }
+    if s.is_empty() {
+        return ours.to_string();
+    }
+    let reference = ours
+        .split_whitespace()
+        .find(|w| super::classify::REFERENCE.is_match(w));
+    match reference {
+        Some(r) if !s.contains(r.trim_end_matches(':')) => {
+            format!("{s} [{}]", r.trim_end_matches(':'))
+        }
+        _ => s.to_string(),
+    }
+}
+
+fn apply_reply_cap(input: &Input, d: &mut Decision) {
+    let cap = input.config.limits.replies_per_correspondent_per_hour;
+    let to_customer = d.emails.iter().filter(|e| e.to_customer).count() as u32;
+    if to_customer == 0 || input.replies_last_hour + to_customer <= cap {
+        return;
+    }
+    d.emails.retain(|e| !e.to_customer);
+    let reason = format!(
+        "reply cap reached: {} automatic replies to this address in the last hour",
+        input.replies_last_hour
+    );
+    d.event("reply_suppressed", json!({ "reason": reason }));
+    d.attention = Some(reason);
+}
+
+pub fn human_state(state: OrderState) -> &'static str {
+    match state {
+        OrderState::AwaitingDetails => "waiting for details from you",
+        OrderState::AwaitingApproval => "being reviewed by the shop",
+        OrderState::AwaitingPayment => "waiting for payment",
+        OrderState::Paid => "paid, being prepared",
+        OrderState::Shipped => "shipped",
+        OrderState::Cancelled => "cancelled",
+        OrderState::Rejected => "declined",
+        OrderState::Expired => "expired",
+    }
+}
+
+/// Same SKU asked for on two lines of one message: one order line with the sum.
+pub fn merge_same_sku(items: &[ItemLine]) -> Vec<ItemLine> {
+    let mut out: Vec<ItemLine> = Vec::new();
+    for item in items {
+        match out.iter_mut().find(|o| o.sku == item.sku) {
+            Some(o) => o.quantity = o.quantity.saturating_add(item.quantity),
+            None => out.push(item.clone()),
+        }
+    }
+    out
+}

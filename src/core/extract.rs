@@ -1,0 +1,159 @@
+//! From an inbound message to what it asks: kind, customer, items, address, what is missing.
+//! This is everything `mailcart parse` shows, and what `decide` works from.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use super::address::{ShippingAddress, find_address};
+use super::catalog::Catalog;
+use super::classify::{Kind, REFERENCE, Signals, classify};
+use super::inbound::{Inbound, Mailbox};
+use super::items::{ItemLine, Requested, find_items};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    Items,
+    Quantity,
+    ShippingAddress,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Parsed {
+    pub kind: Kind,
+    pub customer: Option<Mailbox>,
+    pub requested: Requested,
+    pub shipping_address: Option<ShippingAddress>,
+    pub missing: Vec<Missing>,
+    /// An order reference named in the subject or text, if any.
+    pub reference: Option<String>,
+}
+
+/// The shape `mailcart parse` prints (the contract in the README).
+#[derive(Debug, Serialize)]
+pub struct ParseReport<'a> {
+    pub kind: Kind,
+    pub customer: Option<&'a Mailbox>,
+    pub items: &'a [ItemLine],
+    pub unmatched: Vec<&'a str>,
+    pub shipping_address: Option<&'a ShippingAddress>,
+    pub missing: &'a [Missing],
+}
+
+impl Parsed {
+    pub fn report(&self) -> ParseReport<'_> {
+        ParseReport {
+            kind: self.kind,
+            customer: self.customer.as_ref(),
+            items: &self.requested.items,
+            unmatched: self
+                .requested
+                .unmatched
+                .iter()
+                .map(|u| u.line.as_str())
+                .collect(),
+            shipping_address: self.shipping_address.as_ref(),
+            missing: &self.missing,
+        }
+    }
+}
+
+/// What the reader needs besides the message.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadContext<'a> {
+    pub catalog: &'a Catalog,
+    pub shop_address: &'a str,
+    pub max_quantity: u32,
+}
+
+static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:thanks?(?: you)?(?: so much| a lot)?|many thanks|best(?: regards| wishes)?|kind regards|regards|warm regards|cheers|sincerely|yours|all the best|merci(?: beaucoup)?|cordialement|bien à vous|danke(?: schön)?|viele grüße|mit freundlichen grüßen|liebe grüße|lg|gracias|saludos|un saludo|atentamente|xo|xx)[,.!]*$")
+        .unwrap()
+});
+static SUBJECT_PREFIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^(?:\s*(?:re|fwd?|aw|wg|sv|tr|antw)\s*:\s*)+").unwrap());
+
+pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
+    let lines: Vec<&str> = msg.text.lines().collect();
+    let found = find_address(&lines);
+    let skip = found.as_ref().map(|a| a.lines.clone()).unwrap_or_default();
+    let mut requested = find_items(&lines, &skip, ctx.catalog, ctx.max_quantity);
+    if requested.is_empty() && !REFERENCE.is_match(&msg.subject) {
+        // Some people write the whole order in the subject line.
+        let subject = SUBJECT_PREFIX.replace(&msg.subject, "");
+        requested = find_items(&[subject.as_ref()], &[], ctx.catalog, ctx.max_quantity);
+    }
+    let kind = classify(
+        msg,
+        ctx.shop_address,
+        Signals {
+            asks_for_products: !requested.is_empty(),
+        },
+    );
+    let reference = REFERENCE
+        .find(&msg.subject)
+        .or_else(|| REFERENCE.find(&msg.text))
+        .map(|m| m.as_str().to_ascii_uppercase());
+
+    let customer = msg.correspondent().map(|m| Mailbox {
+        name: m
+            .name
+            .clone()
+            .filter(|n| !n.contains('@') && !n.trim().is_empty())
+            .or_else(|| found.as_ref().and_then(|a| a.recipient.clone()))
+            .or_else(|| signature_name(&lines)),
+        email: m.email.clone(),
+    });
+
+    if !matches!(kind, Kind::Order | Kind::CustomerReply) {
+        return Parsed {
+            kind,
+            customer,
+            requested: Requested::default(),
+            shipping_address: None,
+            missing: Vec::new(),
+            reference,
+        };
+    }
+    let shipping_address = found.map(|a| a.address);
+    let mut missing = Vec::new();
+    if kind == Kind::Order {
+        if requested.is_empty() {
+            missing.push(Missing::Items);
+        }
+        if requested.has_quantity_problem() {
+            missing.push(Missing::Quantity);
+        }
+        if shipping_address.is_none() {
+            missing.push(Missing::ShippingAddress);
+        }
+    }
+    Parsed {
+        kind,
+        customer,
+        requested,
+        shipping_address,
+        missing,
+        reference,
+    }
+}
+
+/// "Thanks,\nPat Okafor" at the end of a message.
+fn signature_name(lines: &[&str]) -> Option<String> {
+    let pos = lines.iter().rposition(|l| CLOSING.is_match(l.trim()))?;
+    let name = lines[pos + 1..]
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty())?;
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let plausible = (1..=4).contains(&words.len())
+        && words
+            .iter()
+            .all(|w| w.chars().all(|c| c.is_alphabetic() || "-'.’".contains(c)))
+        && words
+            .iter()
+            .all(|w| w.chars().next().is_some_and(char::is_uppercase));
+    plausible.then(|| name.to_string())
+}

@@ -1,0 +1,16 @@
+//! The pure core: reading, matching, pricing and deciding. No I/O, no clock, no randomness:
+//! time and fresh identifiers come in as parameters, so every decision is a table-testable
+//! function of its inputs.
+
+pub mod address;
+pub mod body;
+pub mod catalog;
+pub mod classify;
+pub mod decide;
+pub mod extract;
+pub mod inbound;
+pub mod items;
+pub mod money;
+pub mod numbers;
+pub mod order;
+pub mod pricing;

@@ -1,0 +1,165 @@
+//! An order's life: its states and the only transitions between them.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::address::ShippingAddress;
+use super::inbound::Mailbox;
+use super::items::{ItemLine, Unmatched};
+use super::pricing::Totals;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    AwaitingDetails,
+    AwaitingApproval,
+    AwaitingPayment,
+    Paid,
+    Shipped,
+    Cancelled,
+    Rejected,
+    Expired,
+}
+
+impl OrderState {
+    pub const ALL: [OrderState; 8] = [
+        OrderState::AwaitingDetails,
+        OrderState::AwaitingApproval,
+        OrderState::AwaitingPayment,
+        OrderState::Paid,
+        OrderState::Shipped,
+        OrderState::Cancelled,
+        OrderState::Rejected,
+        OrderState::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::AwaitingDetails => "awaiting_details",
+            OrderState::AwaitingApproval => "awaiting_approval",
+            OrderState::AwaitingPayment => "awaiting_payment",
+            OrderState::Paid => "paid",
+            OrderState::Shipped => "shipped",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Rejected => "rejected",
+            OrderState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderState> {
+        OrderState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The whole state machine. Anything not listed here cannot happen.
+    pub fn can_become(self, next: OrderState) -> bool {
+        use OrderState::*;
+        matches!(
+            (self, next),
+            (
+                AwaitingDetails,
+                AwaitingDetails | AwaitingApproval | AwaitingPayment | Cancelled
+            ) | (
+                AwaitingApproval,
+                AwaitingPayment | Rejected | Cancelled | Expired
+            ) | (AwaitingPayment, Paid | Cancelled | Expired)
+                | (Paid, Shipped | Cancelled)
+        )
+    }
+
+    /// Whether the order still holds stock or may still be changed by the customer.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            OrderState::AwaitingDetails
+                | OrderState::AwaitingApproval
+                | OrderState::AwaitingPayment
+        )
+    }
+
+    /// A customer may still cancel by email without a person looking at it.
+    pub fn customer_may_cancel(self) -> bool {
+        self.is_open()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub sku: String,
+    pub name: String,
+    /// What we supply (and reserve).
+    pub quantity: u32,
+    /// What the customer asked for; more than `quantity` when stock was short.
+    pub requested: u32,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub unit_price: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub line_total: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub reference: String,
+    pub state: OrderState,
+    pub customer: Mailbox,
+    pub currency: String,
+    /// Items the customer asked for so far (resolved to SKUs).
+    pub wanted: Vec<ItemLine>,
+    /// Requests we could not resolve yet; asked about in the last reply.
+    pub open_problems: Vec<Unmatched>,
+    pub lines: Vec<OrderLine>,
+    pub totals: Totals,
+    pub shipping_address: Option<ShippingAddress>,
+    pub country_code: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reserved_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub payment_due: Option<OffsetDateTime>,
+    /// The flag rules that sent the order to a seller.
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("order {reference} cannot go from {from} to {to}")]
+pub struct IllegalTransition {
+    pub reference: String,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+impl Order {
+    pub fn transition(&mut self, next: OrderState) -> Result<(), IllegalTransition> {
+        if !self.state.can_become(next) {
+            return Err(IllegalTransition {
+                reference: self.reference.clone(),
+                from: self.state.as_str(),
+                to: next.as_str(),
+            });
+        }
+        self.state = next;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OrderState::*;
+    use super::*;
+
+    #[test]
+    fn ends_are_final() {
+        for end in [Shipped, Cancelled, Rejected, Expired] {
+            for next in OrderState::ALL {
+                assert!(!end.can_become(next), "{end:?} -> {next:?}");
+            }
+        }
+        assert!(AwaitingDetails.can_become(AwaitingPayment));
+        assert!(!AwaitingPayment.can_become(AwaitingDetails));
+        assert!(!AwaitingDetails.can_become(Paid));
+        for s in OrderState::ALL {
+            assert_eq!(OrderState::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! mailcart: an email-driven order bot for small shops.
+
+pub mod cli_view;
+pub mod config;
+pub mod core;
+pub mod mail;
+pub mod outbox;
+pub mod pipeline;
+pub mod store;
+
+/// The documented example configuration, written by `mailcart init`.
+pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");

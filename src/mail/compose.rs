@@ -1,0 +1,359 @@
+//! The core's emails -> complete RFC 5322 messages: askama templates for the text, lettre for
+//! the headers and encoding. Every message is marked as automatic so that no well-behaved
+//! system answers it, and carries our loop header so that we never answer ourselves.
+
+use std::time::SystemTime;
+
+use askama::Template as _;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox as LettreMailbox, SinglePart};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::config::Config;
+use crate::core::decide::{Email, Shortage, Template};
+use crate::core::inbound::Mailbox;
+use crate::core::items::{Problem, Unmatched};
+use crate::core::money;
+use crate::core::order::Order;
+
+pub const LOOP_HEADER: &str = "X-Mailcart-Loop";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("rendering template {template}: {source}")]
+    Render {
+        template: &'static str,
+        source: askama::Error,
+    },
+    #[error("bad address {address:?}: {source}")]
+    Address {
+        address: String,
+        source: lettre::address::AddressError,
+    },
+    #[error("building message: {0}")]
+    Build(#[from] lettre::error::Error),
+}
+
+/// Everything a template may show; each template uses what it needs.
+pub struct View {
+    pub shop_name: String,
+    pub shop_address: String,
+    pub greeting: String,
+    pub customer: String,
+    pub reference: String,
+    pub reference_example: String,
+    pub state: &'static str,
+    pub state_code: &'static str,
+    pub currency: String,
+    pub lines: Vec<LineView>,
+    pub subtotal: String,
+    pub shipping: String,
+    pub tax: String,
+    pub tax_rate: String,
+    pub total: String,
+    pub address: String,
+    pub methods: Vec<MethodView>,
+    pub payment_due: String,
+    pub reserved_until: String,
+    pub problems: Vec<ProblemView>,
+    pub shortages: Vec<Shortage>,
+    pub need_address: bool,
+    pub need_items: bool,
+    pub unserved_country: Option<String>,
+    pub in_stock: Vec<String>,
+    pub example_product: String,
+    pub rules: Vec<String>,
+}
+
+pub struct LineView {
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub line_total: String,
+}
+
+pub struct MethodView {
+    pub name: String,
+    pub instructions: String,
+}
+
+pub struct ProblemView {
+    pub line: String,
+    pub reason: String,
+    pub suggestions: Vec<String>,
+}
+
+macro_rules! mail_template {
+    ($name:ident, $path:literal) => {
+        #[derive(askama::Template)]
+        #[template(path = $path, escape = "none")]
+        struct $name<'a> {
+            v: &'a View,
+        }
+    };
+}
+mail_template!(QuoteMail, "quote.txt");
+mail_template!(AskDetailsMail, "ask_details.txt");
+mail_template!(UnderReviewMail, "under_review.txt");
+mail_template!(ApprovalRequestMail, "approval_request.txt");
+mail_template!(StatusMail, "status.txt");
+mail_template!(StatusUnknownMail, "status_unknown.txt");
+mail_template!(CancelledMail, "cancelled.txt");
+
+/// Render the text of an email.
+pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
+    let v = view(email, config);
+    let v = &v;
+    let rendered = match &email.template {
+        Template::Quote { .. } => QuoteMail { v }.render(),
+        Template::AskDetails { .. } => AskDetailsMail { v }.render(),
+        Template::UnderReview { .. } => UnderReviewMail { v }.render(),
+        Template::ApprovalRequest { .. } => ApprovalRequestMail { v }.render(),
+        Template::Status { .. } => StatusMail { v }.render(),
+        Template::StatusUnknown => StatusUnknownMail { v }.render(),
+        Template::Cancelled { .. } => CancelledMail { v }.render(),
+    };
+    let text = rendered.map_err(|source| ComposeError::Render {
+        template: email.template.name(),
+        source,
+    })?;
+    Ok(tidy(&text))
+}
+
+/// The complete message, ready for the outbox.
+pub fn compose(
+    email: &Email,
+    message_id: &str,
+    now: OffsetDateTime,
+    config: &Config,
+) -> Result<Vec<u8>, ComposeError> {
+    let text = render_text(email, config)?;
+    let from = mailbox(&Mailbox {
+        name: Some(config.shop.name.clone()),
+        email: config.shop.address.clone(),
+    })?;
+    let mut builder = lettre::Message::builder()
+        .from(from)
+        .subject(email.subject.clone())
+        .message_id(Some(format!("<{message_id}>")))
+        .date(SystemTime::from(now));
+    for to in &email.to {
+        builder = builder.to(mailbox(to)?);
+    }
+    if let Some(parent) = &email.in_reply_to {
+        builder = builder.in_reply_to(format!("<{parent}>"));
+    }
+    if !email.references.is_empty() {
+        let refs: Vec<String> = email.references.iter().map(|r| format!("<{r}>")).collect();
+        builder = builder.references(refs.join(" "));
+    }
+    let mut message = builder.singlepart(
+        SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(text),
+    )?;
+    let headers = message.headers_mut();
+    for (name, value) in [
+        ("Auto-Submitted", "auto-replied"),
+        (LOOP_HEADER, config.shop.address.as_str()),
+        ("X-Auto-Response-Suppress", "All"),
+    ] {
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str(name),
+            value.to_string(),
+        ));
+    }
+    Ok(message.formatted())
+}
+
+fn mailbox(m: &Mailbox) -> Result<LettreMailbox, ComposeError> {
+    let address = m.email.parse().map_err(|source| ComposeError::Address {
+        address: m.email.clone(),
+        source,
+    })?;
+    Ok(LettreMailbox::new(m.name.clone(), address))
+}
+
+fn view(email: &Email, config: &Config) -> View {
+    let order: Option<&Order> = match &email.template {
+        Template::Quote { order, .. }
+        | Template::AskDetails { order, .. }
+        | Template::UnderReview { order, .. }
+        | Template::ApprovalRequest { order, .. }
+        | Template::Status { order }
+        | Template::Cancelled { order } => Some(order),
+        Template::StatusUnknown => None,
+    };
+    let currency = config.shop.currency.clone();
+    let amount = |d| money::round(d, &currency).to_string();
+    let greeting = email
+        .to
+        .first()
+        .and_then(|m| m.name.as_deref())
+        .and_then(|n| n.split_whitespace().next())
+        .unwrap_or("there")
+        .to_string();
+    let reference = order.map(|o| o.reference.clone()).unwrap_or_default();
+    let total = order.map(|o| amount(o.totals.total)).unwrap_or_default();
+    let mut v = View {
+        shop_name: config.shop.name.clone(),
+        shop_address: config.shop.address.clone(),
+        greeting,
+        customer: order
+            .map(|o| match &o.customer.name {
+                Some(n) => format!("{n} <{}>", o.customer.email),
+                None => o.customer.email.clone(),
+            })
+            .unwrap_or_default(),
+        reference: reference.clone(),
+        reference_example: format!("{}-7K2QXD9F", config.shop.reference_prefix),
+        state: order
+            .map(|o| crate::core::decide::human_state(o.state))
+            .unwrap_or(""),
+        state_code: order.map(|o| o.state.as_str()).unwrap_or(""),
+        currency: currency.clone(),
+        lines: order
+            .map(|o| {
+                let lines: Vec<LineView> = o
+                    .lines
+                    .iter()
+                    .map(|l| LineView {
+                        sku: l.sku.clone(),
+                        name: l.name.clone(),
+                        quantity: l.quantity,
+                        unit_price: amount(l.unit_price),
+                        line_total: amount(l.line_total),
+                    })
+                    .collect();
+                lines
+            })
+            .unwrap_or_default(),
+        subtotal: order.map(|o| amount(o.totals.subtotal)).unwrap_or_default(),
+        shipping: order.map(|o| amount(o.totals.shipping)).unwrap_or_default(),
+        tax: order.map(|o| amount(o.totals.tax)).unwrap_or_default(),
+        tax_rate: order
+            .map(|o| {
+                format!(
+                    "{}%",
+                    (o.totals.tax_rate * rust_decimal::Decimal::from(100)).normalize()
+                )
+            })
+            .unwrap_or_default(),
+        total: total.clone(),
+        address: order
+            .and_then(|o| o.shipping_address.as_ref())
+            .map(|a| a.text.clone())
+            .unwrap_or_default(),
+        methods: config
+            .payments
+            .methods
+            .iter()
+            .map(|m| MethodView {
+                name: m.name.clone(),
+                instructions: m
+                    .instructions
+                    .replace("{reference}", &reference)
+                    .replace("{total}", &format!("{total} {currency}")),
+            })
+            .collect(),
+        payment_due: order
+            .and_then(|o| o.payment_due)
+            .map(human_time)
+            .unwrap_or_default(),
+        reserved_until: order
+            .and_then(|o| o.reserved_until)
+            .map(human_time)
+            .unwrap_or_default(),
+        problems: Vec::new(),
+        shortages: Vec::new(),
+        need_address: false,
+        need_items: false,
+        unserved_country: None,
+        in_stock: Vec::new(),
+        example_product: "Blue Glazed Mug".into(),
+        rules: Vec::new(),
+    };
+    match &email.template {
+        Template::AskDetails {
+            problems,
+            shortages,
+            need_address,
+            need_items,
+            have,
+            unserved_country,
+            in_stock,
+            ..
+        } => {
+            v.problems = problems.iter().map(|p| problem_view(p, config)).collect();
+            v.shortages = shortages.clone();
+            v.need_address = *need_address;
+            v.need_items = *need_items;
+            v.unserved_country = unserved_country.clone();
+            v.in_stock = in_stock.clone();
+            // Lines are only priced once quoted; before that show what was asked.
+            v.lines = have
+                .iter()
+                .map(|(name, quantity)| LineView {
+                    sku: String::new(),
+                    name: name.clone(),
+                    quantity: *quantity,
+                    unit_price: String::new(),
+                    line_total: String::new(),
+                })
+                .collect();
+        }
+        Template::Quote { shortages, .. } | Template::UnderReview { shortages, .. } => {
+            v.shortages = shortages.clone();
+        }
+        Template::ApprovalRequest { rules, .. } => v.rules = rules.clone(),
+        _ => {}
+    }
+    v
+}
+
+fn problem_view(p: &Unmatched, config: &Config) -> ProblemView {
+    let reason = match p.problem {
+        Problem::Unknown => "we could not find this in our catalog.".to_string(),
+        Problem::Ambiguous => "this matches more than one of our products.".to_string(),
+        Problem::Quantity => format!(
+            "we could not tell how many you would like (a number from 1 to {}).",
+            config.limits.max_quantity
+        ),
+    };
+    ProblemView {
+        line: p.line.clone(),
+        reason,
+        suggestions: p.suggestions.clone(),
+    }
+}
+
+fn human_time(t: OffsetDateTime) -> String {
+    let f = format_description!(
+        "[weekday repr:long] [day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// Templates leave blank runs where optional blocks were skipped.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim_start_matches('\n').to_string()
+}

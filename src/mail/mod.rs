@@ -1,0 +1,4 @@
+//! Mail at the edge of the core: raw bytes in (`read`), rendered messages out (`compose`).
+
+pub mod compose;
+pub mod read;

@@ -1,0 +1,397 @@
+//! The `mailcart` command line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use mailcart::config::Config;
+use mailcart::core::catalog::Catalog;
+use mailcart::core::extract::{ReadContext, read};
+use mailcart::pipeline::{Outcome, RandomReferences, process_batch};
+use mailcart::{cli_view, outbox, store};
+
+#[derive(Parser)]
+#[command(
+    name = "mailcart",
+    version,
+    about = "Email order-processing bot for small shops"
+)]
+struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "MAILCART_CONFIG",
+        default_value = "config.toml"
+    )]
+    config: PathBuf,
+    /// Act as if it were this moment (RFC 3339), instead of now.
+    #[arg(long, global = true, value_parser = parse_time)]
+    at: Option<OffsetDateTime>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write config.toml from the example and create the database.
+    Init { dir: Option<PathBuf> },
+    /// Run the fixtures through the whole flow in a fresh temporary workspace.
+    Demo {
+        /// Where the fixture .eml files and catalog.csv are.
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+        /// Keep the workspace instead of deleting it.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Classify and extract one message; JSON on stdout; no database.
+    Parse {
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        file: PathBuf,
+    },
+    /// Take messages as if they had just arrived, in the given order.
+    Process {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List orders.
+    Orders {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One order: lines, amounts, state, history.
+    Order {
+        reference: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stock per SKU; `inventory import CSV` creates/updates items and sets stock.
+    Inventory {
+        #[command(subcommand)]
+        action: Option<InventoryAction>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Messages set aside for a person, with the reason.
+    Review {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum InventoryAction {
+    /// Create/update catalog items and set stock from CSV (sku,name,unit_price,stock,aliases).
+    Import { csv: PathBuf },
+}
+
+fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MAILCART_LOG")
+                .unwrap_or_else(|_| level.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let now = cli.at.unwrap_or_else(OffsetDateTime::now_utc);
+    match cli.command {
+        Command::Init { dir } => init(&cli.config, dir.as_deref()),
+        Command::Demo { fixtures, keep } => demo(fixtures, keep, now),
+        Command::Parse { catalog, file } => parse(&cli.config, catalog.as_deref(), &file),
+        Command::Process { files } => {
+            let config = load_config(&cli.config)?;
+            let mut conn = store::open(&config.storage.database)?;
+            let mut raws = Vec::with_capacity(files.len());
+            for f in &files {
+                raws.push(std::fs::read(f).with_context(|| format!("reading {}", f.display()))?);
+            }
+            let outcomes = process_batch(&mut conn, &config, &raws, now, &mut RandomReferences)?;
+            let mut out = std::io::stdout().lock();
+            for (file, outcome) in files.iter().zip(&outcomes) {
+                writeln!(out, "{}: {}", file.display(), cli_view::describe(outcome))?;
+            }
+            outbox::deliver_to_dir(&conn, &config.outbox.dir, now)?;
+            Ok(())
+        }
+        Command::Orders { json } => {
+            let config = load_config(&cli.config)?;
+            let conn = store::open(&config.storage.database)?;
+            let orders = store::list_orders(&conn)?;
+            if json {
+                let list: Vec<_> = orders
+                    .iter()
+                    .map(|(_, o)| cli_view::order_json(o))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!("{}", cli_view::orders_table(&orders));
+            }
+            Ok(())
+        }
+        Command::Order { reference, json } => {
+            let config = load_config(&cli.config)?;
+            let conn = store::open(&config.storage.database)?;
+            let Some(order) = store::find_order_by_reference(&conn, &reference)? else {
+                bail!("no order {reference}");
+            };
+            let events = store::order_events(&conn, &order.reference)?;
+            if json {
+                let mut v = cli_view::order_json(&order);
+                v["history"] = serde_json::to_value(&events)?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", cli_view::order_text(&order, &events));
+            }
+            Ok(())
+        }
+        Command::Inventory { action, json } => {
+            let config = load_config(&cli.config)?;
+            let mut conn = store::open(&config.storage.database)?;
+            if let Some(InventoryAction::Import { csv }) = action {
+                let file = std::fs::File::open(&csv)
+                    .with_context(|| format!("opening {}", csv.display()))?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let report = store::import_catalog_csv(&tx, file, now)?;
+                tx.commit()?;
+                println!(
+                    "{} items created, {} updated",
+                    report.created, report.updated
+                );
+                for sku in report.oversold {
+                    println!("warning: {sku}: stock is now below what open orders have reserved");
+                }
+                return Ok(());
+            }
+            let rows = store::inventory(&conn)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", cli_view::inventory_table(&rows));
+            }
+            Ok(())
+        }
+        Command::Review { json } => {
+            let config = load_config(&cli.config)?;
+            let conn = store::open(&config.storage.database)?;
+            let held = store::held_messages(&conn)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&held)?);
+            } else if held.is_empty() {
+                println!("nothing waits for a person");
+            } else {
+                for h in held {
+                    println!(
+                        "#{} {} from {} {:?}: {}",
+                        h.id,
+                        h.received_at,
+                        h.from.as_deref().unwrap_or("?"),
+                        h.subject.as_deref().unwrap_or(""),
+                        h.reason
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config> {
+    Config::load(path).map_err(|e| match &e {
+        mailcart::config::ConfigError::Read { .. } => {
+            anyhow::anyhow!("{e}\n(run `mailcart init` to create one, or pass --config PATH)")
+        }
+        _ => anyhow::anyhow!(e),
+    })
+}
+
+fn init(config_path: &Path, dir: Option<&Path>) -> Result<()> {
+    let path = match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            d.join("config.toml")
+        }
+        None => config_path.to_owned(),
+    };
+    if path.exists() {
+        println!("{} exists; keeping it", path.display());
+    } else {
+        std::fs::write(&path, mailcart::EXAMPLE_CONFIG)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    let config = load_config(&path)?;
+    store::open(&config.storage.database)?;
+    std::fs::create_dir_all(&config.outbox.dir)?;
+    println!("database {}", config.storage.database.display());
+    println!("outbox {}", config.outbox.dir.display());
+    println!(
+        "next: edit {}, then `mailcart --config {} inventory import catalog.csv`",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn parse(config_path: &Path, catalog_csv: Option<&Path>, file: &Path) -> Result<()> {
+    let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let catalog = match catalog_csv {
+        Some(p) => {
+            let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+            Catalog::new(
+                store::parse_catalog_csv(f)?
+                    .into_iter()
+                    .map(|(item, _)| item)
+                    .collect(),
+            )
+        }
+        None => Catalog::default(),
+    };
+    // The shop's own address tells our mail from a customer's; without a config, nothing is ours.
+    let config = Config::load(config_path).ok();
+    let shop_address = config
+        .as_ref()
+        .map(|c| c.shop.address.clone())
+        .unwrap_or_default();
+    let max_quantity = config
+        .as_ref()
+        .map(|c| c.limits.max_quantity)
+        .unwrap_or(999);
+    let msg = mailcart::mail::read::read(&raw);
+    let parsed = read(
+        &msg,
+        ReadContext {
+            catalog: &catalog,
+            shop_address: &shop_address,
+            max_quantity,
+        },
+    );
+    println!("{}", serde_json::to_string_pretty(&parsed.report())?);
+    Ok(())
+}
+
+fn demo(fixtures: Option<PathBuf>, keep: bool, now: OffsetDateTime) -> Result<()> {
+    let fixtures = fixtures.unwrap_or_else(|| {
+        let here = PathBuf::from("mailbox-fixtures");
+        if here.is_dir() {
+            here
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures")
+        }
+    });
+    let workspace = tempfile::Builder::new()
+        .prefix("mailcart-demo-")
+        .tempdir()?;
+    let dir = workspace.path().to_owned();
+    std::fs::write(dir.join("config.toml"), mailcart::EXAMPLE_CONFIG)?;
+    let config = Config::load(&dir.join("config.toml"))?;
+    let mut conn = store::open(&config.storage.database)?;
+    let catalog = std::fs::File::open(fixtures.join("catalog.csv"))
+        .with_context(|| format!("opening {}/catalog.csv", fixtures.display()))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let report = store::import_catalog_csv(&tx, catalog, now)?;
+    tx.commit()?;
+    println!("mailcart demo: workspace {}", dir.display());
+    println!(
+        "catalog: {} items imported from {}/catalog.csv\n",
+        report.created,
+        fixtures.display()
+    );
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&fixtures)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    let mut step = now;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for file in &files {
+        let raw = std::fs::read(file)?;
+        // A minute between messages, as if they arrived one by one.
+        step += time::Duration::minutes(1);
+        let outcome =
+            process_batch(&mut conn, &config, &[raw], step, &mut RandomReferences)?.remove(0);
+        println!(
+            "{:<40} {}",
+            file.file_name().unwrap_or_default().to_string_lossy(),
+            cli_view::describe(&outcome)
+        );
+        outcomes.push(outcome);
+    }
+    // Deliver everything once more: the duplicate must change nothing.
+    if let Some(first) = files.first() {
+        let raw = std::fs::read(first)?;
+        let again =
+            process_batch(&mut conn, &config, &[raw], step, &mut RandomReferences)?.remove(0);
+        println!(
+            "{:<40} {}",
+            "(the first message again)",
+            cli_view::describe(&again)
+        );
+    }
+    let written = outbox::deliver_to_dir(&conn, &config.outbox.dir, step)?;
+    println!(
+        "\n{} emails written to {}",
+        written.len(),
+        config.outbox.dir.display()
+    );
+    println!(
+        "\nOrders:\n{}",
+        cli_view::orders_table(&store::list_orders(&conn)?)
+    );
+    println!(
+        "Inventory:\n{}",
+        cli_view::inventory_table(&store::inventory(&conn)?)
+    );
+    let held = store::held_messages(&conn)?;
+    println!(
+        "{} messages wait for a person (`mailcart review`).",
+        held.len()
+    );
+    if let Some(quote) = written
+        .iter()
+        .find(|p| p.to_string_lossy().contains(".eml"))
+        .and_then(|_| {
+            outcomes
+                .iter()
+                .find(|o| o.emails.iter().any(|(t, _)| t == "quote"))
+                .and_then(|o| o.order.clone())
+        })
+    {
+        let text: Option<String> = store::quote_text(&conn, &quote)?;
+        if let Some(text) = text {
+            println!("\nThe quote sent for {quote}:\n----\n{text}----");
+        }
+    }
+    if keep {
+        let kept = workspace.keep();
+        println!("\nworkspace kept at {}", kept.display());
+    }
+    Ok(())
+}

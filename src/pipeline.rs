@@ -1,0 +1,332 @@
+//! One path for every inbound message, whoever fetched it (`process`, the demo, later IMAP):
+//! read it, store it raw, gather what the core needs, decide, and write the decision, all in
+//! one transaction per message (grouped into one commit per batch for throughput).
+
+use rusqlite::{Connection, TransactionBehavior};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::config::Config;
+use crate::core::catalog::Catalog;
+use crate::core::classify::Kind;
+use crate::core::decide::{Decision, Input, decide};
+use crate::core::extract::{ReadContext, read as read_parts};
+use crate::core::order::Order;
+use crate::mail::compose::compose;
+use crate::mail::read::{read, sha256_hex};
+use crate::store::{self, StoreError, StoredMessage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("composing a reply: {0}")]
+    Compose(#[from] crate::mail::compose::ComposeError),
+}
+
+/// What happened to one message, for the CLI and the tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub message_id: String,
+    /// `None` for a message we had already taken.
+    pub kind: Option<Kind>,
+    pub duplicate: bool,
+    pub order: Option<String>,
+    pub state: Option<&'static str>,
+    /// (template, recipients) of each email queued.
+    pub emails: Vec<(String, String)>,
+    pub attention: Option<String>,
+}
+
+/// A source of fresh order references; random in production, fixed in tests.
+pub trait References {
+    fn next(&mut self, prefix: &str) -> String;
+}
+
+/// 40 random bits in Crockford base32.
+pub struct RandomReferences;
+
+impl References for RandomReferences {
+    fn next(&mut self, prefix: &str) -> String {
+        const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let mut bytes = [0u8; 5];
+        // Without the OS's randomness nothing else here is safe either; fall back to the clock
+        // only so that an order is never lost for want of a name.
+        if getrandom::fill(&mut bytes).is_err() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            bytes.copy_from_slice(&nanos.to_le_bytes()[..5]);
+        }
+        let mut n = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let mut code = [0u8; 8];
+        for c in code.iter_mut().rev() {
+            *c = ALPHABET[(n & 31) as usize];
+            n >>= 5;
+        }
+        format!("{prefix}-{}", String::from_utf8_lossy(&code))
+    }
+}
+
+/// Take `messages` in order, in one database commit. Each message is its own savepoint, so
+/// one that fails is rolled back alone and kept for a person.
+pub fn process_batch(
+    conn: &mut Connection,
+    config: &Config,
+    messages: &[Vec<u8>],
+    now: OffsetDateTime,
+    refs: &mut dyn References,
+) -> Result<Vec<Outcome>, PipelineError> {
+    let catalog = store::load_catalog(conn)?;
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(messages.len());
+    for raw in messages {
+        let mut sp = tx.savepoint()?;
+        match handle(&sp, config, &catalog, raw, now, refs) {
+            Ok(outcome) => {
+                sp.commit()?;
+                outcomes.push(outcome);
+            }
+            Err(e) => {
+                sp.rollback()?;
+                drop(sp);
+                outcomes.push(keep_failed(&tx, raw, now, &e.to_string())?);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+fn handle(
+    tx: &Connection,
+    config: &Config,
+    catalog: &Catalog,
+    raw: &[u8],
+    now: OffsetDateTime,
+    refs: &mut dyn References,
+) -> Result<Outcome, PipelineError> {
+    let hash = sha256_hex(raw);
+    let msg = read(raw);
+    let mut outcome = Outcome {
+        message_id: msg.message_id.clone(),
+        kind: None,
+        duplicate: true,
+        order: None,
+        state: None,
+        emails: Vec::new(),
+        attention: None,
+    };
+    if store::message_exists_by_hash(tx, &hash)? {
+        return Ok(outcome);
+    }
+    let earlier = store::message_id_seen(tx, &msg.message_id)?;
+    let stored = StoredMessage {
+        message_id: &msg.message_id,
+        sha256: &hash,
+        from_addr: msg.from.as_ref().map(|m| m.email.as_str()),
+        subject: &msg.subject,
+        raw,
+    };
+    let row = store::insert_message(tx, &stored, now, earlier)?;
+    if let Some(first) = earlier {
+        // The same message again (another copy, another folder): kept, never acted on twice.
+        let detail = serde_json::json!({ "duplicate_of": first, "sha256": hash });
+        store::insert_event(
+            tx,
+            now,
+            None,
+            Some(&msg.message_id),
+            "duplicate_ignored",
+            &detail,
+        )?;
+        return Ok(outcome);
+    }
+    outcome.duplicate = false;
+
+    let parsed = read_parts(
+        &msg,
+        ReadContext {
+            catalog,
+            shop_address: &config.shop.address,
+            max_quantity: config.limits.max_quantity,
+        },
+    );
+    let order = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
+    let correspondent = parsed
+        .customer
+        .as_ref()
+        .map(|c| c.email.clone())
+        .unwrap_or_default();
+    let available = store::available_map(tx)?;
+    let decision = decide(Input {
+        now,
+        msg: &msg,
+        parsed: &parsed,
+        config,
+        catalog,
+        order,
+        available: &available,
+        replies_last_hour: store::count_recent_replies(
+            tx,
+            &correspondent,
+            now - Duration::hours(1),
+        )?,
+        new_reference: fresh_reference(tx, config, refs)?,
+    });
+    outcome.kind = Some(parsed.kind);
+    apply(
+        tx,
+        config,
+        row,
+        &msg.message_id,
+        &hash,
+        parsed.kind,
+        decision,
+        now,
+        &mut outcome,
+    )?;
+    Ok(outcome)
+}
+
+/// The order a message is about: its thread first, then a reference it names, then (for a
+/// question or a cancellation that names none) the sender's latest order.
+fn related_order(
+    tx: &Connection,
+    thread: &[&str],
+    parsed: &crate::core::extract::Parsed,
+) -> Result<Option<Order>, StoreError> {
+    if let Some(order) = store::find_thread_order(tx, thread.iter().copied())? {
+        return Ok(Some(order));
+    }
+    if let Some(reference) = &parsed.reference
+        && let Some(order) = store::find_order_by_reference(tx, reference)?
+    {
+        return Ok(Some(order));
+    }
+    if matches!(parsed.kind, Kind::StatusInquiry | Kind::Cancellation)
+        && let Some(c) = &parsed.customer
+    {
+        return store::latest_customer_order(tx, &c.email);
+    }
+    Ok(None)
+}
+
+fn fresh_reference(
+    tx: &Connection,
+    config: &Config,
+    refs: &mut dyn References,
+) -> Result<String, StoreError> {
+    loop {
+        let candidate = refs.next(&config.shop.reference_prefix);
+        if store::load_order(tx, &candidate)?.is_none() {
+            return Ok(candidate);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    tx: &Connection,
+    config: &Config,
+    row: i64,
+    message_id: &str,
+    hash: &str,
+    kind: Kind,
+    decision: Decision,
+    now: OffsetDateTime,
+    outcome: &mut Outcome,
+) -> Result<(), PipelineError> {
+    let order_ref = decision.order.as_ref().map(|o| o.reference.clone());
+    let r = order_ref.as_deref();
+    if let Some(order) = &decision.order {
+        store::save_order(tx, order, now)?;
+        store::insert_thread_ids(tx, &order.reference, [message_id])?;
+        outcome.state = Some(order.state.as_str());
+    }
+    for mv in &decision.stock_moves {
+        store::apply_move(tx, mv, r, now)?;
+        let detail = serde_json::json!({ "sku": mv.sku, "kind": mv.kind.as_str(), "quantity": mv.quantity, "reason": mv.reason });
+        store::insert_event(tx, now, r, Some(message_id), "stock_moved", &detail)?;
+    }
+    for event in &decision.events {
+        store::insert_event(tx, now, r, Some(message_id), event.kind, &event.detail)?;
+    }
+    for (i, email) in decision.emails.iter().enumerate() {
+        // Derived from the inbound message, so that re-deciding it yields the same IDs.
+        let out_id = format!(
+            "{}.{}.{}@{}",
+            r.unwrap_or("mc").to_ascii_lowercase(),
+            &hash[..16],
+            i,
+            config.shop_domain()
+        );
+        let raw = compose(email, &out_id, now, config)?;
+        let to: Vec<&str> = email.to.iter().map(|m| m.email.as_str()).collect();
+        let to = to.join(", ");
+        store::insert_outbox(
+            tx,
+            &out_id,
+            r,
+            &to,
+            email.to_customer,
+            &email.subject,
+            email.template.name(),
+            &raw,
+            now,
+        )?;
+        if let Some(reference) = r {
+            store::insert_thread_ids(tx, reference, [out_id.as_str()])?;
+        }
+        let detail = serde_json::json!({ "template": email.template.name(), "to": to, "outbox_message_id": out_id });
+        store::insert_event(tx, now, r, Some(message_id), "email_queued", &detail)?;
+        outcome.emails.push((email.template.name().to_string(), to));
+    }
+    store::update_message(tx, row, kind.as_str(), r, decision.attention.as_deref())?;
+    outcome.order = order_ref;
+    outcome.attention = decision.attention;
+    Ok(())
+}
+
+/// A message whose handling failed is still kept, raw, and put to a person.
+fn keep_failed(
+    tx: &Connection,
+    raw: &[u8],
+    now: OffsetDateTime,
+    error: &str,
+) -> Result<Outcome, PipelineError> {
+    let hash = sha256_hex(raw);
+    let msg = read(raw);
+    let reason = format!("could not be processed: {error}");
+    if !store::message_exists_by_hash(tx, &hash)? {
+        let stored = StoredMessage {
+            message_id: &msg.message_id,
+            sha256: &hash,
+            from_addr: msg.from.as_ref().map(|m| m.email.as_str()),
+            subject: &msg.subject,
+            raw,
+        };
+        let row = store::insert_message(tx, &stored, now, None)?;
+        store::update_message(tx, row, "unknown", None, Some(&reason))?;
+        store::insert_event(
+            tx,
+            now,
+            None,
+            Some(&msg.message_id),
+            "processing_failed",
+            &serde_json::json!({ "error": error }),
+        )?;
+    }
+    Ok(Outcome {
+        message_id: msg.message_id,
+        kind: Some(Kind::Unknown),
+        duplicate: false,
+        order: None,
+        state: None,
+        emails: Vec::new(),
+        attention: Some(reason),
+    })
+}

@@ -1,0 +1,88 @@
+//! Inbound messages, stored raw before anything is decided on them.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{Result, ts};
+
+pub struct StoredMessage<'a> {
+    pub message_id: &'a str,
+    pub sha256: &'a str,
+    pub from_addr: Option<&'a str>,
+    pub subject: &'a str,
+    pub raw: &'a [u8],
+}
+
+pub fn message_exists_by_hash(conn: &Connection, sha256: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM messages WHERE sha256 = ?1")?
+        .exists([sha256])?)
+}
+
+/// The row of an earlier message with this Message-ID, if any.
+pub fn message_id_seen(conn: &Connection, message_id: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM messages WHERE message_id = ?1 AND duplicate_of IS NULL ORDER BY id LIMIT 1")?
+        .query_row([message_id], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn insert_message(
+    tx: &Connection,
+    m: &StoredMessage,
+    now: OffsetDateTime,
+    duplicate_of: Option<i64>,
+) -> Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO messages (message_id, sha256, received_at, from_addr, subject, duplicate_of, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![m.message_id, m.sha256, ts(now), m.from_addr, m.subject, duplicate_of, m.raw])?;
+    Ok(tx.last_insert_rowid())
+}
+
+pub fn update_message(
+    tx: &Connection,
+    id: i64,
+    kind: &str,
+    order_ref: Option<&str>,
+    attention: Option<&str>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE messages SET kind = ?2, order_ref = ?3, attention = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, kind, order_ref, attention])?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldMessage {
+    pub id: i64,
+    pub received_at: String,
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub kind: Option<String>,
+    pub order_ref: Option<String>,
+    pub reason: String,
+}
+
+/// Messages waiting for a person, oldest first.
+pub fn held_messages(conn: &Connection) -> Result<Vec<HeldMessage>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, received_at, from_addr, subject, kind, order_ref, attention FROM messages
+         WHERE attention IS NOT NULL AND resolved_at IS NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(HeldMessage {
+            id: r.get(0)?,
+            received_at: r.get(1)?,
+            from: r.get(2)?,
+            subject: r.get(3)?,
+            kind: r.get(4)?,
+            order_ref: r.get(5)?,
+            reason: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

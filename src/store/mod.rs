@@ -1,0 +1,93 @@
+//! SQLite: the one place state lives. One connection writes; every decision is one
+//! transaction holding the raw message, the order, the ledger rows, the events and the outbox.
+
+mod catalog;
+mod events;
+mod messages;
+mod orders;
+mod outbox;
+mod stock;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+pub use catalog::{ImportReport, import_catalog_csv, load_catalog, parse_catalog_csv};
+pub use events::insert_event;
+pub use messages::{
+    HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
+    message_id_seen, update_message,
+};
+pub use orders::{
+    EventRow, OrderRow, find_order_by_reference, find_thread_order, insert_thread_ids,
+    latest_customer_order, list_orders, load_order, order_events, save_order,
+};
+pub use outbox::{
+    OutboxRow, count_recent_replies, insert_outbox, mark_sent, outbox_counts, pending_outbox,
+    quote_text,
+};
+pub use stock::{StockRow, apply_move, available_map, inventory};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database schema: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Input(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+static MIGRATIONS: &[M<'static>] = &[M::up(include_str!("schema_v1.sql"))];
+
+/// Open (creating if needed) and migrate the database.
+pub fn open(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // WAL + FULL: a commit is on disk when COMMIT returns, and readers never block the writer.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Fixed-width UTC timestamps, so that text order is time order.
+pub fn ts(t: OffsetDateTime) -> String {
+    let f =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        Migrations::from_slice(MIGRATIONS).validate().unwrap();
+    }
+
+    #[test]
+    fn timestamps_sort() {
+        let a = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let b = a + time::Duration::milliseconds(500);
+        assert!(ts(a) < ts(b));
+        assert_eq!(ts(a).len(), ts(b).len());
+    }
+}

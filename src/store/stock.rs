@@ -1,0 +1,86 @@
+//! The stock ledger and its running totals.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{Result, StoreError, ts};
+use crate::core::decide::{MoveKind, StockMove};
+
+/// Record one movement and update the running totals in the same transaction.
+pub fn apply_move(
+    tx: &Connection,
+    mv: &StockMove,
+    order_ref: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let q = mv.quantity;
+    if q <= 0 && mv.kind != MoveKind::Adjustment {
+        return Err(StoreError::Input(format!(
+            "stock move {:?} of {q} for {}",
+            mv.kind, mv.sku
+        )));
+    }
+    tx.prepare_cached(
+        "INSERT INTO stock_moves (at, sku, kind, quantity, order_ref, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![ts(now), mv.sku, mv.kind.as_str(), q, order_ref, mv.reason])?;
+    // A sale takes the goods off the shelf and ends their reservation.
+    let (on_hand, reserved) = match mv.kind {
+        MoveKind::Receipt | MoveKind::Return | MoveKind::Adjustment => (q, 0),
+        MoveKind::Reserve => (0, q),
+        MoveKind::Release => (0, -q),
+        MoveKind::Sale => (-q, -q),
+    };
+    let changed = tx
+        .prepare_cached(
+            "UPDATE stock SET on_hand = on_hand + ?2, reserved = reserved + ?3 WHERE sku = ?1",
+        )?
+        .execute(params![mv.sku, on_hand, reserved])?;
+    if changed == 0 {
+        return Err(StoreError::Input(format!(
+            "stock move for unknown SKU {}",
+            mv.sku
+        )));
+    }
+    Ok(())
+}
+
+/// Stock free to promise, for every SKU.
+pub fn available_map(conn: &Connection) -> Result<HashMap<String, i64>> {
+    let mut stmt = conn.prepare_cached("SELECT sku, on_hand - reserved FROM stock")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StockRow {
+    pub sku: String,
+    pub name: String,
+    pub unit_price: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+}
+
+pub fn inventory(conn: &Connection) -> Result<Vec<StockRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT c.sku, c.name, c.unit_price, COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0)
+         FROM catalog c LEFT JOIN stock s ON s.sku = c.sku ORDER BY c.sku",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let on_hand: i64 = r.get(3)?;
+        let reserved: i64 = r.get(4)?;
+        Ok(StockRow {
+            sku: r.get(0)?,
+            name: r.get(1)?,
+            unit_price: r.get(2)?,
+            on_hand,
+            reserved,
+            available: on_hand - reserved,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
