@@ -22,6 +22,8 @@ pub enum PipelineError {
     Store(#[from] StoreError),
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("internal error: {0}")]
+    Bug(String),
     #[error("composing a reply: {0}")]
     Compose(#[from] crate::mail::compose::ComposeError),
 }
@@ -85,12 +87,25 @@ pub fn process_batch(
     let mut outcomes = Vec::with_capacity(messages.len());
     for raw in messages {
         let mut sp = tx.savepoint()?;
-        match handle(&sp, config, &catalog, raw, now, refs) {
+        // A bug must cost one message a person's look, never the batch or the process.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle(&sp, config, &catalog, raw, now, refs)
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(PipelineError::Bug(what))
+        });
+        match result {
             Ok(outcome) => {
                 sp.commit()?;
                 outcomes.push(outcome);
             }
             Err(e) => {
+                tracing::error!(error = %e, "message could not be processed; kept for a person");
                 sp.rollback()?;
                 drop(sp);
                 outcomes.push(keep_failed(&tx, raw, now, &e.to_string())?);
@@ -299,7 +314,11 @@ fn keep_failed(
     error: &str,
 ) -> Result<Outcome, PipelineError> {
     let hash = sha256_hex(raw);
-    let msg = read(raw);
+    let msg =
+        std::panic::catch_unwind(|| read(raw)).unwrap_or_else(|_| crate::core::inbound::Inbound {
+            message_id: format!("{}@unreadable.mailcart", &hash[..32]),
+            ..Default::default()
+        });
     let reason = format!("could not be processed: {error}");
     if !store::message_exists_by_hash(tx, &hash)? {
         let stored = StoredMessage {

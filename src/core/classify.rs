@@ -77,6 +77,9 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
     let from = msg.from.as_ref().map(|m| m.email.as_str()).unwrap_or("");
     let local = from.split('@').next().unwrap_or("").to_ascii_lowercase();
     let report = msg.report_type.as_deref();
+    if msg.set_aside.is_some() {
+        return Kind::Unknown;
+    }
 
     if report == Some("delivery-status")
         || matches!(local.as_str(), "mailer-daemon" | "postmaster")

@@ -177,6 +177,9 @@ pub fn decide(input: Input) -> Decision {
 
 fn decide_kind(input: &Input) -> Decision {
     let d = Decision::default();
+    if let Some(reason) = &input.msg.set_aside {
+        return d.hold(format!("not read: {reason}"));
+    }
     let kind = input.parsed.kind;
     match kind {
         Kind::AutoReply | Kind::Bulk => {

@@ -30,6 +30,9 @@ pub struct Inbound {
     pub has_loop_header: bool,
     /// `report-type` of a multipart/report, lowercased.
     pub report_type: Option<String>,
+    /// Why the message was not read at all (too large, too deeply nested, not MIME); such a
+    /// message is kept for a person.
+    pub set_aside: Option<String>,
     /// The text the sender wrote in this message: quoted text and signature removed,
     /// HTML turned into text.
     pub text: String,

@@ -18,15 +18,35 @@ pub fn sha256_hex(raw: &[u8]) -> String {
     out
 }
 
+/// Messages larger than this are kept raw but not read.
+pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+/// More nested message/ and multipart/ parts than this is no order: the parser recurses per
+/// level, so the limit is enforced before parsing.
+pub const MAX_NESTED_PARTS: usize = 100;
+
 /// Read a raw message. Never fails: what cannot be parsed yields an `Inbound` with empty
 /// fields, which the core classifies as `unknown` and sets aside for a person.
 pub fn read(raw: &[u8]) -> Inbound {
     let hash = sha256_hex(raw);
+    let set_aside = |reason: String| Inbound {
+        message_id: synthetic_id(&hash),
+        set_aside: Some(reason),
+        ..Default::default()
+    };
+    if raw.len() > MAX_MESSAGE_BYTES {
+        return set_aside(format!(
+            "message of {} bytes is over the {MAX_MESSAGE_BYTES}-byte limit",
+            raw.len()
+        ));
+    }
+    let nested = nested_part_count(raw);
+    if nested > MAX_NESTED_PARTS {
+        return set_aside(format!(
+            "{nested} nested message/multipart parts, over the limit of {MAX_NESTED_PARTS}"
+        ));
+    }
     let Some(msg) = MessageParser::default().parse(raw) else {
-        return Inbound {
-            message_id: synthetic_id(&hash),
-            ..Default::default()
-        };
+        return set_aside("not a readable email message".into());
     };
     let header_text = |name: &str| msg.header(name).and_then(header_as_text);
     let content_type = msg.content_type();
@@ -76,8 +96,28 @@ pub fn read(raw: &[u8]) -> Inbound {
         .any(|h| msg.header(*h).is_some()),
         has_loop_header: msg.header(crate::mail::compose::LOOP_HEADER).is_some(),
         report_type,
+        set_aside: None,
         text: body_text(&msg),
     }
+}
+
+/// Content-Type headers naming a container type (an upper bound on nesting depth).
+fn nested_part_count(raw: &[u8]) -> usize {
+    let mut count = 0;
+    for line in raw.split(|b| *b == b'\n') {
+        let line = line.trim_ascii_start();
+        if line.len() < 13 || !line[..13].eq_ignore_ascii_case(b"content-type:") {
+            continue;
+        }
+        let value = line[13..].trim_ascii_start();
+        if value.len() >= 8
+            && (value[..8].eq_ignore_ascii_case(b"message/")
+                || value.len() >= 10 && value[..10].eq_ignore_ascii_case(b"multipart/"))
+        {
+            count += 1;
+        }
+    }
+    count
 }
 
 /// The sender's own words: the text part when there is one, else the HTML turned into text;
@@ -115,13 +155,14 @@ fn body_text(msg: &mail_parser::Message) -> String {
         }
     }
     // A text part that says nothing ("This is an HTML message") while HTML carries the order.
-    if !from_html && text.trim().len() < 20 {
-        if let Some(h) = msg.html_bodies().find_map(|p| match &p.body {
+    if !from_html
+        && text.trim().len() < 20
+        && let Some(h) = msg.html_bodies().find_map(|p| match &p.body {
             PartType::Html(h) => Some(h),
             _ => None,
-        }) {
-            text = html_to_text(h);
-        }
+        })
+    {
+        text = html_to_text(h);
     }
     if text.len() > MAX_TEXT {
         let mut cut = MAX_TEXT;

@@ -1,0 +1,211 @@
+//! `cargo bench --bench throughput`: 10,000 varied order emails through `process` into a fresh
+//! on-disk database with durable (synchronous=FULL, WAL) commits, against the parse-only rate
+//! of the same messages. Prints messages per second and peak memory.
+//!
+//! Options (env): MAILCART_BENCH_N (default 10000), MAILCART_BENCH_BATCH (default 256,
+//! messages per commit; 1 gives one fsync'd commit per message).
+
+use std::path::Path;
+use std::time::Instant;
+
+use mailcart::config::Config;
+use mailcart::core::catalog::Catalog;
+use mailcart::core::extract::{ReadContext, read};
+use mailcart::pipeline::{RandomReferences, process_batch};
+
+const NAMES: &[&str] = &[
+    "Pat Okafor",
+    "Lee Chen",
+    "Zoë Müller",
+    "Ana García",
+    "Sam Taylor",
+    "Yuki Tanaka",
+    "Jean Dupont",
+    "Ola Nordmann",
+];
+const ITEMS: &[&str] = &[
+    "Blue Mug",
+    "blue mugs",
+    "Green Speckled Mug",
+    "Small Rice Bowl",
+    "large bowl",
+    "Cast Iron Teapot",
+    "Bud Vase",
+    "Dinner Plate",
+    "sake cups",
+    "Soy Candle",
+    "tea towels",
+    "MUG-BLU",
+    "Ramen Bowl",
+];
+const ADDRESSES: &[&str] = &[
+    "Ship to:\n{name}\n41 Linden Avenue\nPortland, OR 97205\nUSA",
+    "Deliver to: {name}, 12 Rue Oberkampf, 75011 Paris, France",
+    "Lieferadresse:\n{name}\nInvalidenstraße 117\n10115 Berlin\nDeutschland",
+    "{name}\n221B Baker Street\nLondon NW1 6XE\nUnited Kingdom",
+    "Address:\n{name}\n350 King St W\nToronto ON M5V 3X5\nCanada",
+    "",
+];
+
+fn generate(i: usize) -> Vec<u8> {
+    let mut x = (i as u64).wrapping_mul(0x9E3779B97F4A7C15) ^ 0xD1B54A32D192ED03;
+    let mut next = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let name = NAMES[next(NAMES.len())];
+    let mut body = String::from("Hello,\n\n");
+    let lines = 1 + next(4);
+    for _ in 0..lines {
+        let item = ITEMS[next(ITEMS.len())];
+        let q = 1 + next(4);
+        let line = match next(6) {
+            0 => format!("{q} x {item}"),
+            1 => format!("{item} x{q}"),
+            2 => format!("- {q} {item}"),
+            3 => format!("{item} - qty: {q}"),
+            4 => format!("Qty {q} - {item}"),
+            _ => format!("could I get {q} {item} please"),
+        };
+        body.push_str(&line);
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(&ADDRESSES[next(ADDRESSES.len())].replace("{name}", name));
+    body.push_str("\n\nThanks,\n");
+    body.push_str(name);
+    body.push_str("\n\n-- \nSent from my phone\n");
+    let html = next(4) == 0;
+    let content = if html {
+        let htmlbody = body
+            .lines()
+            .map(|l| format!("<div>{l}</div>"))
+            .collect::<String>();
+        format!(
+            "Content-Type: text/html; charset=utf-8\r\n\r\n<html><body>{htmlbody}</body></html>"
+        )
+    } else {
+        format!(
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n{}",
+            body.replace('\n', "\r\n")
+        )
+    };
+    format!(
+        "From: {name} <customer{i}@example.test>\r\nTo: orders@lindenclay.test\r\nSubject: Order {i}\r\nMessage-ID: <bench-{i}@example.test>\r\nDate: Sun, 22 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\n{content}"
+    )
+    .into_bytes()
+}
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let n: usize = std::env::var("MAILCART_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let batch: usize = std::env::var("MAILCART_BENCH_BATCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256)
+        .max(1);
+    let messages: Vec<Vec<u8>> = (0..n).map(generate).collect();
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    println!("{n} messages, {:.1} MB", bytes as f64 / 1e6);
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = mailcart::EXAMPLE_CONFIG.replace(
+        "database = \"mailcart.db\"",
+        &format!(
+            "database = {:?}",
+            dir.path().join("bench.db").to_str().unwrap()
+        ),
+    );
+    let config = Config::from_toml(&text, Path::new("bench")).unwrap();
+    let mut conn = mailcart::store::open(&config.storage.database).unwrap();
+    let csv = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures/catalog.csv"),
+    )
+    .unwrap();
+    // Plenty of stock, so every order can be quoted and reserved.
+    let csv: String = csv
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                return format!("{l}\n");
+            }
+            let mut f: Vec<&str> = l.split(',').collect();
+            f[3] = "1000000";
+            format!("{}\n", f.join(","))
+        })
+        .collect();
+    let now = time::OffsetDateTime::now_utc();
+    let tx = conn.transaction().unwrap();
+    mailcart::store::import_catalog_csv(&tx, csv.as_bytes(), now).unwrap();
+    tx.commit().unwrap();
+    let catalog: Catalog = mailcart::store::load_catalog(&conn).unwrap();
+
+    let start = Instant::now();
+    let mut orders = 0;
+    for raw in &messages {
+        let msg = mailcart::mail::read::read(raw);
+        let parsed = read(
+            &msg,
+            ReadContext {
+                catalog: &catalog,
+                shop_address: &config.shop.address,
+                max_quantity: 999,
+            },
+        );
+        orders += usize::from(!parsed.requested.items.is_empty());
+    }
+    let parse_secs = start.elapsed().as_secs_f64();
+    let parse_rate = n as f64 / parse_secs;
+    println!("parse only:  {parse_rate:>9.0} msg/s ({orders} with items)");
+
+    let start = Instant::now();
+    let mut quoted = 0;
+    for chunk in messages.chunks(batch) {
+        let outcomes =
+            process_batch(&mut conn, &config, chunk, now, &mut RandomReferences).unwrap();
+        quoted += outcomes
+            .iter()
+            .filter(|o| {
+                o.emails
+                    .iter()
+                    .any(|(t, _)| t == "quote" || t == "under_review")
+            })
+            .count();
+    }
+    let e2e_secs = start.elapsed().as_secs_f64();
+    let e2e_rate = n as f64 / e2e_secs;
+    println!(
+        "end to end:  {e2e_rate:>9.0} msg/s ({quoted} quoted, {batch} messages per durable commit)"
+    );
+    println!(
+        "ratio end-to-end / parse-only: {:.2}",
+        e2e_rate / parse_rate
+    );
+    let stored: i64 = conn
+        .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+        .unwrap();
+    let outbox: i64 = conn
+        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored as usize, n, "every message stored");
+    println!(
+        "stored {stored} messages, {outbox} outbox rows; peak RSS {} MB",
+        peak_rss_kb() / 1024
+    );
+}
