@@ -61,7 +61,7 @@ static QTY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// "Blue mug x2", "Blue Mug - qty: 3", "MUG-BLU qty 4", "Blue Mug: 2", "Blue Mug (2)", "Blue Mug - 2".
 static QTY_LAST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?P<p>.*?\S)\s*(?:[x×*]\s*(?P<q1>-?\d+)|[-–:,]?\s*\(?(?:qty|quantity|qté|quantité|menge|anzahl|cantidad|cant)\.?\s*[:=]?\s*(?P<q2>-?\d+)\s*\)?|:\s*(?P<q3>-?\d+)|\s[-–]\s*(?P<q4>-?\d+)|\s*\((?P<q5>-?\d+)\))\s*$")
+    Regex::new(r"(?i)^(?P<p>.*?\S)(?:\s+[x×*]\s*(?P<q1>-?\d+)|\s*×\s*(?P<q6>-?\d+)|\s*[-–:,]?\s*\(?(?:qty|quantity|qté|quantité|menge|anzahl|cantidad|cant)\.?\s*[:=]?\s*(?P<q2>-?\d+)\s*\)?|:\s*(?P<q3>-?\d+)|\s[-–]\s*(?P<q4>-?\d+)|\s*\((?P<q5>-?\d+)\))\s*$")
         .unwrap()
 });
 /// "Qty 2 - Teapot", "Quantity: 3 Blue Mugs".
@@ -221,7 +221,7 @@ fn list_shape(line: &str) -> Option<(&str, Qty, bool)> {
         return Some((c.name("p")?.as_str(), num(&c["q"]), true));
     }
     if let Some(c) = QTY_LAST.captures(line) {
-        let q = ["q1", "q2", "q3", "q4", "q5"]
+        let q = ["q1", "q2", "q3", "q4", "q5", "q6"]
             .iter()
             .find_map(|n| c.name(n))?;
         let explicit = c.name("q4").is_none() && c.name("q3").is_none();
@@ -411,6 +411,8 @@ mod tests {
             ("2 x Blue Mug @ $18.00", "MUG-BLU", 2),
             ("• 2 Bud Vases", "VASE-BUD", 2),
             ("Small Rice Bowl (4)", "BOWL-RICE-S", 4),
+            ("Blue mug X 2", "MUG-BLU", 2),
+            ("blue mug×3", "MUG-BLU", 3),
             ("2 tetsubin please", "TEAPOT-CI", 2),
         ];
         for (text, sku, q) in cases {
@@ -453,6 +455,7 @@ mod tests {
         for text in [
             "41 Linden Avenue",
             "Portland, OR 97205",
+            "Austin, TX 78701",
             "I need them by 12 December",
             "I have a question about shipping",
             "Product | Qty",
