@@ -1,17 +1,1860 @@
-// TEMPORARY STUB (helper will replace)
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+//! Finding the shipping address in an email body: after a label ("Ship to:", "Lieferadresse:",
+//! "Dirección de envío:"), after a prose lead-in ("please send it to ..."), or as an unlabelled
+//! block built around a postal-code line. Pure: lines in, a match out.
+//!
+//! Every check here is a heuristic, so each one leans towards *not* taking a line: a missed
+//! address makes the shop ask for it, while a wrong one ships a parcel to the wrong place or
+//! swallows an item line the caller would otherwise have read.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShippingAddress {
+    /// Address lines as written, trimmed, joined by "\n", without the label.
     pub text: String,
+    /// As written.
     pub postal_code: Option<String>,
+    /// As written, or None.
     pub country: Option<String>,
+    /// ISO 3166-1 alpha-2, from the name or inferred from the format.
     pub country_code: Option<String>,
 }
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressMatch {
     pub address: ShippingAddress,
+    /// indexes (into the input slice) of every line the address used, label line included,
+    /// so the caller can skip them when looking for item lines
     pub lines: Vec<usize>,
+    /// the recipient name when the block starts with a name line (no digits, 2-4 words, not a street)
     pub recipient: Option<String>,
 }
-pub fn find_address(_lines: &[&str]) -> Option<AddressMatch> {
+
+/// Longer than this and we have run into something that is not an address.
+const MAX_LINES: usize = 7;
+/// Address lines are short. Refusing longer ones early also bounds the regex work on hostile
+/// input (a megabyte-long line is never scanned by the dozen patterns below).
+const MAX_LINE_BYTES: usize = 240;
+/// A label may be followed by a blank line or two before the address starts.
+const MAX_BLANKS_AFTER_LABEL: usize = 2;
+
+/// Find the shipping address in the body lines (quoted text and signature already removed).
+/// A labelled address (or one after a prose lead-in) wins over an unlabelled block; among
+/// several, the first.
+pub fn find_address(lines: &[&str]) -> Option<AddressMatch> {
+    let classes: Vec<Class> = lines.iter().map(|l| classify(l)).collect();
+    (0..lines.len())
+        .find_map(|i| labelled_at(lines, &classes, i))
+        .or_else(|| {
+            (0..lines.len())
+                .filter(|&p| matches!(classes.get(p), Some(Class::Postcode { .. })))
+                .find_map(|p| block_around(lines, &classes, p))
+        })
+}
+
+/// ISO alpha-2 for a country as people write it ("USA", "U.K.", "Deutschland", "日本").
+pub fn country_code(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    // No country name is this long; the cap keeps a hostile line from being lowercased whole.
+    if name.is_empty() || name.len() > 64 {
+        return None;
+    }
+    let mut key = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '.' | '(' | ')' | ',' | ';' | ':' => {}
+            c if c.is_whitespace() => {
+                if !key.is_empty() && !key.ends_with(' ') {
+                    key.push(' ');
+                }
+            }
+            c => key.extend(c.to_lowercase()),
+        }
+    }
+    let key = key.trim_end();
+    let key = key.strip_prefix("the ").unwrap_or(key);
+    Some(match key {
+        "usa"
+        | "us"
+        | "u s a"
+        | "u s"
+        | "united states"
+        | "united states of america"
+        | "america"
+        | "estados unidos"
+        | "eeuu"
+        | "ee uu"
+        | "états-unis"
+        | "etats-unis"
+        | "états unis"
+        | "etats unis"
+        | "vereinigte staaten"
+        | "stati uniti" => "US",
+        "uk"
+        | "u k"
+        | "gb"
+        | "united kingdom"
+        | "great britain"
+        | "britain"
+        | "england"
+        | "scotland"
+        | "wales"
+        | "northern ireland"
+        | "royaume-uni"
+        | "royaume uni"
+        | "reino unido"
+        | "vereinigtes königreich"
+        | "großbritannien"
+        | "grossbritannien"
+        | "angleterre"
+        | "inglaterra"
+        | "regno unito" => "GB",
+        "germany"
+        | "deutschland"
+        | "allemagne"
+        | "alemania"
+        | "germania"
+        | "brd"
+        | "bundesrepublik deutschland"
+        | "federal republic of germany" => "DE",
+        "france" | "frankreich" | "francia" | "république française" => "FR",
+        "spain" | "españa" | "espana" | "espagne" | "spanien" | "spagna" => "ES",
+        "japan" | "日本" | "日本国" | "nippon" | "nihon" | "japon" | "japón" | "giappone" => {
+            "JP"
+        }
+        "italy" | "italia" | "italie" | "italien" => "IT",
+        "netherlands" | "nederland" | "holland" | "pays-bas" | "pays bas" | "niederlande"
+        | "países bajos" | "paises bajos" | "paesi bassi" => "NL",
+        "belgium" | "belgië" | "belgie" | "belgique" | "belgien" | "bélgica" | "belgica"
+        | "belgio" => "BE",
+        "ireland" | "republic of ireland" | "éire" | "eire" | "irlande" | "irland" | "irlanda" => {
+            "IE"
+        }
+        "australia" | "australie" | "australien" => "AU",
+        "austria" | "österreich" | "osterreich" | "oesterreich" | "autriche" => "AT",
+        "switzerland" | "schweiz" | "suisse" | "svizzera" | "suiza" | "helvetia" => "CH",
+        "mexico" | "méxico" | "mexique" | "mexiko" | "méjico" => "MX",
+        "portugal" => "PT",
+        "sweden" | "sverige" | "suède" | "suede" | "schweden" | "suecia" | "svezia" => "SE",
+        "denmark" | "danmark" | "dänemark" | "danemark" | "dinamarca" => "DK",
+        "norway" | "norge" | "noreg" | "norvège" | "norwegen" | "noruega" => "NO",
+        "finland" | "suomi" | "finnland" | "finlande" | "finlandia" => "FI",
+        "canada" | "kanada" | "canadá" => "CA",
+        "new zealand" | "aotearoa" | "nouvelle-zélande" | "neuseeland" | "nueva zelanda" => "NZ",
+        "poland" | "polska" | "pologne" | "polen" | "polonia" => "PL",
+        "czech republic" | "czechia" | "česko" | "česká republika" | "tschechien" => "CZ",
+        "luxembourg" | "luxemburg" | "luxemburgo" => "LU",
+        "iceland" | "ísland" => "IS",
+        "greece" | "ελλάδα" | "hellas" | "griechenland" | "grèce" | "grecia" => "GR",
+        "china" | "中国" | "中國" | "prc" | "people's republic of china" => "CN",
+        "south korea" | "korea" | "republic of korea" | "대한민국" | "한국" => "KR",
+        "taiwan" | "台灣" | "台湾" => "TW",
+        "hong kong" | "香港" => "HK",
+        "singapore" | "新加坡" => "SG",
+        "india" => "IN",
+        "brazil" | "brasil" | "brésil" | "brasilien" => "BR",
+        "argentina" | "argentine" | "argentinien" => "AR",
+        "chile" => "CL",
+        "colombia" | "kolumbien" => "CO",
+        "peru" | "perú" => "PE",
+        "south africa" => "ZA",
+        "israel" => "IL",
+        "turkey" | "türkiye" | "turkiye" => "TR",
+        "hungary" | "magyarország" => "HU",
+        "romania" | "românia" => "RO",
+        "croatia" | "hrvatska" => "HR",
+        "slovenia" | "slovenija" => "SI",
+        "slovakia" | "slovensko" => "SK",
+        "estonia" | "eesti" => "EE",
+        "latvia" | "latvija" => "LV",
+        "lithuania" | "lietuva" => "LT",
+        "bulgaria" => "BG",
+        "ukraine" => "UA",
+        "thailand" => "TH",
+        "vietnam" | "viet nam" => "VN",
+        "philippines" => "PH",
+        "indonesia" => "ID",
+        "malaysia" => "MY",
+        "united arab emirates" | "uae" => "AE",
+        "malta" => "MT",
+        "cyprus" => "CY",
+        "monaco" => "MC",
+        "liechtenstein" => "LI",
+        "andorra" => "AD",
+        "puerto rico" => "PR",
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patterns. Digits are written [0-9]: Rust's \d is Unicode-wide and would let Arabic-Indic or
+// full-width digits pass for a ZIP code.
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("address pattern is valid")
+}
+
+/// Where a label may start: after list/quote/markdown decoration and a courtesy word.
+const LABEL_PREFIX: &str = r"(?i)^[\s>*_•·-]*(?:(?:please|pls|kindly)\s+)?";
+
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    // Longest first: the alternation is leftmost-first, so "adresse de livraison" must be
+    // tried before "adresse".
+    re(&format!(
+        r"{LABEL_PREFIX}(?:ship(?:ping)?\s+address|shipping\s+to|ship(?:ping)?-to|ship\s+to|delivery\s+address|deliver\s+to|delivery\s+to|send\s+to|mailing\s+address|postal\s+address|address|adresse\s+de\s+livraison|adresse\s+d'exp[ée]dition|adresse\s+postale|adresse|livrer\s+[àa]|livraison|envoyer\s+[àa]|lieferadresse|lieferanschrift|versandadresse|anschrift|liefern\s+an|versand\s+an|direcci[óo]n\s+de\s+env[íi]o|direcci[óo]n\s+de\s+entrega|direcci[óo]n|enviar\s+a|domicilio|indirizzo\s+di\s+spedizione|indirizzo|afleveradres|verzendadres|お届け先|配送先|送り先|発送先|住所)"
+    ))
+});
+/// Addresses that are not where the parcel goes; their lines end a block.
+static OTHER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"{LABEL_PREFIX}(?:billing\s+address|bill\s+to|invoice\s+address|return\s+address|rechnungsadresse|rechnungsanschrift|adresse\s+de\s+facturation|direcci[óo]n\s+de\s+facturaci[óo]n)"
+    ))
+});
+/// What people put after a label instead of the address itself.
+static FILLER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)^\(?(?:see\s+below|below|as\s+follows|following|is|here)\)?[:.]?$"));
+
+/// Prose that introduces an address: "please send it to", "my address is", "ship them to:".
+static LEAD_INS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"(?i)\b(?:send|ship|deliver|post|mail|forward|dispatch)\b(?:\s+\S+){0,6}?\s+(?:to|at)\b\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:my|our|the|this|following)\s+(?:(?:shipping|delivery|postal|mailing|home|new)\s+)?address(?:\s+(?:is|below|please))*\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:i|we)\s+live\s+at\b\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:envoy[a-zé]*|envoie[rz]?|exp[ée]di[a-zé]*|livre[rz]?)\b(?:\s+\S+){0,6}?\s+(?:[àa]|au|chez)\b\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:mon\s+adresse(?:\s+est)?|l'adresse\s+suivante)\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:schick[a-z]*|send[a-z]*|liefer[nt]|versend[a-z]*)\b(?:\s+\S+){0,6}?\s+(?:an|nach)\b\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:meine|folgende|diese)\s+(?:lieferadresse|adresse|anschrift)(?:\s+(?:ist|lautet|schicken|senden|liefern))*\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:env[íi][a-zá-ú]*|mand[a-zá-ú]*)\b(?:\s+\S+){0,6}?\s+a\b\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:mi|la\s+siguiente|esta)\s+direcci[óo]n(?:\s+(?:es|de\s+env[íi]o))*\s*:?(?P<rest>.*)$",
+    ]
+    .iter()
+    .map(|p| re(p))
+    .collect()
+});
+/// "send it to me at 41 ...": the pronoun is not part of the address.
+static ME_AT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)^(?:me|us|moi|mich|uns|m[íi])\b\s*(?:at|à|a|an|:)?\s*"));
+
+static US_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|VI|GU|AS|MP|AA|AE|AP|(?i:Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New\s+Hampshire|New\s+Jersey|New\s+Mexico|New\s+York|North\s+Carolina|North\s+Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode\s+Island|South\s+Carolina|South\s+Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West\s+Virginia|Wisconsin|Wyoming))\.?,?\s+(?P<code>[0-9]{5}(?:-[0-9]{4})?)\b",
+    )
+});
+/// Canadian: letter-digit-letter digit-letter-digit, without the letters Canada Post never uses.
+static CA_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?P<code>[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z][ -]?[0-9][ABCEGHJ-NPRSTV-Z][0-9])\b",
+    )
+});
+/// Every UK shape (A9, A99, A9A, AA9, AA99, AA9A + inward 9AA). Capitals only: in lower case
+/// the inward part collides with ordinals ("b2 3rd").
+static UK_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(?P<code>GIR ?0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY]) ?[0-9][ABD-HJLNP-UW-Z]{2})\b",
+    )
+});
+static AU_POSTCODE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)\s+(?P<code>[0-9]{4})\b"));
+static JP_MARKED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"〒\s*(?P<code>[0-9０-９]{3}\s*[-－ー−‐]?\s*[0-9０-９]{4})"));
+static JP_BARE: LazyLock<Regex> = LazyLock::new(|| re(r"(?P<code>[0-9]{3}-[0-9]{4})"));
+/// Words that make a bare 123-4567 Japanese rather than a phone number fragment.
+static JP_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)japan|nippon|日本|tokyo|osaka|kyoto|yokohama|nagoya|sapporo|fukuoka|kobe|-ku\b|-shi\b|-ken\b|-cho\b|prefecture|[都道府県市区町村]",
+    )
+});
+/// "10115 Berlin", "D-10115 Berlin", "1010 Wien", "1012 AB Amsterdam".
+static EU_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:^|[\s,])(?:(?P<pre>[A-Z]{1,3})-)?(?P<code>[0-9]{5}|[0-9]{4}(?:\s?[A-Z]{2}\b)?)\s+(?P<town>\p{L}[^,]*)",
+    )
+});
+/// Form-style fields: "ZIP: 97205", "Postcode: SW1A 1AA", "PLZ 10115".
+static FIELD_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(?:zip(?:\s*code)?|post\s*code|postal\s+code|plz|code\s+postal|c\.p\.|cp|c[óo]digo\s+postal)\s*[:.]?\s*(?P<code>[A-Z0-9][A-Z0-9 -]{2,9}?)\s*$",
+    )
+});
+static FIELD_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(?:country|land|pays|pa[íi]s|paese|name|full\s+name|recipient|nom|nombre|destinatario|empf[äa]nger)\s*:\s*",
+    )
+});
+
+static STREET_STRONG: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)\b(?:street|avenue|road|lane|drive|boulevard|way|court|place|terrace|crescent|close|square|highway|parkway|circle|trail|mews|row|gardens|grove|walk|broadway|alley|",
+        r"rue|chemin|all[ée]e|impasse|quai|cours|route|passage|faubourg|",
+        r"calle|avenida|avda|paseo|camino|carrera|carretera|ronda|traves[íi]a|glorieta|",
+        r"via|viale|piazza|corso|vicolo|rua|travessa|largo|",
+        r"stra(?:ß|ss)e|gasse|platz|allee|damm|ufer|chaussee|straat|laan|gracht|plein|kade|ulica|",
+        r"chome|ch[ōo]me)\b",
+        // Abbreviations only after another word, so "Dr Pat Okafor" is not a drive.
+        r"|\p{L}[\p{L}'’-]*\.?\s+(?:st|rd|ln|dr|ave|av|blvd|ct|pl|sq|hwy|pkwy|cres|tce|ter|cir|trl|bd|pde)\b\.?(?:$|[\s,])",
+        // German and Dutch glue the street word on: Hauptstraße, Gartenweg, Kerkstraat.
+        r"|\p{L}{2,}(?:stra(?:ß|ss)e|str\.|gasse|platz|weg|allee|damm|ufer|straat|laan|gracht|plein|kade|vej|gatan|v[äa]gen|veien)(?:$|[^\p{L}])",
+        r"|(?:^|\s)(?:c/|avda\.)\s*\p{L}",
+        r"|\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|postfach|apartado(?:\s+de\s+correos)?|case\s+postale)\b",
+        r"|丁目|番地|[0-9０-９]番[0-9０-９]|(?:^|[^0-9-])[0-9]{1,2}-[0-9]{1,3}-[0-9]{1,3}(?:$|[^0-9-])",
+    ))
+});
+/// A house number first ("41 Linden", "221B Baker", "12-14 High") or last ("Via Roma 10").
+/// Weak: item lines ("3 sake cups") have the same shape.
+static STREET_WEAK: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)^(?:no\.?\s*|#)?[0-9]{1,5}[a-z]?(?:\s?[-/]\s?[0-9]{1,5}[a-z]?)?,?\s+\p{L}",
+        r"|\p{L}\.?,?\s+(?:no\.?\s*|nr\.?\s*|n[°º]\s*|#\s*)?[0-9]{1,5}[a-z]?(?:\s?[-/]\s?[0-9]{1,5}[a-z]?)*$",
+    ))
+});
+static UNIT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:apt|apartment|appt|appartement|suite|ste|unit|flat|floor|fl|building|bldg|room|rm|dept|department|attn|attention|[ée]tage|b[âa]timent|b[âa]t|escalier|wohnung|whg|piso|puerta|planta|portal|escalera|dpto|depto|ground\s+floor|basement)\b|\bc/o\b|#\s*[0-9]",
+    )
+});
+
+static ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)^[-*•·–]?\s*\(?[0-9]+\)?(?:\s*[x×]\s|[x×]\s*\p{L})",
+        r"|^[-*•·–]\s",
+        r"|^\([0-9]+\)\s*\S",
+        r"|\b[x×]\s*[0-9]+\s*$",
+        r"|\((?:qty\.?\s*:?\s*)?[0-9]{1,3}\)\s*$",
+        r"|\b(?:qty|quantity|qt[ée]|quantit[ée]|menge|anzahl|cantidad|pcs|pieces|st[üu]ck|stk)\b",
+        r"|\|",
+        r"|[$€£¥]\s*[0-9]|[0-9]\s*(?:€|eur|usd|gbp)\b",
+    ))
+});
+/// "Blue Mug: 2", "Blue Mug - 2": item shapes that a unit line ("Apt: 4") shares.
+static ITEM_TRAILING_QTY: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?:\s*:|\s[-–])\s*[0-9]{1,3}\s*$"));
+
+static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)^(?:thanks?(?:\s+(?:you|again|so\s+much|a\s+lot|in\s+advance))*|many\s+thanks|best(?:\s+(?:regards|wishes))?|kind\s+regards|warm\s+regards|regards|cheers|sincerely|yours(?:\s+(?:truly|sincerely))?|all\s+the\s+best|",
+        r"merci(?:\s+beaucoup)?|cordialement|bien\s+[àa]\s+vous|bien\s+cordialement|danke(?:\s+sch[öo]n)?|vielen\s+dank|viele\s+gr[üu](?:ß|ss)e|mit\s+freundlichen\s+gr[üu](?:ß|ss)en|liebe\s+gr[üu](?:ß|ss)e|lg|mfg|",
+        r"gracias|muchas\s+gracias|saludos|un\s+saludo|atentamente|grazie|xo|xx)",
+        r"(?:\s*[,.!]*\s*$|\s*[,!]\s*\S)",
+        r"|よろしく|宜しく|お願いします|ありがとう",
+    ))
+});
+static GREETING: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^(?:hi|hello|hey|hiya|dear|good\s+(?:morning|afternoon|evening|day)|bonjour|bonsoir|salut|hallo|guten\s+(?:tag|morgen|abend)|moin|servus|sehr\s+geehrte[rsn]?|hola|buenos\s+d[íi]as|buenas(?:\s+tardes)?|estimad[oa]s?|ciao|buongiorno|greetings|こんにちは)\b",
+    )
+});
+static CONTACT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)@|https?://|www\.|^(?:tel|t[ée]l|phone|ph|mobile|mob|cell|fax|telefon|t[ée]l[ée]phone|tel[ée]fono|m[óo]vil|handy)\b|^電話",
+    )
+});
+/// A bare phone number; nine digits or more, so a bare "150-0001" stays a Japanese postcode.
+static PHONE: LazyLock<Regex> = LazyLock::new(|| re(r"^\+?[0-9][0-9\s().\-/]{8,}$"));
+static CJK: LazyLock<Regex> = LazyLock::new(|| re(r"\p{Han}|\p{Hiragana}|\p{Katakana}"));
+
+/// Words that only turn up in sentences, never in an address line.
+const PROSE_WORDS: &str = "\
+    i i'm i'd i'll i've me we we're we'd you you're your please pls would could can should \
+    need needs want wants like love thanks thank my our is are was were will have has had does \
+    did hi hello order ordered ordering send sent deliver delivered by for and but this that \
+    these those it it's if when also just get buy bought tomorrow today soon asap what how why \
+    where not don't je j'ai nous vous voudrais merci commande sont ich wir bitte möchte hätte \
+    gerne bestellen ist sind quiero necesito favor gracias pedido quisiera";
+/// House names and company words: a line of them is not a person.
+const PREMISE_WORDS: &str = "\
+    cottage house farm farmhouse manor lodge barn villa mill hall building tower towers \
+    apartments residence rectory vicarage studio studios ltd limited inc llc gmbh ag kg sarl \
+    sas sa sl bv co corp company shop store cafe café bakery gallery hotel school university \
+    office warehouse centre center plc";
+const NAME_PARTICLES: &str = "\
+    van von de da del della der den du la le di dos das bin al y zu ten ter";
+/// Abbreviations whose full stop does not end a sentence.
+const ABBREVIATIONS: &str = "\
+    st rd ave av dr ln blvd ct pl sq hwy pkwy no nr apt str avda bd mt ft jr sr mr mrs ms ste \
+    bldg cres tce pde ctra dpto depto esc bis dept fl rm";
+const QUANTITY_WORDS: &str = "\
+    a an one two three four five six seven eight nine ten eleven twelve dozen couple pair some \
+    few several un une deux trois ein eine einen zwei drei uno una dos tres";
+
+/// Whether `word` is one of the space-separated words of `list`.
+fn listed(list: &str, word: &str) -> bool {
+    list.split_whitespace().any(|w| w == word)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Postcode {
+    code: String,
+    /// The country the format alone gives away, if it does.
+    inferred: Option<&'static str>,
+    /// Shapes that are also plain house numbers (1234 Elm, 12345 Main) or fragments.
+    weak: bool,
+    /// Byte span of the code's surroundings in the line, kept out of the street check so
+    /// "OR 97205" does not read as a street ending in a house number.
+    span: (usize, usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Class {
+    Blank,
+    /// Cannot be part of an address: item, prose, closing, greeting, contact, another label.
+    Stop,
+    Postcode {
+        weak: bool,
+        /// Another comma part of the same line is a street ("41 Linden Ave, Portland, OR ...").
+        street: bool,
+    },
+    Country,
+    Street {
+        strong: bool,
+    },
+    Unit,
+    Name,
+    /// A short line without digits: a city, district, company, house name.
+    Text,
+    /// A short line with digits that is neither street nor unit.
+    Digits,
+}
+
+fn classify(raw: &str) -> Class {
+    let line = raw.trim();
+    if line.is_empty() {
+        return Class::Blank;
+    }
+    if line.len() > MAX_LINE_BYTES
+        || !line.chars().any(char::is_alphanumeric)
+        || CLOSING.is_match(line)
+        || GREETING.is_match(line)
+        || CONTACT.is_match(line)
+        || PHONE.is_match(line)
+        || is_item(line)
+        || OTHER_LABEL.is_match(line)
+        || label(line).is_some()
+    {
+        return Class::Stop;
+    }
+    let postcode = find_postcode(line);
+    if is_prose(line, postcode.is_some()) {
+        return Class::Stop;
+    }
+    if let Some(p) = postcode {
+        // The street may share the line ("41 Linden Ave, Portland, OR 97205"); the postcode
+        // and its state or town are cut out first so "OR 97205" is not a house number.
+        let around = match (line.get(..p.span.0), line.get(p.span.1..)) {
+            (Some(before), Some(after)) => format!("{before},{after}"),
+            _ => String::new(),
+        };
+        return Class::Postcode {
+            weak: p.weak,
+            street: street_strength(&around).is_some(),
+        };
+    }
+    if !line.bytes().any(|b| b.is_ascii_digit()) && country_in(line).is_some() {
+        return Class::Country;
+    }
+    match street_strength(line) {
+        Some(strong) => return Class::Street { strong },
+        None if UNIT.is_match(line) => return Class::Unit,
+        None => {}
+    }
+    if name_of(line).is_some() {
+        return Class::Name;
+    }
+    let words = line.split_whitespace().count();
+    match (line.bytes().any(|b| b.is_ascii_digit()), words <= 6) {
+        (_, false) => Class::Stop,
+        (true, true) => Class::Digits,
+        (false, true) => Class::Text,
+    }
+}
+
+fn is_item(line: &str) -> bool {
+    ITEM.is_match(line)
+        || (ITEM_TRAILING_QTY.is_match(line)
+            && !UNIT.is_match(line)
+            && !FIELD_POSTCODE.is_match(line)
+            && STREET_STRONG.find(line).is_none())
+}
+
+fn is_prose(line: &str, has_postcode: bool) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    // A one-line address with name, unit, street, town, postcode and country runs long.
+    let max_words = if has_postcode { 16 } else { 10 };
+    if words.len() > max_words || line.ends_with('?') || line.ends_with('!') {
+        return true;
+    }
+    words.len() >= 3
+        && words.iter().any(|w| {
+            let w = w
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .replace('’', "'")
+                .to_lowercase();
+            listed(PROSE_WORDS, &w)
+        })
+}
+
+/// Strong: a street word or PO box. Weak: only a house number at the start or end of a
+/// comma part ("Suite 400" has the shape too, but is a unit).
+fn street_strength(text: &str) -> Option<bool> {
+    if STREET_STRONG.is_match(text) {
+        Some(true)
+    } else if comma_parts(text).any(|(_, p)| STREET_WEAK.is_match(p.trim()) && !UNIT.is_match(p)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The comma-separated parts of a line with their byte offsets.
+fn comma_parts(line: &str) -> impl Iterator<Item = (usize, &str)> {
+    line.split(',').scan(0usize, |at, part| {
+        let start = *at;
+        *at += part.len() + 1;
+        Some((start, part))
+    })
+}
+
+fn find_postcode(line: &str) -> Option<Postcode> {
+    let make = |m: regex::Match<'_>, whole: (usize, usize), inferred, weak| Postcode {
+        code: m.as_str().to_string(),
+        inferred,
+        weak,
+        span: whole,
+    };
+    if let Some(c) = JP_MARKED.captures(line) {
+        let m = c.name("code")?;
+        let whole = c.get(0)?;
+        return Some(make(m, (whole.start(), whole.end()), Some("JP"), false));
+    }
+    if let Some(c) = CA_POSTCODE.captures(line) {
+        let m = c.name("code")?;
+        return Some(make(m, (m.start(), m.end()), Some("CA"), false));
+    }
+    if let Some(c) = UK_POSTCODE.captures(line) {
+        let m = c.name("code")?;
+        return Some(make(m, (m.start(), m.end()), Some("GB"), false));
+    }
+    if let Some(c) = US_POSTCODE.captures(line) {
+        let m = c.name("code")?;
+        let whole = c.get(0)?;
+        return Some(make(m, (whole.start(), whole.end()), Some("US"), false));
+    }
+    if let Some(c) = AU_POSTCODE.captures(line) {
+        let m = c.name("code")?;
+        let whole = c.get(0)?;
+        return Some(make(m, (whole.start(), whole.end()), Some("AU"), false));
+    }
+    if let Some(c) = FIELD_POSTCODE.captures(line) {
+        let m = c.name("code")?;
+        let code = m.as_str();
+        let inferred = if CA_POSTCODE.is_match(code) {
+            Some("CA")
+        } else if UK_POSTCODE.is_match(code) {
+            Some("GB")
+        } else if JP_BARE.is_match(code) {
+            Some("JP")
+        } else {
+            None
+        };
+        return Some(make(m, (0, line.len()), inferred, false));
+    }
+    for c in EU_POSTCODE.captures_iter(line) {
+        let (Some(whole), Some(m), Some(town)) = (c.get(0), c.name("code"), c.name("town")) else {
+            continue;
+        };
+        let town = town.as_str();
+        // "12345 Main Street" is a house number, "10115 Berlin" a postcode.
+        if STREET_STRONG.is_match(town) || town.split_whitespace().count() > 4 {
+            continue;
+        }
+        let five = m.as_str().len() == 5;
+        let code_start = c.name("pre").map_or(m.start(), |p| p.start());
+        let part_start = line[..code_start]
+            .chars()
+            .rev()
+            .find(|c| !c.is_whitespace())
+            .is_none_or(|c| c == ',');
+        if !five && !part_start {
+            continue;
+        }
+        let inferred = c.name("pre").and_then(|p| prefix_country(p.as_str()));
+        let end = line[m.end()..]
+            .find(',')
+            .map_or(line.len(), |i| m.end() + i);
+        return Some(make(m, (whole.start(), end), inferred, true));
+    }
+    if JP_CUE.is_match(line) || line.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+        for m in JP_BARE.find_iter(line) {
+            let before = line[..m.start()].chars().next_back();
+            let after = line[m.end()..].chars().next();
+            let fenced = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_digit() && c != '-');
+            let at_part_start = before.is_none_or(|c| c == ',' || c.is_whitespace())
+                && line[..m.start()]
+                    .chars()
+                    .rev()
+                    .find(|c| !c.is_whitespace())
+                    .is_none_or(|c| c == ',');
+            if fenced(before) && fenced(after) && (at_part_start || JP_CUE.is_match(line)) {
+                return Some(make(
+                    m,
+                    (m.start(), m.end()),
+                    Some("JP"),
+                    !JP_CUE.is_match(line),
+                ));
+            }
+        }
+    }
     None
+}
+
+/// "D-10115", "CH-8001", "A-1010": the old European country prefixes.
+fn prefix_country(prefix: &str) -> Option<&'static str> {
+    Some(match prefix {
+        "D" | "DE" => "DE",
+        "F" | "FR" => "FR",
+        "E" | "ES" => "ES",
+        "A" | "AT" => "AT",
+        "CH" => "CH",
+        "I" | "IT" => "IT",
+        "B" | "BE" => "BE",
+        "NL" => "NL",
+        "L" | "LU" => "LU",
+        "DK" => "DK",
+        "S" | "SE" => "SE",
+        "N" | "NO" => "NO",
+        "FI" | "FIN" => "FI",
+        "P" | "PT" => "PT",
+        "PL" => "PL",
+        _ => return None,
+    })
+}
+
+/// The country a line names, as written: the whole line ("USA", "Country: Japan") or its last
+/// comma part ("75011 Paris, France").
+fn country_in(line: &str) -> Option<(&str, &'static str)> {
+    let line = line.trim().trim_end_matches([',', ';']);
+    let bare = FIELD_PREFIX
+        .find(line)
+        .map_or(line, |m| &line[m.end()..])
+        .trim();
+    if let Some(code) = country_code(bare) {
+        return Some((bare, code));
+    }
+    let (_, last) = line.rsplit_once(',')?;
+    let last = last.trim();
+    country_code(last).map(|code| (last, code))
+}
+
+/// The person a line names: 2-4 capitalised words, no digits, no street or house words.
+fn name_of(line: &str) -> Option<&str> {
+    let line = line.trim();
+    let line = FIELD_PREFIX
+        .find(line)
+        .map_or(line, |m| &line[m.end()..])
+        .trim();
+    if line.chars().any(|c| c.is_numeric())
+        || STREET_STRONG.is_match(line)
+        || UNIT.is_match(line)
+        || country_code(line).is_some()
+        || CLOSING.is_match(line)
+        || GREETING.is_match(line)
+    {
+        return None;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if !(2..=4).contains(&words.len()) {
+        return None;
+    }
+    let mut capitalised = 0;
+    for w in &words {
+        if !w.chars().all(|c| c.is_alphabetic() || "-'’.".contains(c)) {
+            return None;
+        }
+        let lower = w.trim_matches('.').to_lowercase();
+        if listed(PREMISE_WORDS, &lower) {
+            return None;
+        }
+        if w.chars().next().is_some_and(char::is_uppercase) {
+            capitalised += 1;
+        } else if !listed(NAME_PARTICLES, &lower) {
+            return None;
+        }
+    }
+    (capitalised >= 2).then_some(line)
+}
+
+fn has_cjk(line: &str) -> bool {
+    CJK.is_match(line)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labels and lead-ins
+
+/// A shipping label at the start of the line: whether a colon follows, and the rest of the line.
+fn label(line: &str) -> Option<(bool, &str)> {
+    let line = line.trim();
+    if line.len() > MAX_LINE_BYTES {
+        return None;
+    }
+    let m = LABEL.find(line)?;
+    let after = &line[m.end()..];
+    // The label must be a whole word: "Addresses", "Adressen" are not labels.
+    if after.chars().next().is_some_and(char::is_alphanumeric) {
+        return None;
+    }
+    let after = after.trim_start_matches(['*', '_']).trim_start();
+    // "Ship to - 41 Linden Ave" uses a dash where others put the colon.
+    let (colon, rest) = match after.strip_prefix([':', '：', '-', '–', '—']) {
+        Some(rest) => (true, rest.trim_start_matches(['*', '_'])),
+        None => (false, after),
+    };
+    Some((colon, rest.trim()))
+}
+
+type Block<'a> = Vec<(usize, &'a str)>;
+
+/// An address introduced by the label or lead-in on line `i`.
+fn labelled_at(lines: &[&str], classes: &[Class], i: usize) -> Option<AddressMatch> {
+    let line = lines.get(i)?.trim();
+    if line.is_empty() || line.len() > MAX_LINE_BYTES {
+        return None;
+    }
+    if let Some((colon, rest)) = label(line) {
+        let rest = sentence_head(rest);
+        let rest = if FILLER.is_match(rest) { "" } else { rest };
+        // Without a colon, "Address book is full" must not pass: the rest has to be an address.
+        if !colon
+            && !rest.is_empty()
+            && find_postcode(rest).is_none()
+            && street_strength(rest).is_none()
+        {
+            return None;
+        }
+        let block = collect_after(lines, classes, i, rest)?;
+        return Some(build(&block, Some(i)));
+    }
+    lead_in_at(lines, classes, i, line)
+}
+
+fn lead_in_at<'a>(
+    lines: &[&'a str],
+    classes: &[Class],
+    i: usize,
+    line: &'a str,
+) -> Option<AddressMatch> {
+    let caps = LEAD_INS.iter().find_map(|r| r.captures(line))?;
+    let rest_match = caps.name("rest")?;
+    let raw_rest = rest_match.as_str().trim();
+    let rest = ME_AT
+        .find(raw_rest)
+        .map_or(raw_rest, |m| &raw_rest[m.end()..]);
+    let rest = sentence_head(rest);
+    if rest.is_empty() && raw_rest.contains('?') {
+        return None;
+    }
+    // "ship it at the weekend" names no place: what follows a lead-in on its own line must
+    // look like the start of an address, not just any short text.
+    if !rest.is_empty() && matches!(classify(rest), Class::Text | Class::Digits | Class::Country) {
+        return None;
+    }
+    let block = collect_after(lines, classes, i, rest)?;
+    // When the same sentence also asks for products ("could you send two mugs to 41 ..."),
+    // the caller must still read that line for items, so it is not claimed.
+    let prefix = &line[..rest_match.start()];
+    let mut words: Vec<String> = prefix
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    words.pop();
+    let asks_for_items = prefix.bytes().any(|b| b.is_ascii_digit())
+        || words.iter().any(|w| listed(QUANTITY_WORDS, w));
+    let mut found = build(&block, Some(i));
+    if asks_for_items {
+        found.lines.retain(|j| *j != i);
+    }
+    Some(found)
+}
+
+/// The part of a label's or lead-in's rest before the sentence ends ("..., France. Thanks!").
+/// A full stop ends the sentence only before a capital (or the end) and not after an
+/// abbreviation, so "Lindenstr. 12" and "41 Linden St. Portland" stay whole.
+fn sentence_head(rest: &str) -> &str {
+    let mut end = rest.len();
+    for (at, c) in rest.char_indices() {
+        if !matches!(c, '.' | '!' | '?' | '。' | '！' | '？') {
+            continue;
+        }
+        let after = &rest[at + c.len_utf8()..];
+        if after.chars().next().is_some_and(|n| !n.is_whitespace()) {
+            continue;
+        }
+        if c == '.' {
+            let next_word = after.trim_start().chars().next();
+            if next_word.is_some_and(|n| !n.is_uppercase()) {
+                continue;
+            }
+            let word = rest[..at].rsplit(char::is_whitespace).next().unwrap_or("");
+            let bare = word
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase();
+            let abbreviation = word.contains('.')
+                || bare.chars().count() == 1
+                || bare.ends_with("str")
+                || listed(ABBREVIATIONS, &bare);
+            if abbreviation && next_word.is_some() {
+                continue;
+            }
+            if abbreviation {
+                // "41 Linden St." at the very end: the stop belongs to the abbreviation.
+                break;
+            }
+        }
+        end = at;
+        break;
+    }
+    rest[..end]
+        .trim()
+        .trim_end_matches([',', ';', ':'])
+        .trim_end()
+}
+
+/// The lines a label introduces: `rest` (the label line's own text) and the address-looking
+/// lines below it.
+fn collect_after<'a>(
+    lines: &[&'a str],
+    classes: &[Class],
+    i: usize,
+    rest: &'a str,
+) -> Option<Block<'a>> {
+    let mut block: Block<'a> = Vec::new();
+    let mut kinds: Vec<Class> = Vec::new();
+    if !rest.is_empty() {
+        let class = classify(rest);
+        if matches!(class, Class::Blank | Class::Stop) {
+            return None;
+        }
+        block.push((i, rest));
+        kinds.push(class);
+    }
+    let mut blanks = 0;
+    let mut j = i + 1;
+    while block.len() < MAX_LINES && block.last().is_none_or(|(_, l)| country_in(l).is_none()) {
+        let (Some(class), Some(line)) = (classes.get(j), lines.get(j)) else {
+            break;
+        };
+        let line = line.trim();
+        let postcode_seen = kinds.iter().find_map(|k| match k {
+            Class::Postcode { weak, .. } => Some(*weak),
+            _ => None,
+        });
+        match class {
+            Class::Blank if block.is_empty() && blanks < MAX_BLANKS_AFTER_LABEL => {
+                blanks += 1;
+                j += 1;
+                continue;
+            }
+            Class::Blank | Class::Stop => break,
+            // A second postcode line only follows a weak one ("1234 Elm" was the street).
+            Class::Postcode { .. } if postcode_seen == Some(false) => break,
+            Class::Postcode { .. } | Class::Street { .. } | Class::Country | Class::Unit => {}
+            // After the postcode line only the country (or, in Japanese order, more of the
+            // address) follows; a name there is the signature.
+            Class::Name | Class::Text | Class::Digits => {
+                if postcode_seen.is_some() && !has_cjk(line) {
+                    break;
+                }
+            }
+        }
+        block.push((j, line));
+        kinds.push(class.clone());
+        j += 1;
+    }
+    labelled_evidence(&block, &kinds).then_some(block)
+}
+
+/// Whether what a label introduced is an address: a postcode, a street word, a country under
+/// other lines, or a house number followed by more of the address. A lone house-number line
+/// is not enough: after "Ship to: (as before)" it may well be "2 blue mugs".
+fn labelled_evidence(block: &[(usize, &str)], kinds: &[Class]) -> bool {
+    let country = block.last().is_some_and(|(_, l)| country_in(l).is_some());
+    kinds.iter().enumerate().any(|(n, k)| match k {
+        Class::Postcode { weak: false, .. } | Class::Street { strong: true } => true,
+        Class::Postcode { street, .. } => *street || kinds.len() > 1,
+        Class::Street { strong: false } => matches!(
+            kinds.get(n + 1),
+            Some(Class::Text | Class::Unit | Class::Country | Class::Postcode { .. })
+        ),
+        _ => false,
+    }) || (country && block.len() >= 2)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unlabelled blocks
+
+/// The block of consecutive lines around the postcode line `p`, if it holds a street.
+fn block_around<'a>(lines: &[&'a str], classes: &[Class], p: usize) -> Option<AddressMatch> {
+    let Some(Class::Postcode {
+        street: own_street, ..
+    }) = classes.get(p)
+    else {
+        return None;
+    };
+    let anchor = lines.get(p)?.trim();
+    let mut street = *own_street;
+    // Weak streets ("41 Linden") only count right next to the postcode line, with at most
+    // unit lines between: further up, "3 sake cups" has the same shape.
+    let mut adjacent = true;
+    let mut start = p;
+    while start > 0 && p - start + 1 < MAX_LINES {
+        let k = start - 1;
+        let Some(class) = classes.get(k) else { break };
+        let weak_street = match class {
+            Class::Street { strong: false } => true,
+            Class::Postcode { weak: true, .. } => {
+                lines.get(k).is_some_and(|l| STREET_WEAK.is_match(l.trim()))
+            }
+            _ => false,
+        };
+        match class {
+            Class::Street { strong: true } => {
+                street = true;
+                adjacent = false;
+            }
+            _ if weak_street => {
+                if street || !adjacent {
+                    break;
+                }
+                street = true;
+                adjacent = false;
+            }
+            Class::Unit => {}
+            Class::Name | Class::Text => adjacent = false,
+            _ => break,
+        }
+        start = k;
+    }
+    let mut end = p;
+    if country_in(anchor).is_none() {
+        while end + 1 < lines.len() && end + 1 - start < MAX_LINES {
+            let k = end + 1;
+            let (Some(class), Some(line)) = (classes.get(k), lines.get(k)) else {
+                break;
+            };
+            let line = line.trim();
+            match class {
+                Class::Country => {
+                    end = k;
+                    break;
+                }
+                Class::Street { strong: true } => street = true,
+                Class::Street { strong: false } if k == p + 1 && !street => street = true,
+                Class::Unit => {}
+                Class::Name | Class::Text | Class::Digits if has_cjk(line) => {}
+                _ => break,
+            }
+            end = k;
+        }
+    }
+    let block: Block<'a> = (start..=end)
+        .filter_map(|k| lines.get(k).map(|l| (k, l.trim())))
+        .collect();
+    let one_line = block.len() == 1 && anchor.contains(',');
+    (street && (block.len() >= 2 || one_line)).then(|| build(&block, None))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The result
+
+fn build(block: &[(usize, &str)], label_line: Option<usize>) -> AddressMatch {
+    let text = block
+        .iter()
+        .map(|(_, l)| l.trim())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // A weak match ("1234 Elm") may be the street above the real postcode line.
+    let postcode = block
+        .iter()
+        .filter_map(|(_, l)| find_postcode(l))
+        .min_by_key(|p| p.weak);
+    let country = block.last().and_then(|(_, l)| country_in(l));
+    let country_code = country
+        .map(|(_, code)| code)
+        .or_else(|| postcode.as_ref().and_then(|p| p.inferred));
+    let mut lines: Vec<usize> = label_line
+        .into_iter()
+        .chain(block.iter().map(|(i, _)| *i))
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    AddressMatch {
+        address: ShippingAddress {
+            text,
+            postal_code: postcode.map(|p| p.code),
+            country: country.map(|(name, _)| without_stop(name).to_string()),
+            country_code: country_code.map(str::to_string),
+        },
+        lines,
+        recipient: recipient(block),
+    }
+}
+
+/// "France." loses the full stop; "U.S.A." keeps its own.
+fn without_stop(name: &str) -> &str {
+    match name.strip_suffix('.') {
+        Some(bare) if !bare.contains('.') => bare,
+        _ => name,
+    }
+}
+
+fn recipient(block: &[(usize, &str)]) -> Option<String> {
+    let (_, first) = block.first()?;
+    if let Some(name) = name_of(first) {
+        return Some(name.to_string());
+    }
+    // "Pat Okafor, 41 Linden Avenue, Portland, OR 97205" on one line.
+    if let Some((head, tail)) = first.split_once(',')
+        && tail.bytes().any(|b| b.is_ascii_digit())
+        && let Some(name) = name_of(head)
+    {
+        return Some(name.to_string());
+    }
+    // Japanese order puts the addressee last, with the honorific 様.
+    block.iter().find_map(|(_, l)| {
+        let name = l
+            .trim()
+            .strip_suffix('様')
+            .or_else(|| l.trim().strip_suffix('殿'))?;
+        let name = name.trim();
+        (!name.is_empty() && !name.chars().any(|c| c.is_numeric())).then(|| name.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Want {
+        text: &'static str,
+        postal: Option<&'static str>,
+        country: Option<&'static str>,
+        code: Option<&'static str>,
+        lines: &'static [usize],
+        recipient: Option<&'static str>,
+    }
+
+    const fn found(
+        text: &'static str,
+        postal: Option<&'static str>,
+        country: Option<&'static str>,
+        code: Option<&'static str>,
+        lines: &'static [usize],
+        recipient: Option<&'static str>,
+    ) -> Option<Want> {
+        Some(Want {
+            text,
+            postal,
+            country,
+            code,
+            lines,
+            recipient,
+        })
+    }
+
+    /// (case, body, expected)
+    const CASES: &[(&str, &str, Option<Want>)] = &[
+        (
+            "us labelled with name and country",
+            "Ship to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA\n",
+            found(
+                "Pat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA",
+                Some("97205"),
+                Some("USA"),
+                Some("US"),
+                &[0, 1, 2, 3, 4],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "us unlabelled zip+4 under item lines, country inferred",
+            "Hi,\n\n2 x Blue Mug\nJane Doe\n1600 Pennsylvania Avenue NW\nWashington, DC 20500-0003\n\nThanks,\nJane",
+            found(
+                "Jane Doe\n1600 Pennsylvania Avenue NW\nWashington, DC 20500-0003",
+                Some("20500-0003"),
+                None,
+                Some("US"),
+                &[3, 4, 5],
+                Some("Jane Doe"),
+            ),
+        ),
+        (
+            "us full state name",
+            "Deliver to:\n41 Linden Avenue\nPortland, Oregon 97205",
+            found(
+                "41 Linden Avenue\nPortland, Oregon 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[0, 1, 2],
+                None,
+            ),
+        ),
+        (
+            "canada labelled with courtesy word",
+            "Please ship to:\nSam Tremblay\n123 Queen St W\nToronto ON M5V 2T6\nCanada",
+            found(
+                "Sam Tremblay\n123 Queen St W\nToronto ON M5V 2T6\nCanada",
+                Some("M5V 2T6"),
+                Some("Canada"),
+                Some("CA"),
+                &[0, 1, 2, 3, 4],
+                Some("Sam Tremblay"),
+            ),
+        ),
+        (
+            "canada unlabelled, inferred from the postcode",
+            "Sam Tremblay\n88 Rue Sainte-Catherine\nMontréal QC H2X 1K4",
+            found(
+                "Sam Tremblay\n88 Rue Sainte-Catherine\nMontréal QC H2X 1K4",
+                Some("H2X 1K4"),
+                None,
+                Some("CA"),
+                &[0, 1, 2],
+                Some("Sam Tremblay"),
+            ),
+        ),
+        (
+            "uk postcode on its own line, unit line",
+            "Delivery address:\nAlex Smith\nFlat 2\n10 Downing Street\nLondon\nSW1A 2AA\nUnited Kingdom",
+            found(
+                "Alex Smith\nFlat 2\n10 Downing Street\nLondon\nSW1A 2AA\nUnited Kingdom",
+                Some("SW1A 2AA"),
+                Some("United Kingdom"),
+                Some("GB"),
+                &[0, 1, 2, 3, 4, 5, 6],
+                Some("Alex Smith"),
+            ),
+        ),
+        (
+            "uk unlabelled, inferred",
+            "Alex Smith\n221B Baker Street\nLondon NW1 6XE",
+            found(
+                "Alex Smith\n221B Baker Street\nLondon NW1 6XE",
+                Some("NW1 6XE"),
+                None,
+                Some("GB"),
+                &[0, 1, 2],
+                Some("Alex Smith"),
+            ),
+        ),
+        (
+            "uk house name is not a recipient",
+            "Rose Cottage\nChurch Lane\nLittle Snoring\nNR21 0AA",
+            found(
+                "Rose Cottage\nChurch Lane\nLittle Snoring\nNR21 0AA",
+                Some("NR21 0AA"),
+                None,
+                Some("GB"),
+                &[0, 1, 2, 3],
+                None,
+            ),
+        ),
+        (
+            "german label, Deutschland",
+            "Lieferadresse:\nMax Mustermann\nHauptstraße 5\n10115 Berlin\nDeutschland",
+            found(
+                "Max Mustermann\nHauptstraße 5\n10115 Berlin\nDeutschland",
+                Some("10115"),
+                Some("Deutschland"),
+                Some("DE"),
+                &[0, 1, 2, 3, 4],
+                Some("Max Mustermann"),
+            ),
+        ),
+        (
+            "german unlabelled, bare 5 digits is ambiguous",
+            "Max Mustermann\nLindenstr. 12\n80331 München",
+            found(
+                "Max Mustermann\nLindenstr. 12\n80331 München",
+                Some("80331"),
+                None,
+                None,
+                &[0, 1, 2],
+                Some("Max Mustermann"),
+            ),
+        ),
+        (
+            "german Anschrift one line",
+            "Anschrift: Musterweg 3, 80331 München",
+            found(
+                "Musterweg 3, 80331 München",
+                Some("80331"),
+                None,
+                None,
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "german lead-in with verb before the preposition",
+            "Bitte schicken Sie alles an: Hauptstraße 5, 10115 Berlin",
+            found(
+                "Hauptstraße 5, 10115 Berlin",
+                Some("10115"),
+                None,
+                None,
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "austria with letter prefix",
+            "Adresse:\nLukas Huber\nMariahilfer Straße 10\nA-1060 Wien\nÖsterreich",
+            found(
+                "Lukas Huber\nMariahilfer Straße 10\nA-1060 Wien\nÖsterreich",
+                Some("1060"),
+                Some("Österreich"),
+                Some("AT"),
+                &[0, 1, 2, 3, 4],
+                Some("Lukas Huber"),
+            ),
+        ),
+        (
+            "french label with a space before the colon",
+            "Bonjour,\n\nAdresse de livraison :\nMarie Dupont\n12 Rue Oberkampf\n75011 Paris\nFrance\n\nMerci !",
+            found(
+                "Marie Dupont\n12 Rue Oberkampf\n75011 Paris\nFrance",
+                Some("75011"),
+                Some("France"),
+                Some("FR"),
+                &[2, 3, 4, 5, 6],
+                Some("Marie Dupont"),
+            ),
+        ),
+        (
+            "one-line address after an english label keeps its line",
+            "Ship to: 12 Rue Oberkampf, 75011 Paris, France",
+            found(
+                "12 Rue Oberkampf, 75011 Paris, France",
+                Some("75011"),
+                Some("France"),
+                Some("FR"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "french Livrer à, no country",
+            "Livrer à : 5 avenue Foch, 75116 Paris",
+            found(
+                "5 avenue Foch, 75116 Paris",
+                Some("75116"),
+                None,
+                None,
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "french Livraison label",
+            "Livraison : 3 place Bellecour, 69002 Lyon, France\n2 x Blue Mug",
+            found(
+                "3 place Bellecour, 69002 Lyon, France",
+                Some("69002"),
+                Some("France"),
+                Some("FR"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "spanish one line",
+            "Dirección de envío: Calle Mayor 12, 28013 Madrid, España",
+            found(
+                "Calle Mayor 12, 28013 Madrid, España",
+                Some("28013"),
+                Some("España"),
+                Some("ES"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "spanish Enviar a, Espana without tilde",
+            "Enviar a:\nAna García\nCalle de Alcalá 45, 3º B\n28014 Madrid\nEspana",
+            found(
+                "Ana García\nCalle de Alcalá 45, 3º B\n28014 Madrid\nEspana",
+                Some("28014"),
+                Some("Espana"),
+                Some("ES"),
+                &[0, 1, 2, 3, 4],
+                Some("Ana García"),
+            ),
+        ),
+        (
+            "spanish Domicilio, Avda.",
+            "Domicilio: Avda. de la Constitución 5\n41004 Sevilla",
+            found(
+                "Avda. de la Constitución 5\n41004 Sevilla",
+                Some("41004"),
+                None,
+                None,
+                &[0, 1],
+                None,
+            ),
+        ),
+        (
+            "japanese block with 〒 and 様",
+            "〒150-0001\n東京都渋谷区神宮前1-2-3\n山田 太郎 様",
+            found(
+                "〒150-0001\n東京都渋谷区神宮前1-2-3\n山田 太郎 様",
+                Some("150-0001"),
+                None,
+                Some("JP"),
+                &[0, 1, 2],
+                Some("山田 太郎"),
+            ),
+        ),
+        (
+            "japanese label and 日本",
+            "お届け先：\n〒150-0001\n東京都渋谷区神宮前1-2-3\n日本",
+            found(
+                "〒150-0001\n東京都渋谷区神宮前1-2-3\n日本",
+                Some("150-0001"),
+                Some("日本"),
+                Some("JP"),
+                &[0, 1, 2, 3],
+                None,
+            ),
+        ),
+        (
+            "japan romanised",
+            "Ship to:\nKenji Sato\n1-2-3 Jingumae\nShibuya-ku, Tokyo 150-0001\nJapan",
+            found(
+                "Kenji Sato\n1-2-3 Jingumae\nShibuya-ku, Tokyo 150-0001\nJapan",
+                Some("150-0001"),
+                Some("Japan"),
+                Some("JP"),
+                &[0, 1, 2, 3, 4],
+                Some("Kenji Sato"),
+            ),
+        ),
+        (
+            "australia",
+            "SHIPPING ADDRESS\nMia Nguyen\n12 Smith St\nSydney NSW 2000\nAustralia",
+            found(
+                "Mia Nguyen\n12 Smith St\nSydney NSW 2000\nAustralia",
+                Some("2000"),
+                Some("Australia"),
+                Some("AU"),
+                &[0, 1, 2, 3, 4],
+                Some("Mia Nguyen"),
+            ),
+        ),
+        (
+            "dutch postcode with letters",
+            "Verzendadres: Kerkstraat 12, 1012 AB Amsterdam, Nederland",
+            found(
+                "Kerkstraat 12, 1012 AB Amsterdam, Nederland",
+                Some("1012 AB"),
+                Some("Nederland"),
+                Some("NL"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "italian",
+            "Indirizzo di spedizione:\nGiulia Rossi\nVia Roma 10\n00184 Roma\nItalia",
+            found(
+                "Giulia Rossi\nVia Roma 10\n00184 Roma\nItalia",
+                Some("00184"),
+                Some("Italia"),
+                Some("IT"),
+                &[0, 1, 2, 3, 4],
+                Some("Giulia Rossi"),
+            ),
+        ),
+        (
+            "blank line after a bare label",
+            "Ship to\n\nPat Okafor\n41 Linden Ave\nPortland, OR 97205",
+            found(
+                "Pat Okafor\n41 Linden Ave\nPortland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[0, 2, 3, 4],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "Address: see below",
+            "Address: see below\n\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA",
+            found(
+                "Pat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA",
+                Some("97205"),
+                Some("USA"),
+                Some("US"),
+                &[0, 2, 3, 4, 5],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "signature after the country is not address",
+            "Send to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nU.S.A.\nPat",
+            found(
+                "Pat Okafor\n41 Linden Avenue\nPortland, OR 97205\nU.S.A.",
+                Some("97205"),
+                Some("U.S.A."),
+                Some("US"),
+                &[0, 1, 2, 3, 4],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "phone line ends the block",
+            "Mailing address:\nPat\n41 Linden Ave\nPortland, OR 97205\nTel: 503 555 1234",
+            found(
+                "Pat\n41 Linden Ave\nPortland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[0, 1, 2, 3],
+                None,
+            ),
+        ),
+        (
+            "item lines right above an unlabelled block",
+            "2 x Blue Mug\n1 x Cast Iron Teapot\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA",
+            found(
+                "Pat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA",
+                Some("97205"),
+                Some("USA"),
+                Some("US"),
+                &[2, 3, 4, 5],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "item line right after a one-line labelled address",
+            "Ship to: Pat Okafor, 41 Linden Avenue, Portland, OR 97205\n2 x Blue Mug",
+            found(
+                "Pat Okafor, 41 Linden Avenue, Portland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[0],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "item line after the postcode line of a labelled block",
+            "Ship to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\n2 x Blue Mug\n3 sake cups",
+            found(
+                "Pat Okafor\n41 Linden Avenue\nPortland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[0, 1, 2, 3],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "number-first item above a street is not a second street",
+            "3 sake cups\n41 Linden Avenue\nPortland, OR 97205",
+            found(
+                "41 Linden Avenue\nPortland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[1, 2],
+                None,
+            ),
+        ),
+        (
+            "house number without a street word, next to the postcode",
+            "Pat Okafor\n41 Linden\nPortland, OR 97205",
+            found(
+                "Pat Okafor\n41 Linden\nPortland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[0, 1, 2],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "four-digit house number that looks like a european postcode",
+            "Pat Okafor\n1234 Elm\nSpringfield, IL 62704",
+            found(
+                "Pat Okafor\n1234 Elm\nSpringfield, IL 62704",
+                Some("62704"),
+                None,
+                Some("US"),
+                &[0, 1, 2],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "unlabelled one-line address",
+            "My order: 2 x Blue Mug\n\n41 Linden Avenue, Portland, OR 97205, USA",
+            found(
+                "41 Linden Avenue, Portland, OR 97205, USA",
+                Some("97205"),
+                Some("USA"),
+                Some("US"),
+                &[2],
+                None,
+            ),
+        ),
+        (
+            "closing right above the block stops it",
+            "Thanks!\nPat Okafor\n41 Linden Ave\nPortland, OR 97205",
+            found(
+                "Pat Okafor\n41 Linden Ave\nPortland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[1, 2, 3],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "prose lead-in, address on the same line",
+            "Hi! Please send it to 12 Rue Oberkampf, 75011 Paris, France. Thanks!",
+            found(
+                "12 Rue Oberkampf, 75011 Paris, France",
+                Some("75011"),
+                Some("France"),
+                Some("FR"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "prose lead-in, address on the next lines",
+            "Could you ship them to:\nPat Okafor\n41 Linden Ave\nPortland, OR 97205",
+            found(
+                "Pat Okafor\n41 Linden Ave\nPortland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[0, 1, 2, 3],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "lead-in sharing its line with an item request leaves the line to the caller",
+            "Could you send two blue mugs to 41 Linden Avenue, Portland, OR 97205?",
+            found(
+                "41 Linden Avenue, Portland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[],
+                None,
+            ),
+        ),
+        (
+            "my address is",
+            "My address is 221B Baker Street, London NW1 6XE.",
+            found(
+                "221B Baker Street, London NW1 6XE",
+                Some("NW1 6XE"),
+                None,
+                Some("GB"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "spanish lead-in",
+            "Por favor, envíenlo a: Calle Mayor 12, 28013 Madrid, España",
+            found(
+                "Calle Mayor 12, 28013 Madrid, España",
+                Some("28013"),
+                Some("España"),
+                Some("ES"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "labelled wins over an earlier unlabelled block",
+            "41 Linden Avenue\nPortland, OR 97205\n\nActually, ship to:\nPat Okafor\n5 Main St\nSpringfield, IL 62701",
+            found(
+                "Pat Okafor\n5 Main St\nSpringfield, IL 62701",
+                Some("62701"),
+                None,
+                Some("US"),
+                &[3, 4, 5, 6],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "billing address is not the shipping label",
+            "Billing address:\nPat Okafor\n1 Main Street\nSpringfield, IL 62701\n\nShipping address:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205",
+            found(
+                "Pat Okafor\n41 Linden Avenue\nPortland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[5, 6, 7, 8],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "form fields",
+            "Name: Pat Okafor\nStreet: 41 Linden Ave\nCity: Portland\nState: OR\nZIP: 97205\nCountry: USA",
+            found(
+                "Name: Pat Okafor\nStreet: 41 Linden Ave\nCity: Portland\nState: OR\nZIP: 97205\nCountry: USA",
+                Some("97205"),
+                Some("USA"),
+                Some("US"),
+                &[0, 1, 2, 3, 4, 5],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "no-colon label with an address after it",
+            "Deliver to 12 Rue Oberkampf, 75011 Paris",
+            found(
+                "12 Rue Oberkampf, 75011 Paris",
+                Some("75011"),
+                None,
+                None,
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "dash instead of a colon, sentence cut after the address",
+            "Ship to - 41 Linden Avenue, Portland, OR 97205. Please hurry!",
+            found(
+                "41 Linden Avenue, Portland, OR 97205",
+                Some("97205"),
+                None,
+                Some("US"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "abbreviation full stop does not end the sentence",
+            "Lieferadresse: Lindenstr. 12, 80331 München. Danke!",
+            found(
+                "Lindenstr. 12, 80331 München",
+                Some("80331"),
+                None,
+                None,
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "labelled block where a house number looks like a postcode",
+            "Ship to:\nPat Okafor\n1234 Elm\nSpringfield, IL 62704\nPat",
+            found(
+                "Pat Okafor\n1234 Elm\nSpringfield, IL 62704",
+                Some("62704"),
+                None,
+                Some("US"),
+                &[0, 1, 2, 3],
+                Some("Pat Okafor"),
+            ),
+        ),
+        (
+            "japanese one line with the street after the postcode",
+            "〒150-0001 東京都渋谷区神宮前1-2-3, 日本",
+            found(
+                "〒150-0001 東京都渋谷区神宮前1-2-3, 日本",
+                Some("150-0001"),
+                Some("日本"),
+                Some("JP"),
+                &[0],
+                None,
+            ),
+        ),
+        (
+            "label followed by items, not an address",
+            "Ship to: (same as before)\n2 blue mugs\n1 teapot",
+            None,
+        ),
+        (
+            "a unit is not a street",
+            "Suite 400, Portland, OR 97205",
+            None,
+        ),
+        (
+            "order list without address",
+            "Hi,\n2 x Blue Mug\n1 x Cast Iron Teapot\n\nThanks,\nPat",
+            None,
+        ),
+        (
+            "sentence with numbers",
+            "I need 2 mugs by 12 December",
+            None,
+        ),
+        (
+            "prose naming a postcode",
+            "I live near Portland, OR 97205 and love your mugs.",
+            None,
+        ),
+        ("label word in prose", "Address book is full, sorry", None),
+        (
+            "label with no address",
+            "Shipping address: same as last time\n\n2 x Blue Mug",
+            None,
+        ),
+        (
+            "lead-in naming no place",
+            "Could you ship it at the weekend?\n2 x Blue Mug",
+            None,
+        ),
+        ("postcode without street", "Portland, OR 97205", None),
+        ("empty", "", None),
+        (
+            "junk",
+            "\u{0}\u{202e}💥💥 12 x\n〒\n:::\n-- \n\u{FEFF}Ship to:\n\u{0}",
+            None,
+        ),
+    ];
+
+    #[test]
+    fn address_table() {
+        let mut failures = Vec::new();
+        for (case, body, want) in CASES {
+            let lines: Vec<&str> = body.lines().collect();
+            let got = find_address(&lines);
+            let ok = match (&got, want) {
+                (None, None) => true,
+                (Some(g), Some(w)) => {
+                    g.address.text == w.text
+                        && g.address.postal_code.as_deref() == w.postal
+                        && g.address.country.as_deref() == w.country
+                        && g.address.country_code.as_deref() == w.code
+                        && g.lines == w.lines
+                        && g.recipient.as_deref() == w.recipient
+                }
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{case}: got {got:#?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+
+    #[test]
+    fn country_names() {
+        for (name, code) in [
+            ("USA", Some("US")),
+            ("U.S.A.", Some("US")),
+            ("United States", Some("US")),
+            ("US", Some("US")),
+            ("Canada", Some("CA")),
+            ("UK", Some("GB")),
+            ("U.K.", Some("GB")),
+            ("United Kingdom", Some("GB")),
+            ("England", Some("GB")),
+            ("Scotland", Some("GB")),
+            ("Wales", Some("GB")),
+            ("Great Britain", Some("GB")),
+            ("Germany", Some("DE")),
+            ("DEUTSCHLAND", Some("DE")),
+            ("France", Some("FR")),
+            ("Spain", Some("ES")),
+            ("España", Some("ES")),
+            ("Espana", Some("ES")),
+            ("Japan", Some("JP")),
+            ("日本", Some("JP")),
+            ("Italy", Some("IT")),
+            ("Italia", Some("IT")),
+            ("The Netherlands", Some("NL")),
+            ("Nederland", Some("NL")),
+            ("Belgium", Some("BE")),
+            ("Ireland", Some("IE")),
+            ("Australia", Some("AU")),
+            ("Austria", Some("AT")),
+            ("Österreich", Some("AT")),
+            ("ÖSTERREICH", Some("AT")),
+            ("Switzerland", Some("CH")),
+            ("Schweiz", Some("CH")),
+            ("Suisse", Some("CH")),
+            ("Mexico", Some("MX")),
+            ("México", Some("MX")),
+            ("Portugal", Some("PT")),
+            ("Sweden", Some("SE")),
+            ("Denmark", Some("DK")),
+            ("Norway", Some("NO")),
+            ("  united   states of america ", Some("US")),
+            ("CA", None),
+            ("Georgia", None),
+            ("Paris", None),
+            ("", None),
+        ] {
+            assert_eq!(country_code(name), code, "{name:?}");
+        }
+        assert_eq!(country_code(&"a".repeat(1_000_000)), None);
+    }
+
+    #[test]
+    fn uk_postcode_shapes() {
+        for code in [
+            "M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "W1A 0AX", "EC1A 1BB", "SW1A1AA", "GIR 0AA",
+        ] {
+            let line = format!("London {code}");
+            let p = find_postcode(&line);
+            assert_eq!(p.as_ref().map(|p| p.code.as_str()), Some(code), "{code}");
+            assert_eq!(p.and_then(|p| p.inferred), Some("GB"), "{code}");
+        }
+        // Ordinals and phone fragments are not postcodes.
+        for line in ["b2 3rd floor", "Call 503-555-1234", "Room 12"] {
+            assert_eq!(find_postcode(line), None, "{line}");
+        }
+    }
+
+    /// Cheap deterministic noise: nothing any mailbox holds may panic the finder.
+    #[test]
+    fn junk_never_panics() {
+        let alphabet: Vec<char> =
+            "aZ09 ,.:-x×〒様日本\u{0}\u{202e}\u{FEFF}\t€$|#/()ÄßéñØ\u{10FFFF}\r"
+                .chars()
+                .collect();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..500 {
+            let len = (next() % 200) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    if next() % 9 == 0 {
+                        '\n'
+                    } else {
+                        alphabet[(next() % alphabet.len() as u64) as usize]
+                    }
+                })
+                .collect();
+            let lines: Vec<&str> = text.lines().collect();
+            let _ = find_address(&lines);
+        }
+        let huge = "Ship to: 41 Linden Avenue, Portland, OR 97205 ".repeat(50_000);
+        let _ = find_address(&[huge.as_str(), "Portland, OR 97205"]);
+        let many: Vec<&str> = std::iter::repeat_n("41 Linden Avenue", 5_000)
+            .chain(["Portland, OR 97205"])
+            .collect();
+        let got = find_address(&many);
+        assert!(got.is_some_and(|m| m.lines.len() <= MAX_LINES));
+    }
 }

@@ -81,11 +81,7 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
         return Kind::Unknown;
     }
 
-    if report == Some("delivery-status")
-        || matches!(local.as_str(), "mailer-daemon" | "postmaster")
-        || msg.return_path.as_deref() == Some("")
-        || from.is_empty()
-    {
+    if report == Some("delivery-status") || matches!(local.as_str(), "mailer-daemon" | "postmaster") {
         return Kind::Bounce;
     }
     let auto = msg
@@ -99,6 +95,10 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
         || from.eq_ignore_ascii_case(shop_address)
     {
         return Kind::AutoReply;
+    }
+    // RFC 3834 auto-replies also use the null sender; what is left with one is a bounce.
+    if msg.return_path.as_deref() == Some("") || from.is_empty() {
+        return Kind::Bounce;
     }
     let precedence = msg
         .precedence

@@ -690,3 +690,138 @@ pub fn merge_same_sku(items: &[ItemLine]) -> Vec<ItemLine> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::address::ShippingAddress;
+    use crate::core::catalog::tests::sample;
+    use crate::core::extract::{ReadContext, read};
+    use std::path::Path;
+
+    fn config() -> Config {
+        Config::from_toml(include_str!("../../config.example.toml"), Path::new("x")).unwrap()
+    }
+
+    fn msg(text: &str) -> Inbound {
+        Inbound {
+            message_id: "m1@example.test".into(),
+            subject: "Order".into(),
+            from: Some(Mailbox { name: Some("Pat Okafor".into()), email: "pat@example.test".into() }),
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap()
+    }
+
+    fn run(m: &Inbound, order: Option<Order>, available: i64, replies: u32) -> Decision {
+        let catalog = sample();
+        let config = config();
+        let parsed = read(m, ReadContext { catalog: &catalog, shop_address: &config.shop.address, max_quantity: 999 });
+        let available: HashMap<String, i64> = catalog.items.iter().map(|i| (i.sku.clone(), available)).collect();
+        decide(Input {
+            now: now(),
+            msg: m,
+            parsed: &parsed,
+            config: &config,
+            catalog: &catalog,
+            order,
+            available: &available,
+            replies_last_hour: replies,
+            new_reference: "MC-TEST0001".into(),
+        })
+    }
+
+    const ADDRESS: &str = "Ship to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA";
+
+    #[test]
+    fn complete_order_is_quoted_and_reserved() {
+        let d = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 0);
+        let order = d.order.unwrap();
+        assert!(d.order_is_new);
+        assert_eq!(order.state, OrderState::AwaitingPayment);
+        assert_eq!(order.totals.total.to_string(), "46.88");
+        assert_eq!(d.stock_moves, vec![StockMove { sku: "MUG-BLU".into(), kind: MoveKind::Reserve, quantity: 2, reason: "quote MC-TEST0001".into() }]);
+        assert_eq!(d.emails.len(), 1);
+        assert_eq!(d.emails[0].template.name(), "quote");
+        assert!(d.emails[0].subject.contains("MC-TEST0001"));
+        assert_eq!(d.emails[0].in_reply_to.as_deref(), Some("m1@example.test"));
+        assert_eq!(order.reserved_until, Some(now() + Duration::hours(72)));
+    }
+
+    #[test]
+    fn missing_address_asks_and_reserves_nothing() {
+        let d = run(&msg("2 x Blue Mug"), None, 10, 0);
+        assert_eq!(d.order.unwrap().state, OrderState::AwaitingDetails);
+        assert!(d.stock_moves.is_empty());
+        match &d.emails[0].template {
+            Template::AskDetails { need_address, need_items, .. } => assert!(*need_address && !*need_items),
+            t => panic!("{t:?}"),
+        }
+    }
+
+    #[test]
+    fn short_stock_quotes_what_there_is_and_nothing_becomes_a_question() {
+        let d = run(&msg(&format!("5 x Blue Mug\n\n{ADDRESS}")), None, 3, 0);
+        let order = d.order.unwrap();
+        assert_eq!(order.lines[0].quantity, 3);
+        assert_eq!(order.lines[0].requested, 5);
+        assert_eq!(d.stock_moves[0].quantity, 3);
+        let d = run(&msg(&format!("5 x Blue Mug\n\n{ADDRESS}")), None, 0, 0);
+        assert_eq!(d.order.unwrap().state, OrderState::AwaitingDetails);
+        assert!(d.stock_moves.is_empty());
+    }
+
+    #[test]
+    fn flagged_order_waits_for_a_seller() {
+        let d = run(&msg(&format!("8 x Cast Iron Teapot\n\n{ADDRESS}")), None, 10, 0);
+        assert_eq!(d.order.unwrap().state, OrderState::AwaitingApproval);
+        let names: Vec<&str> = d.emails.iter().map(|e| e.template.name()).collect();
+        assert_eq!(names, vec!["under_review", "approval_request"]);
+        assert!(!d.emails[1].to_customer);
+    }
+
+    #[test]
+    fn reply_cap_holds_the_reply() {
+        let d = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 5);
+        assert!(d.emails.is_empty());
+        assert!(d.attention.unwrap().contains("reply cap"));
+        assert!(d.order.is_some(), "the order is still recorded");
+    }
+
+    #[test]
+    fn machine_mail_and_unknown_mail_get_no_reply() {
+        let mut m = msg("2 x Blue Mug");
+        m.auto_submitted = Some("auto-replied".into());
+        let d = run(&m, None, 10, 0);
+        assert!(d.emails.is_empty() && d.order.is_none() && d.attention.is_none());
+        let d = run(&msg("Do you ship to Australia?"), None, 10, 0);
+        assert!(d.emails.is_empty() && d.order.is_none() && d.attention.is_some());
+    }
+
+    #[test]
+    fn reply_completes_the_waiting_order() {
+        let first = run(&msg("2 x Blue Mug"), None, 10, 0).order.unwrap();
+        let mut answer = msg(ADDRESS);
+        answer.message_id = "m2@example.test".into();
+        answer.in_reply_to = vec!["m1@example.test".into()];
+        let d = run(&answer, Some(first), 10, 0);
+        let order = d.order.unwrap();
+        assert!(!d.order_is_new);
+        assert_eq!(order.reference, "MC-TEST0001");
+        assert_eq!(order.state, OrderState::AwaitingPayment);
+        assert_eq!(order.shipping_address.as_ref().map(|a: &ShippingAddress| a.postal_code.clone()), Some(Some("97205".into())));
+    }
+
+    #[test]
+    fn cancelling_a_paid_order_needs_a_person() {
+        let mut order = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 0).order.unwrap();
+        order.state = OrderState::Paid;
+        let d = run(&msg("Please cancel my order"), Some(order), 10, 0);
+        assert!(d.emails.is_empty());
+        assert!(d.attention.unwrap().contains("paid"));
+    }
+}
