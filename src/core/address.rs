@@ -490,11 +490,11 @@ fn is_prose(line: &str, has_postcode: bool) -> bool {
     }
     words.len() >= 3
         && words.iter().any(|w| {
-            let w = w
-                .trim_matches(|c: char| !c.is_alphanumeric())
-                .replace('’', "'")
-                .to_lowercase();
-            listed(PROSE_WORDS, &w)
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+            // "Portland, ME 04101", "Honolulu, HI 96813": state codes, not "me" and "hi".
+            let state_like =
+                (2..=3).contains(&w.len()) && w.chars().all(|c| c.is_ascii_uppercase());
+            !state_like && listed(PROSE_WORDS, &w.replace('’', "'").to_lowercase())
         })
 }
 
@@ -1104,6 +1104,30 @@ mod tests {
                 Some("US"),
                 &[0, 1, 2],
                 None,
+            ),
+        ),
+        (
+            "state codes that are also words",
+            "Ship to:\nNadia Petrova\n16 Birch Street\nPortland, ME 04101\nUSA\n\nLeilani Kahale\n5 Ala Moana Blvd\nHonolulu, HI 96813",
+            found(
+                "Nadia Petrova\n16 Birch Street\nPortland, ME 04101\nUSA",
+                Some("04101"),
+                Some("USA"),
+                Some("US"),
+                &[0, 1, 2, 3, 4],
+                Some("Nadia Petrova"),
+            ),
+        ),
+        (
+            "hawaii unlabelled",
+            "Leilani Kahale\n5 Ala Moana Blvd\nHonolulu, HI 96813",
+            found(
+                "Leilani Kahale\n5 Ala Moana Blvd\nHonolulu, HI 96813",
+                Some("96813"),
+                None,
+                Some("US"),
+                &[0, 1, 2],
+                Some("Leilani Kahale"),
             ),
         ),
         (

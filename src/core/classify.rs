@@ -81,7 +81,8 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
         return Kind::Unknown;
     }
 
-    if report == Some("delivery-status") || matches!(local.as_str(), "mailer-daemon" | "postmaster") {
+    if report == Some("delivery-status") || matches!(local.as_str(), "mailer-daemon" | "postmaster")
+    {
         return Kind::Bounce;
     }
     let auto = msg

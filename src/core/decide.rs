@@ -296,6 +296,11 @@ fn order_message(input: &Input, mut d: Decision) -> Decision {
             d.event("details_received", json!({ "order": order.reference }));
             merge_into(order, parsed)
         }
+        Some(order) if parsed.kind == Kind::CustomerReply && is_courtesy(&input.msg.text) => {
+            // "Thanks!" needs neither an answer nor a person.
+            d.event("acknowledged", json!({ "order": order.reference }));
+            return d;
+        }
         Some(order) => {
             return d.hold(format!(
                 "{} about order {} which is {}: a person should answer",
@@ -595,6 +600,55 @@ fn release_all(order: &Order, reason: &str, d: &mut Decision) {
     }
 }
 
+/// A short thank-you or OK with nothing else in it.
+fn is_courtesy(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "thanks",
+        "thank",
+        "you",
+        "so",
+        "much",
+        "many",
+        "a",
+        "lot",
+        "great",
+        "perfect",
+        "ok",
+        "okay",
+        "got",
+        "it",
+        "cheers",
+        "will",
+        "do",
+        "sounds",
+        "good",
+        "wonderful",
+        "lovely",
+        "awesome",
+        "merci",
+        "danke",
+        "gracias",
+        "received",
+        "noted",
+        "cool",
+        "brilliant",
+        "excellent",
+        "the",
+        "quote",
+    ];
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let meaningful: Vec<&String> = words
+        .iter()
+        .filter(|w| !WORDS.contains(&w.as_str()))
+        .collect();
+    // A name signing off ("Thanks! Sofia") is allowed; anything more is a message for a person.
+    !words.is_empty() && words.len() <= 12 && meaningful.len() <= 2 && !text.contains('?')
+}
+
 fn customer(input: &Input) -> Mailbox {
     input.parsed.customer.clone().unwrap_or_else(|| Mailbox {
         name: None,
@@ -707,7 +761,10 @@ mod tests {
         Inbound {
             message_id: "m1@example.test".into(),
             subject: "Order".into(),
-            from: Some(Mailbox { name: Some("Pat Okafor".into()), email: "pat@example.test".into() }),
+            from: Some(Mailbox {
+                name: Some("Pat Okafor".into()),
+                email: "pat@example.test".into(),
+            }),
             text: text.into(),
             ..Default::default()
         }
@@ -720,8 +777,19 @@ mod tests {
     fn run(m: &Inbound, order: Option<Order>, available: i64, replies: u32) -> Decision {
         let catalog = sample();
         let config = config();
-        let parsed = read(m, ReadContext { catalog: &catalog, shop_address: &config.shop.address, max_quantity: 999 });
-        let available: HashMap<String, i64> = catalog.items.iter().map(|i| (i.sku.clone(), available)).collect();
+        let parsed = read(
+            m,
+            ReadContext {
+                catalog: &catalog,
+                shop_address: &config.shop.address,
+                max_quantity: 999,
+            },
+        );
+        let available: HashMap<String, i64> = catalog
+            .items
+            .iter()
+            .map(|i| (i.sku.clone(), available))
+            .collect();
         decide(Input {
             now: now(),
             msg: m,
@@ -744,7 +812,15 @@ mod tests {
         assert!(d.order_is_new);
         assert_eq!(order.state, OrderState::AwaitingPayment);
         assert_eq!(order.totals.total.to_string(), "46.88");
-        assert_eq!(d.stock_moves, vec![StockMove { sku: "MUG-BLU".into(), kind: MoveKind::Reserve, quantity: 2, reason: "quote MC-TEST0001".into() }]);
+        assert_eq!(
+            d.stock_moves,
+            vec![StockMove {
+                sku: "MUG-BLU".into(),
+                kind: MoveKind::Reserve,
+                quantity: 2,
+                reason: "quote MC-TEST0001".into()
+            }]
+        );
         assert_eq!(d.emails.len(), 1);
         assert_eq!(d.emails[0].template.name(), "quote");
         assert!(d.emails[0].subject.contains("MC-TEST0001"));
@@ -758,7 +834,11 @@ mod tests {
         assert_eq!(d.order.unwrap().state, OrderState::AwaitingDetails);
         assert!(d.stock_moves.is_empty());
         match &d.emails[0].template {
-            Template::AskDetails { need_address, need_items, .. } => assert!(*need_address && !*need_items),
+            Template::AskDetails {
+                need_address,
+                need_items,
+                ..
+            } => assert!(*need_address && !*need_items),
             t => panic!("{t:?}"),
         }
     }
@@ -777,7 +857,12 @@ mod tests {
 
     #[test]
     fn flagged_order_waits_for_a_seller() {
-        let d = run(&msg(&format!("8 x Cast Iron Teapot\n\n{ADDRESS}")), None, 10, 0);
+        let d = run(
+            &msg(&format!("8 x Cast Iron Teapot\n\n{ADDRESS}")),
+            None,
+            10,
+            0,
+        );
         assert_eq!(d.order.unwrap().state, OrderState::AwaitingApproval);
         let names: Vec<&str> = d.emails.iter().map(|e| e.template.name()).collect();
         assert_eq!(names, vec!["under_review", "approval_request"]);
@@ -813,12 +898,31 @@ mod tests {
         assert!(!d.order_is_new);
         assert_eq!(order.reference, "MC-TEST0001");
         assert_eq!(order.state, OrderState::AwaitingPayment);
-        assert_eq!(order.shipping_address.as_ref().map(|a: &ShippingAddress| a.postal_code.clone()), Some(Some("97205".into())));
+        assert_eq!(
+            order
+                .shipping_address
+                .as_ref()
+                .map(|a: &ShippingAddress| a.postal_code.clone()),
+            Some(Some("97205".into()))
+        );
+    }
+
+    #[test]
+    fn courtesy_is_not_a_question() {
+        assert!(is_courtesy("Thanks!\n\nSofia"));
+        assert!(is_courtesy("Perfect, thank you so much."));
+        assert!(!is_courtesy("Thanks, can I change the address?"));
+        assert!(!is_courtesy(
+            "Thanks. Actually I need it delivered to my office at 12 Main Street"
+        ));
+        assert!(!is_courtesy(""));
     }
 
     #[test]
     fn cancelling_a_paid_order_needs_a_person() {
-        let mut order = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 0).order.unwrap();
+        let mut order = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 0)
+            .order
+            .unwrap();
         order.state = OrderState::Paid;
         let d = run(&msg("Please cancel my order"), Some(order), 10, 0);
         assert!(d.emails.is_empty());
