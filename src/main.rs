@@ -81,10 +81,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Messages set aside for a person, with the reason.
+    /// Messages set aside for a person, with the reason; `--resolve ID` marks one dealt with.
     Review {
         #[arg(long)]
         json: bool,
+        /// Mark this held message as dealt with (recorded as an event).
+        #[arg(long, value_name = "ID")]
+        resolve: Option<i64>,
+        /// What was done about it, for the record.
+        #[arg(long, default_value = "")]
+        note: String,
     },
 }
 
@@ -197,9 +203,23 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Review { json } => {
+        Command::Review {
+            json,
+            resolve,
+            note,
+        } => {
             let config = load_config(&cli.config)?;
-            let conn = store::open(&config.storage.database)?;
+            let mut conn = store::open(&config.storage.database)?;
+            if let Some(id) = resolve {
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                if !store::resolve_message(&tx, id, now, &note)? {
+                    bail!("no held message #{id} (see `mailcart review`)");
+                }
+                tx.commit()?;
+                println!("#{id} resolved");
+                return Ok(());
+            }
             let held = store::held_messages(&conn)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&held)?);

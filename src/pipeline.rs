@@ -102,6 +102,14 @@ pub fn process_batch(
         match result {
             Ok(outcome) => {
                 sp.commit()?;
+                tracing::info!(
+                    message_id = %outcome.message_id,
+                    order = outcome.order.as_deref().unwrap_or(""),
+                    kind = outcome.kind.map(Kind::as_str).unwrap_or("duplicate"),
+                    emails = outcome.emails.len(),
+                    held = outcome.attention.is_some(),
+                    "message processed"
+                );
                 outcomes.push(outcome);
             }
             Err(e) => {
@@ -176,7 +184,11 @@ fn handle(
         .as_ref()
         .map(|c| c.email.clone())
         .unwrap_or_default();
-    let available = store::available_map(tx)?;
+    let skus = parsed.requested.items.iter().map(|i| i.sku.as_str());
+    let wanted = order
+        .iter()
+        .flat_map(|o| o.wanted.iter().map(|w| w.sku.as_str()));
+    let available = store::available_map(tx, skus.chain(wanted))?;
     let decision = decide(Input {
         now,
         msg: &msg,

@@ -480,6 +480,15 @@ fn what_it_cannot_handle_is_kept_for_a_person_and_not_answered() {
     assert!(shop.outbox().is_empty());
     let held = shop.json(&["review", "--json"]);
     assert_eq!(held.as_array().unwrap().len(), 2, "{held}");
+    let id = held[0]["id"].as_i64().unwrap().to_string();
+    assert!(
+        shop.run(&["review", "--resolve", &id, "--note", "answered by phone"])
+            .contains("resolved")
+    );
+    assert_eq!(
+        shop.json(&["review", "--json"]).as_array().unwrap().len(),
+        1
+    );
 }
 
 #[test]

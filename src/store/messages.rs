@@ -86,3 +86,28 @@ pub fn held_messages(conn: &Connection) -> Result<Vec<HeldMessage>> {
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// A person has dealt with a held message; returns false when there is no such held message.
+pub fn resolve_message(tx: &Connection, id: i64, now: OffsetDateTime, note: &str) -> Result<bool> {
+    let changed = tx
+        .prepare_cached("UPDATE messages SET resolved_at = ?2 WHERE id = ?1 AND attention IS NOT NULL AND resolved_at IS NULL")?
+        .execute(params![id, ts(now)])?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    let (message_id, order_ref): (String, Option<String>) = tx.query_row(
+        "SELECT message_id, order_ref FROM messages WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let detail = serde_json::json!({ "message": id, "note": note, "by": "operator" });
+    super::insert_event(
+        tx,
+        now,
+        order_ref.as_deref(),
+        Some(&message_id),
+        "held_message_resolved",
+        &detail,
+    )?;
+    Ok(true)
+}

@@ -20,7 +20,7 @@ pub use catalog::{ImportReport, import_catalog_csv, load_catalog, parse_catalog_
 pub use events::insert_event;
 pub use messages::{
     HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
-    message_id_seen, update_message,
+    message_id_seen, resolve_message, update_message,
 };
 pub use orders::{
     EventRow, OrderRow, find_order_by_reference, find_thread_order, insert_thread_ids,

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -48,11 +48,27 @@ pub fn apply_move(
     Ok(())
 }
 
-/// Stock free to promise, for every SKU.
-pub fn available_map(conn: &Connection) -> Result<HashMap<String, i64>> {
-    let mut stmt = conn.prepare_cached("SELECT sku, on_hand - reserved FROM stock")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+/// Stock free to promise for the given SKUs, plus the first few SKUs that have any (to offer
+/// when nothing asked for is in stock). Reads only what a decision needs, whatever the
+/// catalog's size.
+pub fn available_map<'a>(
+    conn: &Connection,
+    skus: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, i64>> {
+    let mut map = HashMap::new();
+    let mut one = conn.prepare_cached("SELECT on_hand - reserved FROM stock WHERE sku = ?1")?;
+    for sku in skus {
+        if !map.contains_key(sku) {
+            let n: Option<i64> = one.query_row([sku], |r| r.get(0)).optional()?;
+            map.insert(sku.to_string(), n.unwrap_or(0));
+        }
+    }
+    let mut some = conn.prepare_cached("SELECT sku, on_hand - reserved FROM stock WHERE on_hand - reserved > 0 ORDER BY sku LIMIT 5")?;
+    for row in some.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (sku, n) = row?;
+        map.entry(sku).or_insert(n);
+    }
+    Ok(map)
 }
 
 #[derive(Debug, Clone, Serialize)]
