@@ -220,7 +220,7 @@ static FILLER: LazyLock<Regex> =
 /// Prose that introduces an address: "please send it to", "my address is", "ship them to:".
 static LEAD_INS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r"(?i)\b(?:send|ship|deliver|post|mail|forward|dispatch)\b(?:\s+\S+){0,6}?\s+(?:to|at)\b\s*:?(?P<rest>.*)$",
+        r"(?i)\b(?:send|ship|deliver|post|mail|forward|dispatch)\b(?:\s+\S+){0,16}?\s+(?:to|at)\b\s*:?(?P<rest>.*)$",
         r"(?i)\b(?:my|our|the|this|following)\s+(?:(?:shipping|delivery|postal|mailing|home|new)\s+)?address(?:\s+(?:is|below|please))*\s*:?(?P<rest>.*)$",
         r"(?i)\b(?:i|we)\s+live\s+at\b\s*:?(?P<rest>.*)$",
         r"(?i)\b(?:envoy[a-zé]*|envoie[rz]?|exp[ée]di[a-zé]*|livre[rz]?)\b(?:\s+\S+){0,6}?\s+(?:[àa]|au|chez)\b\s*:?(?P<rest>.*)$",

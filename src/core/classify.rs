@@ -62,7 +62,7 @@ static CANCEL: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 static STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)where(?:'s| is) my (?:order|package|parcel|stuff)|status of my order|order status|has my order (?:been )?ship|(?:any )?update on my order|tracking number|when will (?:my|the) (?:order|package|parcel|items?) (?:arrive|ship|be)|haven'?t received my order|not received my order|où en est ma commande|wo ist meine bestellung|dónde está mi pedido")
+    Regex::new(r"(?i)where(?:'s| is) my (?:order|package|parcel|stuff)|status of my order|order status|has my order (?:been )?ship|(?:any )?update on my order|tracking number|when will (?:my|the) (?:order|package|parcel|items?) (?:arrive|ship|be)|haven'?t received my order|not received my order|(?:order|package|parcel|it)\b.{0,40}\b(?:hasn'?t|has not|never|didn'?t|did not|still not|not yet)\s+(?:arrived?|come|shipped|been (?:shipped|delivered))|où en est ma commande|wo ist meine bestellung|dónde está mi pedido")
         .unwrap()
 });
 

@@ -54,6 +54,7 @@ impl Requested {
 
 static BULLET: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:[-*•·–]+\s+|[*•·]\s*)").unwrap());
+static NUMBERED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d{1,2}[.)]\s+").unwrap());
 /// "2 x Blue Mug", "2x blue mug", "(1) Bud Vase", "1 Cast Iron Teapot", "3 pcs sake cups".
 static QTY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:\((?P<q1>-?\d+)\)|(?P<q2>-?\d+)\s*(?P<mark>[x×*]|pcs?\.?|pieces?|units?|stk\.?|uds?\.?)?)(?:\s*[-–:]\s*|\s+(?:of\s+)?|(?-i:\b))\s*(?P<p>\S.*)$")
@@ -103,6 +104,8 @@ const PHRASE_END: &[&str] = &[
     "asap",
     "today",
     "tomorrow",
+    "instead",
+    "now",
     "shipped",
     "sent",
     "delivered",
@@ -163,7 +166,14 @@ fn scan_line(raw: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requeste
     if trimmed.is_empty() || trimmed.len() > 1000 {
         return;
     }
-    let line = BULLET.replace(trimmed, "").trim().to_string();
+    let mut line = BULLET.replace(trimmed, "").trim().to_string();
+    // "1. Blue Glazed Mug x 2": a numbered list, when the rest carries its own quantity.
+    if let Some(m) = NUMBERED.find(&line) {
+        let rest = &line[m.end()..];
+        if list_shape(rest).is_some() {
+            line = rest.to_string();
+        }
+    }
     if line.is_empty() {
         return;
     }
@@ -412,6 +422,8 @@ mod tests {
             ("• 2 Bud Vases", "VASE-BUD", 2),
             ("Small Rice Bowl (4)", "BOWL-RICE-S", 4),
             ("Blue mug X 2", "MUG-BLU", 2),
+            ("1. Blue Glazed Mug x 2", "MUG-BLU", 2),
+            ("3) Small Rice Bowl - qty 4", "BOWL-RICE-S", 4),
             ("blue mug×3", "MUG-BLU", 3),
             ("2 tetsubin please", "TEAPOT-CI", 2),
         ];
