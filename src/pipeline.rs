@@ -147,14 +147,7 @@ fn handle(
         return Ok(outcome);
     }
     let earlier = store::message_id_seen(tx, &msg.message_id)?;
-    let stored = StoredMessage {
-        message_id: &msg.message_id,
-        sha256: &hash,
-        from_addr: msg.from.as_ref().map(|m| m.email.as_str()),
-        subject: &msg.subject,
-        raw,
-    };
-    let row = store::insert_message(tx, &stored, now, earlier)?;
+    let row = store::insert_message(tx, &stored(&msg, &hash, raw), now, earlier)?;
     if let Some(first) = earlier {
         // The same message again (another copy, another folder): kept, never acted on twice.
         let detail = serde_json::json!({ "duplicate_of": first, "sha256": hash });
@@ -217,6 +210,20 @@ fn handle(
         &mut outcome,
     )?;
     Ok(outcome)
+}
+
+fn stored<'a>(
+    msg: &'a crate::core::inbound::Inbound,
+    hash: &'a str,
+    raw: &'a [u8],
+) -> StoredMessage<'a> {
+    StoredMessage {
+        message_id: &msg.message_id,
+        sha256: hash,
+        from_addr: msg.from.as_ref().map(|m| m.email.as_str()),
+        subject: &msg.subject,
+        raw,
+    }
 }
 
 /// The order a message is about: its thread first, then a reference it names, then (for a
@@ -333,14 +340,7 @@ fn keep_failed(
         });
     let reason = format!("could not be processed: {error}");
     if !store::message_exists_by_hash(tx, &hash)? {
-        let stored = StoredMessage {
-            message_id: &msg.message_id,
-            sha256: &hash,
-            from_addr: msg.from.as_ref().map(|m| m.email.as_str()),
-            subject: &msg.subject,
-            raw,
-        };
-        let row = store::insert_message(tx, &stored, now, None)?;
+        let row = store::insert_message(tx, &stored(&msg, &hash, raw), now, None)?;
         store::update_message(tx, row, "unknown", None, Some(&reason))?;
         store::insert_event(
             tx,

@@ -2,27 +2,15 @@
 //! output is written next to the fixture as NN-name.actual.json, so the difference is one
 //! `diff` away.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mailcart::config::Config;
 use mailcart::core::catalog::Catalog;
 use mailcart::core::extract::{ReadContext, read};
 use serde_json::Value;
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures")
-}
-
-fn catalog() -> Catalog {
-    let f = std::fs::File::open(fixtures_dir().join("catalog.csv")).unwrap();
-    Catalog::new(
-        mailcart::store::parse_catalog_csv(f)
-            .unwrap()
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect(),
-    )
-}
+mod common;
+use common::{catalog, fixture_files};
 
 pub fn parse_json(path: &Path, catalog: &Catalog, config: &Config) -> Value {
     let raw = std::fs::read(path).unwrap();
@@ -42,12 +30,7 @@ pub fn parse_json(path: &Path, catalog: &Catalog, config: &Config) -> Value {
 fn every_fixture_parses_as_expected() {
     let config = Config::from_toml(mailcart::EXAMPLE_CONFIG, Path::new("example")).unwrap();
     let catalog = catalog();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    files.sort();
+    let files = fixture_files();
     assert!(files.len() >= 40, "only {} fixtures", files.len());
     let mut failures = Vec::new();
     for eml in &files {

@@ -2,36 +2,21 @@
 //! (truncated, bytes flipped, headers duplicated, boundaries broken), through read ->
 //! classify -> extract, and a sample of them through the whole pipeline into SQLite.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mailcart::config::Config;
 use mailcart::core::catalog::Catalog;
 use mailcart::core::extract::{ReadContext, read};
 use proptest::prelude::*;
 
-fn catalog() -> Catalog {
-    let f = std::fs::File::open(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures/catalog.csv"),
-    )
-    .unwrap();
-    Catalog::new(
-        mailcart::store::parse_catalog_csv(f)
-            .unwrap()
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect(),
-    )
-}
+mod common;
+use common::{catalog, fixture_files};
 
 fn fixtures() -> Vec<Vec<u8>> {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-    files.sort();
-    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    fixture_files()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 fn read_all(raw: &[u8], catalog: &Catalog) {

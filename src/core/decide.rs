@@ -209,11 +209,7 @@ fn status(input: &Input, mut d: Decision) -> Decision {
         ));
         return d;
     };
-    if !order
-        .customer
-        .email
-        .eq_ignore_ascii_case(&customer(input).email)
-    {
+    if !belongs_to_sender(&order, input) {
         return d.hold(format!(
             "status inquiry about {} from someone other than its customer",
             order.reference
@@ -237,11 +233,7 @@ fn cancel(input: &Input, mut d: Decision) -> Decision {
     let Some(mut order) = input.order.clone() else {
         return d.hold("cancellation that names no order we know");
     };
-    if !order
-        .customer
-        .email
-        .eq_ignore_ascii_case(&customer(input).email)
-    {
+    if !belongs_to_sender(&order, input) {
         return d.hold(format!(
             "cancellation of {} from someone other than its customer",
             order.reference
@@ -283,11 +275,7 @@ fn order_message(input: &Input, mut d: Decision) -> Decision {
         .filter(|o| o.state.is_open() || parsed.kind == Kind::CustomerReply);
     let mut order = match existing {
         Some(order) if order.state == OrderState::AwaitingDetails => {
-            if !order
-                .customer
-                .email
-                .eq_ignore_ascii_case(&customer(input).email)
-            {
+            if !belongs_to_sender(&order, input) {
                 return d.hold(format!(
                     "reply in the thread of {} from someone other than its customer",
                     order.reference
@@ -598,6 +586,14 @@ fn release_all(order: &Order, reason: &str, d: &mut Decision) {
             reason: format!("{reason} ({})", order.reference),
         });
     }
+}
+
+/// Only an order's own customer may ask about it, change it or cancel it by email.
+fn belongs_to_sender(order: &Order, input: &Input) -> bool {
+    order
+        .customer
+        .email
+        .eq_ignore_ascii_case(&customer(input).email)
 }
 
 /// A short thank-you or OK with nothing else in it.

@@ -1,0 +1,33 @@
+//! Shared by the integration tests: the fixture folder and its catalog.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use mailcart::core::catalog::Catalog;
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures")
+}
+
+pub fn catalog() -> Catalog {
+    let f = std::fs::File::open(fixtures_dir().join("catalog.csv")).unwrap();
+    Catalog::new(
+        mailcart::store::parse_catalog_csv(f)
+            .unwrap()
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect(),
+    )
+}
+
+/// The fixture .eml files, in name order.
+pub fn fixture_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    files
+}
