@@ -598,3 +598,81 @@ fn bad_config_is_a_clear_error_naming_the_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("databse"), "{err}");
 }
+
+#[test]
+fn an_answer_that_names_the_reference_completes_the_order_without_threading_headers() {
+    let shop = Shop::new();
+    shop.deliver(
+        "1.eml",
+        &eml(PAT, "Order", "r1@example.test", None, "3 x Sake Cup\n"),
+        "2026-11-22T09:00:00Z",
+    );
+    let reference = shop.orders()[0]["reference"].as_str().unwrap().to_string();
+    // A new message (no In-Reply-To), from webmail that dropped the thread, naming the reference.
+    let out = shop.deliver(
+        "2.eml",
+        &eml(
+            PAT,
+            &format!("Address for {reference}"),
+            "r2@example.test",
+            None,
+            ADDRESS,
+        ),
+        "2026-11-22T09:04:00Z",
+    );
+    assert!(
+        out.contains(&reference) && out.contains("awaiting_payment"),
+        "{out}"
+    );
+    assert_eq!(shop.orders().len(), 1);
+    // Someone else naming the same reference changes nothing.
+    let out = shop.deliver(
+        "3.eml",
+        &eml(
+            "Eve <eve@example.org>",
+            &format!("Re: {reference}"),
+            "r3@example.org",
+            None,
+            "Cancel my order please",
+        ),
+        "2026-11-22T09:05:00Z",
+    );
+    assert!(out.contains("held for a person"), "{out}");
+    assert_eq!(shop.order(&reference)["state"], "awaiting_payment");
+}
+
+#[test]
+fn a_later_answer_can_change_a_quantity_before_the_quote() {
+    let shop = Shop::new();
+    shop.deliver(
+        "1.eml",
+        &eml(
+            PAT,
+            "Order",
+            "q1@example.test",
+            None,
+            "2 x Blue Mug\n1 x mug\n",
+        ),
+        "2026-11-22T09:00:00Z",
+    );
+    let out = shop.deliver(
+        "2.eml",
+        &eml(
+            PAT,
+            "Re: Order",
+            "q2@example.test",
+            Some("q1@example.test"),
+            &format!("Make that 4 x Blue Mug and 1 x Green Mug please.\n\n{ADDRESS}"),
+        ),
+        "2026-11-22T09:02:00Z",
+    );
+    assert!(out.contains("awaiting_payment"), "{out}");
+    let order = &shop.orders()[0];
+    let lines: Vec<(&str, u64)> = order["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["sku"].as_str().unwrap(), l["quantity"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(lines, vec![("MUG-BLU", 4), ("MUG-GRN", 1)]);
+}
