@@ -57,10 +57,15 @@ pub fn open(path: &Path) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(Duration::from_secs(10))?;
+    // Every query is prepared once: the default cache (16) is smaller than the set one
+    // message's decision uses, and re-preparing was a sixth of the time per message.
+    conn.set_prepared_statement_cache_capacity(64);
     // WAL + FULL: a commit is on disk when COMMIT returns, and readers never block the writer.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Each message is a savepoint; its rollback journal stays in memory instead of a temp file.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
     Ok(conn)
 }
