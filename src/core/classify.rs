@@ -37,11 +37,6 @@ impl Kind {
             Kind::Unknown => "unknown",
         }
     }
-
-    /// Mail that must never be answered automatically, whatever it contains.
-    pub fn is_machine_mail(self) -> bool {
-        matches!(self, Kind::AutoReply | Kind::Bounce | Kind::Bulk)
-    }
 }
 
 /// An order reference as we issue them: PREFIX-XXXXXXXX in Crockford base32.

@@ -27,8 +27,7 @@ pub use orders::{
     latest_customer_order, list_orders, load_order, order_events, save_order,
 };
 pub use outbox::{
-    OutboxRow, count_recent_replies, insert_outbox, mark_sent, outbox_counts, pending_outbox,
-    quote_text,
+    OutboxRow, count_recent_replies, insert_outbox, mark_sent, pending_outbox, quote_text,
 };
 pub use stock::{StockRow, apply_move, available_map, inventory};
 

@@ -64,15 +64,6 @@ pub fn mark_sent(conn: &Connection, id: i64, now: OffsetDateTime) -> Result<()> 
     Ok(())
 }
 
-/// (pending, sent, failed)
-pub fn outbox_counts(conn: &Connection) -> Result<(i64, i64, i64)> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(SUM(status IN ('pending','sending')), 0), COALESCE(SUM(status = 'sent'), 0), COALESCE(SUM(status = 'failed'), 0) FROM outbox",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?)
-}
-
 /// The text of the first quote sent for an order (for the demo's printout).
 pub fn quote_text(conn: &Connection, order_ref: &str) -> Result<Option<String>> {
     use rusqlite::OptionalExtension;
