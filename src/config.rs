@@ -44,6 +44,171 @@ pub struct Config {
     pub stock: Stock,
     #[serde(default)]
     pub limits: Limits,
+    /// The checkout mailbox; without it mailcart only takes messages given by `process`.
+    pub imap: Option<Imap>,
+    /// Outgoing mail server; without it the outbox is written to `[outbox] dir`.
+    pub smtp: Option<Smtp>,
+}
+
+/// How a connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain, then STARTTLS before logging in (IMAP 143, submission 587).
+    Starttls,
+    /// No encryption at all: refused unless the host is loopback.
+    None,
+}
+
+/// A password given inline, through an environment variable, or in a file. Never printed.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub username: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_env: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// The password, read now from wherever it is kept. The error names the place, never the
+    /// secret.
+    pub fn password(&self) -> Result<String, String> {
+        if let Some(p) = &self.password {
+            return Ok(p.clone());
+        }
+        if let Some(var) = &self.password_env {
+            return std::env::var(var)
+                .map_err(|_| format!("environment variable {var} is not set"));
+        }
+        if let Some(path) = &self.password_file {
+            return std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("cannot read password file {}: {e}", path.display()));
+        }
+        Err("no password, password_env or password_file given".into())
+    }
+
+    fn sources(&self) -> usize {
+        usize::from(self.password.is_some())
+            + usize::from(self.password_env.is_some())
+            + usize::from(self.password_file.is_some())
+    }
+}
+
+/// What happens to a message in the mailbox once it is stored and decided on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterHandling {
+    /// Flag it \Seen and leave it where it is.
+    Seen,
+    /// Move it to `processed_folder` (set-aside mail to `needs_human_folder`).
+    Move,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Imap {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// A PEM file of certificates to trust besides the system's (a self-signed test server).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(flatten)]
+    pub login: Credentials,
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    #[serde(default = "default_after")]
+    pub after: AfterHandling,
+    #[serde(default = "default_processed")]
+    pub processed_folder: String,
+    #[serde(default = "default_needs_human")]
+    pub needs_human_folder: String,
+    /// Poll interval when the server has no IDLE.
+    #[serde(default = "default_poll")]
+    pub poll_seconds: u64,
+    /// IDLE is re-issued at least this often (RFC 2177 asks for under 29 minutes).
+    #[serde(default = "default_idle_minutes")]
+    pub idle_minutes: u64,
+    /// Limit for every network call.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Messages fetched (and committed) together.
+    #[serde(default = "default_batch")]
+    pub batch_size: u32,
+    /// Larger messages are kept but not read.
+    #[serde(default = "default_max_bytes")]
+    pub max_message_bytes: u64,
+    /// Append a copy of every sent message to this folder (e.g. "Sent"); leave out for none.
+    #[serde(default)]
+    pub sent_folder: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Leave out username and password for a server that takes mail without login.
+    #[serde(flatten, default)]
+    pub login: Option<Credentials>,
+    /// The envelope sender (MAIL FROM); bounces come back here. Defaults to `[shop] address`.
+    #[serde(default)]
+    pub envelope_from: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Connections kept open to the server.
+    #[serde(default = "default_smtp_connections")]
+    pub connections: u32,
+}
+
+fn default_mailbox() -> String {
+    "INBOX".into()
+}
+fn default_after() -> AfterHandling {
+    AfterHandling::Move
+}
+fn default_processed() -> String {
+    "mailcart/processed".into()
+}
+fn default_needs_human() -> String {
+    "mailcart/needs-human".into()
+}
+fn default_poll() -> u64 {
+    30
+}
+fn default_idle_minutes() -> u64 {
+    25
+}
+fn default_timeout() -> u64 {
+    60
+}
+fn default_batch() -> u32 {
+    200
+}
+fn default_max_bytes() -> u64 {
+    25 * 1024 * 1024
+}
+fn default_smtp_connections() -> u32 {
+    2
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -237,6 +402,23 @@ impl Config {
         if self.outbox.dir.is_relative() {
             self.outbox.dir = base.join(&self.outbox.dir);
         }
+        let resolve = |p: &mut Option<PathBuf>| {
+            if let Some(path) = p.as_mut()
+                && path.is_relative()
+            {
+                *path = base.join(&*path);
+            }
+        };
+        if let Some(imap) = &mut self.imap {
+            resolve(&mut imap.ca_file);
+            resolve(&mut imap.login.password_file);
+        }
+        if let Some(smtp) = &mut self.smtp {
+            resolve(&mut smtp.ca_file);
+            if let Some(login) = &mut smtp.login {
+                resolve(&mut login.password_file);
+            }
+        }
     }
 
     fn validate(&self) -> Result<(), (String, String)> {
@@ -332,6 +514,54 @@ impl Config {
         if self.limits.max_quantity == 0 {
             return bad("limits.max_quantity", "must be at least 1");
         }
+        if let Some(imap) = &self.imap {
+            check_server("imap", &imap.host, imap.port, imap.tls)?;
+            if imap.login.username.is_empty() {
+                return bad("imap.username", "is required");
+            }
+            if imap.login.sources() != 1 {
+                return bad(
+                    "imap.password",
+                    "give exactly one of password, password_env, password_file",
+                );
+            }
+            if imap.poll_seconds == 0 {
+                return bad("imap.poll_seconds", "must be at least 1");
+            }
+            if imap.idle_minutes == 0 || imap.idle_minutes > 29 {
+                return bad("imap.idle_minutes", "must be from 1 to 29 (RFC 2177)");
+            }
+            if imap.timeout_seconds == 0 {
+                return bad("imap.timeout_seconds", "must be at least 1");
+            }
+            if imap.batch_size == 0 {
+                return bad("imap.batch_size", "must be at least 1");
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            check_server("smtp", &smtp.host, smtp.port, smtp.tls)?;
+            if let Some(login) = &smtp.login
+                && login.sources() != 1
+            {
+                return bad(
+                    "smtp.password",
+                    "give exactly one of password, password_env, password_file",
+                );
+            }
+            if smtp
+                .envelope_from
+                .as_deref()
+                .is_some_and(|a| !is_address(a))
+            {
+                return bad("smtp.envelope_from", "must be an email address");
+            }
+            if smtp.timeout_seconds == 0 {
+                return bad("smtp.timeout_seconds", "must be at least 1");
+            }
+            if smtp.connections == 0 {
+                return bad("smtp.connections", "must be at least 1");
+            }
+        }
         Ok(())
     }
 
@@ -350,6 +580,36 @@ impl Config {
             .map(|(_, d)| d)
             .unwrap_or("localhost")
     }
+}
+
+fn check_server(
+    section: &str,
+    host: &str,
+    port: u16,
+    tls: TlsMode,
+) -> Result<(), (String, String)> {
+    if host.trim().is_empty() {
+        return Err((format!("{section}.host"), "is required".into()));
+    }
+    if port == 0 {
+        return Err((format!("{section}.port"), "must be a port number".into()));
+    }
+    if tls == TlsMode::None && !is_loopback(host) {
+        return Err((
+            format!("{section}.tls"),
+            format!(
+                "\"none\" sends the password in clear text; it is allowed only for a loopback host, not {host:?}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn is_address(s: &str) -> bool {
@@ -380,6 +640,70 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("databse"), "{err}");
+    }
+
+    #[test]
+    fn servers_and_secrets() {
+        let base = format!(
+            "{EXAMPLE}\n[imap]\nhost = \"imap.example.org\"\nport = 993\ntls = \"tls\"\nusername = \"orders@x.test\"\npassword_env = \"MAILCART_TEST_PW\"\n"
+        );
+        let c = Config::from_toml(&base, Path::new("c.toml")).unwrap();
+        let imap = c.imap.unwrap();
+        assert_eq!(imap.mailbox, "INBOX");
+        assert_eq!(imap.after, AfterHandling::Move);
+        assert!(!format!("{imap:?}").contains("MAILCART_TEST_PW"));
+        let clear = base.replace("tls = \"tls\"", "tls = \"none\"");
+        let err = Config::from_toml(&clear, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("imap.tls") && err.contains("loopback"),
+            "{err}"
+        );
+        let local = clear.replace("imap.example.org", "127.0.0.1");
+        assert!(Config::from_toml(&local, Path::new("c.toml")).is_ok());
+        let two = base.replace(
+            "password_env = \"MAILCART_TEST_PW\"",
+            "password = \"x\"\npassword_env = \"MAILCART_TEST_PW\"",
+        );
+        let err = Config::from_toml(&two, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn unknown_server_keys_are_named() {
+        let imap = format!(
+            "{EXAMPLE}\n[imap]\nhost = \"127.0.0.1\"\nport = 1\ntls = \"none\"\nusername = \"u\"\npassword = \"p\"\nmailbx = \"x\"\n"
+        );
+        let err = Config::from_toml(&imap, Path::new("c"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mailbx"), "{err}");
+        let smtp = format!(
+            "{EXAMPLE}\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\ntls = \"none\"\nconections = 3\n"
+        );
+        let err = Config::from_toml(&smtp, Path::new("c"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("conections"), "{err}");
+        let ok = format!("{EXAMPLE}\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\ntls = \"none\"\n");
+        let c = Config::from_toml(&ok, Path::new("c")).unwrap();
+        assert!(c.smtp.unwrap().login.is_none());
+    }
+
+    #[test]
+    fn secret_from_a_file_is_read_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), "s3cret\n").unwrap();
+        let creds = Credentials {
+            username: "u".into(),
+            password_file: Some(dir.path().join("pw")),
+            ..Default::default()
+        };
+        assert_eq!(creds.password().unwrap(), "s3cret");
+        assert!(!format!("{creds:?}").contains("s3cret"));
     }
 
     #[test]

@@ -8,12 +8,19 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use crate::store::{self, StoreError};
+use crate::config::Config;
+use crate::core::decide::delivery_failed;
+use crate::mail::compose::compose;
+use crate::store::{self, OutboxRow, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("composing the failure notice: {0}")]
+    Compose(#[from] crate::mail::compose::ComposeError),
     #[error("writing {path}: {source}")]
     Write {
         path: PathBuf,
@@ -33,7 +40,7 @@ pub fn deliver_to_dir(
     })?;
     let mut written = Vec::new();
     loop {
-        let batch = store::pending_outbox(conn, 256)?;
+        let batch = store::pending_outbox(conn, now, 256)?;
         if batch.is_empty() {
             return Ok(written);
         }
@@ -43,7 +50,7 @@ pub fn deliver_to_dir(
                 path: path.clone(),
                 source,
             })?;
-            store::mark_sent(conn, row.id, now)?;
+            record_sent(conn, &row, now)?;
             written.push(path);
         }
     }
@@ -70,4 +77,108 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The server took the message: mark it sent and log it, together.
+pub fn record_sent(
+    conn: &Connection,
+    row: &OutboxRow,
+    now: OffsetDateTime,
+) -> Result<(), OutboxError> {
+    let tx = conn.unchecked_transaction()?;
+    store::mark_sent(&tx, row.id, now)?;
+    let detail = serde_json::json!({ "outbox_message_id": row.message_id, "to": row.to_addrs, "template": row.template });
+    store::insert_event(
+        &tx,
+        now,
+        row.order_ref.as_deref(),
+        Some(&row.message_id),
+        "email_sent",
+        &detail,
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The server refused the message for good: mark it failed, log it, and tell the sellers, in
+/// one transaction.
+pub fn record_permanent_failure(
+    conn: &Connection,
+    config: &Config,
+    row: &OutboxRow,
+    error: &str,
+    now: OffsetDateTime,
+) -> Result<(), OutboxError> {
+    let tx = conn.unchecked_transaction()?;
+    store::mark_failed(&tx, row.id, error)?;
+    let detail = serde_json::json!({ "outbox_message_id": row.message_id, "to": row.to_addrs, "error": error });
+    store::insert_event(
+        &tx,
+        now,
+        row.order_ref.as_deref(),
+        Some(&row.message_id),
+        "email_failed",
+        &detail,
+    )?;
+    if let Some(notice) = delivery_failed(
+        config,
+        row.order_ref.as_deref(),
+        &row.to_addrs,
+        &row.subject,
+        error,
+    ) {
+        let id = format!(
+            "failed.{}.{}@{}",
+            row.id,
+            row.attempts,
+            config.shop_domain()
+        );
+        let raw = compose(&notice, &id, now, config)?;
+        let to: Vec<&str> = notice.to.iter().map(|m| m.email.as_str()).collect();
+        store::insert_outbox(
+            &tx,
+            &id,
+            row.order_ref.as_deref(),
+            &to.join(", "),
+            false,
+            &notice.subject,
+            notice.template.name(),
+            &raw,
+            now,
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A transient failure: try again after a capped exponential backoff.
+pub fn record_transient_failure(
+    conn: &Connection,
+    row: &OutboxRow,
+    error: &str,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime, OutboxError> {
+    let next = now + retry_delay(row.attempts);
+    store::mark_retry(conn, row.id, next, error)?;
+    Ok(next)
+}
+
+/// 30 s, 1 min, 2 min ... capped at 30 min: quick for a blip, gentle for an outage.
+pub fn retry_delay(attempts: i64) -> time::Duration {
+    let exp = attempts.clamp(0, 6) as u32;
+    time::Duration::seconds((30 * 2i64.pow(exp)).min(30 * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped() {
+        assert_eq!(retry_delay(0), time::Duration::seconds(30));
+        assert_eq!(retry_delay(1), time::Duration::seconds(60));
+        assert_eq!(retry_delay(5), time::Duration::seconds(960));
+        assert_eq!(retry_delay(6), time::Duration::minutes(30));
+        assert_eq!(retry_delay(60), time::Duration::minutes(30));
+    }
 }

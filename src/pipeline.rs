@@ -82,6 +82,24 @@ pub fn process_batch(
     now: OffsetDateTime,
     refs: &mut dyn References,
 ) -> Result<Vec<Outcome>, PipelineError> {
+    process_batch_from(conn, config, messages, now, refs, None)
+}
+
+/// Where a batch came from in a mailbox: the checkpoint moves in the batch's own transaction,
+/// so a crash either keeps both the messages and the new checkpoint, or neither.
+pub struct MailboxPosition<'a> {
+    pub mailbox: &'a str,
+    pub checkpoint: store::Checkpoint,
+}
+
+pub fn process_batch_from(
+    conn: &mut Connection,
+    config: &Config,
+    messages: &[Vec<u8>],
+    now: OffsetDateTime,
+    refs: &mut dyn References,
+    position: Option<MailboxPosition>,
+) -> Result<Vec<Outcome>, PipelineError> {
     let catalog = store::load_catalog(conn)?;
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(messages.len());
@@ -119,6 +137,9 @@ pub fn process_batch(
                 outcomes.push(keep_failed(&tx, raw, now, &e.to_string())?);
             }
         }
+    }
+    if let Some(p) = position {
+        store::save_checkpoint(&tx, p.mailbox, p.checkpoint, now)?;
     }
     tx.commit()?;
     Ok(outcomes)

@@ -110,6 +110,13 @@ pub enum Template {
     Cancelled {
         order: Order,
     },
+    /// To the sellers: an email we sent was refused for good.
+    DeliveryFailed {
+        order_ref: Option<String>,
+        recipients: String,
+        subject: String,
+        error: String,
+    },
 }
 
 impl Template {
@@ -122,6 +129,7 @@ impl Template {
             Template::Status { .. } => "status",
             Template::StatusUnknown => "status_unknown",
             Template::Cancelled { .. } => "cancelled",
+            Template::DeliveryFailed { .. } => "delivery_failed",
         }
     }
 }
@@ -558,6 +566,45 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
             });
         }
     }
+}
+
+/// The sellers' notice that an email could not be delivered; `None` when there is nobody to
+/// tell, or when the failed email was itself to a seller (telling them again would fail too).
+pub fn delivery_failed(
+    config: &Config,
+    order_ref: Option<&str>,
+    recipients: &str,
+    subject: &str,
+    error: &str,
+) -> Option<Email> {
+    let to_seller = recipients.split(',').any(|r| config.is_seller(r.trim()));
+    if config.shop.sellers.is_empty() || to_seller {
+        return None;
+    }
+    Some(Email {
+        to: config
+            .shop
+            .sellers
+            .iter()
+            .map(|s| Mailbox {
+                name: None,
+                email: s.clone(),
+            })
+            .collect(),
+        in_reply_to: None,
+        references: Vec::new(),
+        subject: match order_ref {
+            Some(r) => format!("Undeliverable: email to {recipients} about {r}"),
+            None => format!("Undeliverable: email to {recipients}"),
+        },
+        template: Template::DeliveryFailed {
+            order_ref: order_ref.map(str::to_string),
+            recipients: recipients.to_string(),
+            subject: subject.to_string(),
+            error: error.to_string(),
+        },
+        to_customer: false,
+    })
 }
 
 /// Which of the shop's flag rules this order meets; each is named for the seller.

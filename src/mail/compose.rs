@@ -64,6 +64,13 @@ pub struct View {
     pub in_stock: Vec<String>,
     pub example_product: String,
     pub rules: Vec<String>,
+    pub failed: Option<FailedView>,
+}
+
+pub struct FailedView {
+    pub recipients: String,
+    pub subject: String,
+    pub error: String,
 }
 
 pub struct LineView {
@@ -101,6 +108,7 @@ mail_template!(ApprovalRequestMail, "approval_request.txt");
 mail_template!(StatusMail, "status.txt");
 mail_template!(StatusUnknownMail, "status_unknown.txt");
 mail_template!(CancelledMail, "cancelled.txt");
+mail_template!(DeliveryFailedMail, "delivery_failed.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
@@ -114,6 +122,7 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::Status { .. } => StatusMail { v }.render(),
         Template::StatusUnknown => StatusUnknownMail { v }.render(),
         Template::Cancelled { .. } => CancelledMail { v }.render(),
+        Template::DeliveryFailed { .. } => DeliveryFailedMail { v }.render(),
     };
     let text = rendered.map_err(|source| ComposeError::Render {
         template: email.template.name(),
@@ -184,7 +193,7 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::ApprovalRequest { order, .. }
         | Template::Status { order }
         | Template::Cancelled { order } => Some(order),
-        Template::StatusUnknown => None,
+        Template::StatusUnknown | Template::DeliveryFailed { .. } => None,
     };
     let currency = config.shop.currency.clone();
     let amount = |d| money::round(d, &currency).to_string();
@@ -274,6 +283,7 @@ fn view(email: &Email, config: &Config) -> View {
         in_stock: Vec::new(),
         example_product: "Blue Glazed Mug".into(),
         rules: Vec::new(),
+        failed: None,
     };
     match &email.template {
         Template::AskDetails {
@@ -308,6 +318,19 @@ fn view(email: &Email, config: &Config) -> View {
             v.shortages = shortages.clone();
         }
         Template::ApprovalRequest { rules, .. } => v.rules = rules.clone(),
+        Template::DeliveryFailed {
+            order_ref,
+            recipients,
+            subject,
+            error,
+        } => {
+            v.reference = order_ref.clone().unwrap_or_default();
+            v.failed = Some(FailedView {
+                recipients: recipients.clone(),
+                subject: subject.clone(),
+                error: error.clone(),
+            });
+        }
         _ => {}
     }
     v

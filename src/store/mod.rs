@@ -3,6 +3,7 @@
 
 mod catalog;
 mod events;
+mod mailbox;
 mod messages;
 mod orders;
 mod outbox;
@@ -18,6 +19,9 @@ use time::macros::format_description;
 
 pub use catalog::{ImportReport, import_catalog_csv, load_catalog, parse_catalog_csv};
 pub use events::insert_event;
+pub use mailbox::{
+    Checkpoint, ServerContact, load_checkpoint, record_contact, save_checkpoint, server_contacts,
+};
 pub use messages::{
     HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
     message_id_seen, resolve_message, update_message,
@@ -27,7 +31,8 @@ pub use orders::{
     latest_customer_order, list_orders, load_order, order_events, save_order,
 };
 pub use outbox::{
-    OutboxRow, count_recent_replies, insert_outbox, mark_sent, pending_outbox, quote_text,
+    OutboxRow, count_recent_replies, insert_outbox, mark_failed, mark_retry, mark_sending,
+    mark_sent, next_retry_at, outbox_counts, pending_outbox, quote_text,
 };
 pub use stock::{StockRow, apply_move, available_map, inventory};
 
@@ -45,7 +50,10 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-static MIGRATIONS: &[M<'static>] = &[M::up(include_str!("schema_v1.sql"))];
+static MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("schema_v1.sql")),
+    M::up(include_str!("schema_v2.sql")),
+];
 
 /// Open (creating if needed) and migrate the database.
 pub fn open(path: &Path) -> Result<Connection> {

@@ -8,7 +8,44 @@ use super::{Result, ts};
 pub struct OutboxRow {
     pub id: i64,
     pub message_id: String,
+    pub order_ref: Option<String>,
+    /// Recipients, comma-separated.
+    pub to_addrs: String,
+    pub to_customer: bool,
+    pub subject: String,
+    pub template: String,
+    pub attempts: i64,
+    /// 'sending' means a send began and its outcome is unknown: resend with the same ID.
+    pub status: String,
     pub raw: Vec<u8>,
+}
+
+impl OutboxRow {
+    pub fn recipients(&self) -> Vec<&str> {
+        self.to_addrs
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+const ROW: &str =
+    "id, message_id, order_ref, to_addrs, to_customer, subject, template, attempts, status, raw";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        message_id: r.get(1)?,
+        order_ref: r.get(2)?,
+        to_addrs: r.get(3)?,
+        to_customer: r.get(4)?,
+        subject: r.get(5)?,
+        template: r.get(6)?,
+        attempts: r.get(7)?,
+        status: r.get(8)?,
+        raw: r.get(9)?,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -42,18 +79,58 @@ pub fn count_recent_replies(
         .query_row(params![to_addr, ts(since)], |r| r.get(0))?)
 }
 
-pub fn pending_outbox(conn: &Connection, limit: usize) -> Result<Vec<OutboxRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, message_id, raw FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(OutboxRow {
-            id: r.get(0)?,
-            message_id: r.get(1)?,
-            raw: r.get(2)?,
-        })
-    })?;
+/// Rows to send now: pending or interrupted mid-send, and not waiting for a retry.
+pub fn pending_outbox(
+    conn: &Connection,
+    now: OffsetDateTime,
+    limit: usize,
+) -> Result<Vec<OutboxRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW} FROM outbox WHERE status IN ('pending', 'sending')
+         AND (next_attempt_at IS NULL OR next_attempt_at <= ?2) ORDER BY id LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map(params![limit as i64, ts(now)], row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// When the next retry is due, if any row waits for one.
+pub fn next_retry_at(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('pending', 'sending') AND next_attempt_at IS NOT NULL")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// A send is about to begin: after a crash from here on, the row is sent again, same Message-ID.
+pub fn mark_sending(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE outbox SET status = 'sending' WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// A transient failure: try again at `next`.
+pub fn mark_retry(conn: &Connection, id: i64, next: OffsetDateTime, error: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+    )?
+    .execute(params![id, ts(next), error])?;
+    Ok(())
+}
+
+/// A permanent failure: never tried again.
+pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")?
+        .execute(params![id, error])?;
+    Ok(())
+}
+
+/// (pending, sending, sent, failed)
+pub fn outbox_counts(conn: &Connection) -> Result<(i64, i64, i64, i64)> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'sending'), 0),
+                COALESCE(SUM(status = 'sent'), 0), COALESCE(SUM(status = 'failed'), 0) FROM outbox",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?)
 }
 
 pub fn mark_sent(conn: &Connection, id: i64, now: OffsetDateTime) -> Result<()> {
