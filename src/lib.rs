@@ -3,6 +3,7 @@
 pub mod cli_view;
 pub mod config;
 pub mod core;
+pub mod db;
 pub mod mail;
 pub mod outbox;
 pub mod pipeline;

@@ -134,7 +134,12 @@ pub fn process_batch_from(
                 tracing::error!(error = %e, "message could not be processed; kept for a person");
                 sp.rollback()?;
                 drop(sp);
-                outcomes.push(keep_failed(&tx, raw, now, &e.to_string())?);
+                outcomes.push(keep_failed(
+                    &tx,
+                    raw,
+                    now,
+                    &format!("could not be processed: {e}"),
+                )?);
             }
         }
     }
@@ -346,12 +351,26 @@ fn apply(
     Ok(())
 }
 
+/// Keep a message for a person without reading it (say, over the size limit, where only its
+/// header was fetched): stored, listed by `review`, never answered.
+pub fn set_aside(
+    conn: &mut Connection,
+    raw: &[u8],
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<Outcome, PipelineError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let outcome = keep_failed(&tx, raw, now, reason)?;
+    tx.commit()?;
+    Ok(outcome)
+}
+
 /// A message whose handling failed is still kept, raw, and put to a person.
 fn keep_failed(
     tx: &Connection,
     raw: &[u8],
     now: OffsetDateTime,
-    error: &str,
+    reason: &str,
 ) -> Result<Outcome, PipelineError> {
     let hash = sha256_hex(raw);
     let msg =
@@ -359,17 +378,16 @@ fn keep_failed(
             message_id: format!("{}@unreadable.mailcart", &hash[..32]),
             ..Default::default()
         });
-    let reason = format!("could not be processed: {error}");
     if !store::message_exists_by_hash(tx, &hash)? {
         let row = store::insert_message(tx, &stored(&msg, &hash, raw), now, None)?;
-        store::update_message(tx, row, "unknown", None, Some(&reason))?;
+        store::update_message(tx, row, "unknown", None, Some(reason))?;
         store::insert_event(
             tx,
             now,
             None,
             Some(&msg.message_id),
             "processing_failed",
-            &serde_json::json!({ "error": error }),
+            &serde_json::json!({ "error": reason }),
         )?;
     }
     Ok(Outcome {
@@ -379,6 +397,6 @@ fn keep_failed(
         order: None,
         state: None,
         emails: Vec::new(),
-        attention: Some(reason),
+        attention: Some(reason.to_string()),
     })
 }
