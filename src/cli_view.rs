@@ -133,3 +133,67 @@ pub fn inventory_table(rows: &[StockRow]) -> String {
     }
     s
 }
+
+/// `mailcart status`: where the mailbox stands, the servers, what waits, the orders.
+pub fn status_json(conn: &rusqlite::Connection) -> Result<Value, crate::store::StoreError> {
+    let (pending, sending, sent, failed) = crate::store::outbox_counts(conn)?;
+    let held = crate::store::held_messages(conn)?.len();
+    Ok(json!({
+        "mailboxes": crate::store::checkpoints(conn)?.into_iter().map(|(m, c, at)| json!({
+            "mailbox": m, "uidvalidity": c.uidvalidity, "last_uid": c.last_uid, "updated_at": at,
+        })).collect::<Vec<_>>(),
+        "servers": crate::store::server_contacts(conn)?,
+        "held_for_a_person": held,
+        "outbox": { "pending": pending, "sending": sending, "sent": sent, "failed": failed },
+        "orders": crate::store::orders_by_state(conn)?.into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<String, Value>>(),
+    }))
+}
+
+pub fn status_text(v: &Value) -> String {
+    let mut s = String::new();
+    let mailboxes = v["mailboxes"].as_array().cloned().unwrap_or_default();
+    if mailboxes.is_empty() {
+        let _ = writeln!(s, "mailbox: not read yet");
+    }
+    for m in mailboxes {
+        let _ = writeln!(
+            s,
+            "mailbox {}: read up to UID {} (UIDVALIDITY {}), at {}",
+            m["mailbox"].as_str().unwrap_or(""),
+            m["last_uid"],
+            m["uidvalidity"],
+            m["updated_at"].as_str().unwrap_or("")
+        );
+    }
+    for server in v["servers"].as_array().cloned().unwrap_or_default() {
+        let name = server["server"].as_str().unwrap_or("");
+        let ok = server["last_ok_at"].as_str().unwrap_or("never");
+        let _ = write!(s, "{name}: last contact {ok}");
+        if let (Some(e), Some(at)) = (
+            server["last_error"].as_str(),
+            server["last_error_at"].as_str(),
+        ) {
+            let _ = write!(s, "; last error at {at}: {e}");
+        }
+        s.push('\n');
+    }
+    let o = &v["outbox"];
+    let _ = writeln!(
+        s,
+        "outbox: {} pending, {} being sent, {} sent, {} failed",
+        o["pending"], o["sending"], o["sent"], o["failed"]
+    );
+    let _ = writeln!(
+        s,
+        "held for a person: {} (`mailcart review`)",
+        v["held_for_a_person"]
+    );
+    let orders = v["orders"].as_object().cloned().unwrap_or_default();
+    if orders.is_empty() {
+        let _ = writeln!(s, "orders: none");
+    } else {
+        let parts: Vec<String> = orders.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(s, "orders: {}", parts.join(", "));
+    }
+    s
+}

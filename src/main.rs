@@ -81,6 +81,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The mailbox checkpoint, last contact with each server, what waits, orders by state.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Messages set aside for a person, with the reason; `--resolve ID` marks one dealt with.
     Review {
         #[arg(long)]
@@ -200,6 +205,17 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 print!("{}", cli_view::inventory_table(&rows));
+            }
+            Ok(())
+        }
+        Command::Status { json } => {
+            let config = load_config(&cli.config)?;
+            let conn = store::open(&config.storage.database)?;
+            let v = cli_view::status_json(&conn)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print!("{}", cli_view::status_text(&v));
             }
             Ok(())
         }

@@ -676,3 +676,40 @@ fn a_later_answer_can_change_a_quantity_before_the_quote() {
         .collect();
     assert_eq!(lines, vec![("MUG-BLU", 4), ("MUG-GRN", 1)]);
 }
+
+#[test]
+fn status_shows_outbox_orders_and_what_waits() {
+    let shop = Shop::new();
+    shop.deliver(
+        "1.eml",
+        &eml(
+            PAT,
+            "Order",
+            "st1@example.test",
+            None,
+            &format!("2 x Blue Mug\n\n{ADDRESS}"),
+        ),
+        "2026-11-22T09:00:00Z",
+    );
+    shop.deliver(
+        "2.eml",
+        &eml(
+            PAT,
+            "Hello",
+            "st2@example.test",
+            None,
+            "Do you ship to Australia?",
+        ),
+        "2026-11-22T09:01:00Z",
+    );
+    let v = shop.json(&["status", "--json"]);
+    assert_eq!(v["orders"]["awaiting_payment"], 1, "{v}");
+    assert_eq!(v["outbox"]["sent"], 1, "{v}");
+    assert_eq!(v["outbox"]["pending"], 0, "{v}");
+    assert_eq!(v["held_for_a_person"], 1, "{v}");
+    let text = shop.run(&["status"]);
+    assert!(
+        text.contains("mailbox: not read yet") && text.contains("awaiting_payment 1"),
+        "{text}"
+    );
+}

@@ -87,3 +87,27 @@ pub fn server_contacts(conn: &Connection) -> Result<Vec<ServerContact>> {
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Every mailbox's checkpoint, for `mailcart status`.
+pub fn checkpoints(conn: &Connection) -> Result<Vec<(String, Checkpoint, String)>> {
+    let mut stmt = conn.prepare("SELECT mailbox, uidvalidity, last_uid, updated_at FROM mailbox_checkpoint ORDER BY mailbox")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            Checkpoint {
+                uidvalidity: r.get(1)?,
+                last_uid: r.get(2)?,
+            },
+            r.get(3)?,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Orders per state, for `mailcart status`.
+pub fn orders_by_state(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt =
+        conn.prepare("SELECT state, COUNT(*) FROM orders GROUP BY state ORDER BY state")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -20,7 +20,8 @@ use time::macros::format_description;
 pub use catalog::{ImportReport, import_catalog_csv, load_catalog, parse_catalog_csv};
 pub use events::insert_event;
 pub use mailbox::{
-    Checkpoint, ServerContact, load_checkpoint, record_contact, save_checkpoint, server_contacts,
+    Checkpoint, ServerContact, checkpoints, load_checkpoint, orders_by_state, record_contact,
+    save_checkpoint, server_contacts,
 };
 pub use messages::{
     HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
