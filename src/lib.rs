@@ -3,10 +3,15 @@
 pub mod cli_view;
 pub mod config;
 pub mod core;
+pub mod daemon;
 pub mod db;
+pub mod dispatch;
+pub mod imap;
+pub mod lock;
 pub mod mail;
 pub mod outbox;
 pub mod pipeline;
+pub mod smtp;
 pub mod store;
 
 /// The documented example configuration, written by `mailcart init`.

@@ -35,6 +35,9 @@ struct Cli {
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true)]
+    log_json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -81,6 +84,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Watch the mailbox (IMAP IDLE) and answer through SMTP (or the outbox folder) until
+    /// SIGINT/SIGTERM.
+    Run,
+    /// Connect to the IMAP and SMTP servers in the config and report what works.
+    Check,
     /// The mailbox checkpoint, last contact with each server, what waits, orders by state.
     Status {
         #[arg(long)]
@@ -111,18 +119,23 @@ fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
 
 fn main() {
     let cli = Cli::parse();
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
+    // The daemon's story is its log: info by default there, warnings only for one-shot commands.
+    let level = match (cli.verbose, matches!(cli.command, Command::Run)) {
+        (0, false) => "warn",
+        (0, true) | (1, _) => "info",
         _ => "debug",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MAILCART_LOG")
-                .unwrap_or_else(|_| level.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MAILCART_LOG")
+        .unwrap_or_else(|_| level.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if cli.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -147,8 +160,8 @@ fn run(cli: Cli) -> Result<()> {
             for (file, outcome) in files.iter().zip(&outcomes) {
                 writeln!(out, "{}: {}", file.display(), cli_view::describe(outcome))?;
             }
-            outbox::deliver_to_dir(&conn, &config.outbox.dir, now)?;
-            Ok(())
+            drop(conn);
+            deliver(&config, now)
         }
         Command::Orders { json } => {
             let config = load_config(&cli.config)?;
@@ -208,6 +221,26 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Run => {
+            let config = load_config(&cli.config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(mailcart::daemon::run(config))?;
+            Ok(())
+        }
+        Command::Check => {
+            let config = load_config(&cli.config)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let ok = runtime.block_on(check(&config))?;
+            if !ok {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
         Command::Status { json } => {
             let config = load_config(&cli.config)?;
             let conn = store::open(&config.storage.database)?;
@@ -256,6 +289,64 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Send what the messages queued: to the outbox folder, or over SMTP when configured (unless a
+/// running daemon will, which owns sending for this database).
+fn deliver(config: &Config, now: OffsetDateTime) -> Result<()> {
+    let Some(smtp) = &config.smtp else {
+        let conn = store::open(&config.storage.database)?;
+        outbox::deliver_to_dir(&conn, &config.outbox.dir, now)?;
+        return Ok(());
+    };
+    if mailcart::lock::DaemonLock::is_held(&config.storage.database) {
+        println!("replies queued; the running `mailcart run` sends them");
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let config = std::sync::Arc::new(config.clone());
+        let db = mailcart::db::Db::open(&config.storage.database)?;
+        let sink = mailcart::smtp::SmtpSink::new(smtp, &config.shop.address)?;
+        let sent = mailcart::dispatch::drain(&db, &config, &sink).await?;
+        println!("{sent} emails sent through {}:{}", smtp.host, smtp.port);
+        anyhow::Ok(())
+    })
+}
+
+/// Print each step of reaching the servers; false when any failed.
+async fn check(config: &Config) -> Result<bool> {
+    let mut all_ok = true;
+    let mut print = |server: &str, steps: Vec<(String, Result<String, String>)>| {
+        for (step, result) in steps {
+            match result {
+                Ok(msg) => println!("{server} {step:<10} ok    {msg}"),
+                Err(msg) => {
+                    all_ok = false;
+                    println!("{server} {step:<10} FAIL  {msg}");
+                }
+            }
+        }
+    };
+    match &config.imap {
+        Some(imap) => print("imap", mailcart::imap::check(imap).await),
+        None => println!(
+            "imap            -     no [imap] section: mail is taken only by `mailcart process`"
+        ),
+    }
+    match &config.smtp {
+        Some(smtp) => {
+            let sink = mailcart::smtp::SmtpSink::new(smtp, &config.shop.address)?;
+            print("smtp", sink.check().await);
+        }
+        None => println!(
+            "smtp            -     no [smtp] section: replies are written to {}",
+            config.outbox.dir.display()
+        ),
+    }
+    Ok(all_ok)
 }
 
 fn load_config(path: &Path) -> Result<Config> {

@@ -127,12 +127,8 @@ pub fn record_permanent_failure(
         &row.subject,
         error,
     ) {
-        let id = format!(
-            "failed.{}.{}@{}",
-            row.id,
-            row.attempts,
-            config.shop_domain()
-        );
+        // Derived from the failed message: unique, and the same if this step is replayed.
+        let id = format!("failed.{}", row.message_id);
         let raw = compose(&notice, &id, now, config)?;
         let to: Vec<&str> = notice.to.iter().map(|m| m.email.as_str()).collect();
         store::insert_outbox(

@@ -1,0 +1,268 @@
+//! The dispatcher: sends the outbox over SMTP.
+//!
+//! Each row is marked 'sending' (committed) before its send begins. A crash mid-send leaves it
+//! so, and after a restart it is sent again with the same Message-ID: a receiver may see it
+//! twice, but it is never lost, and the ID lets a mail client fold the copies together. Then
+//! the outcome is recorded: sent; failed for good (the sellers are told); or tried again after
+//! a capped backoff. All SQLite work goes through the database thread (`Db::call`); the clock
+//! is read here, at the edge.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use time::OffsetDateTime;
+use tokio::sync::{Notify, watch};
+
+use crate::config::Config;
+use crate::db::{Db, DbClosed};
+use crate::outbox::{self, OutboxError};
+use crate::smtp::{SendError, SmtpSink};
+use crate::store::{self, OutboxRow, StoreError};
+
+/// Rows taken from the queue in one round.
+const BATCH: usize = 64;
+/// The longest the dispatcher sleeps without looking at the queue.
+const TICK: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Db(#[from] DbClosed),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    rows: usize,
+    sent: usize,
+}
+
+enum Outcome {
+    Sent,
+    Retry,
+    Failed,
+}
+
+/// Send everything due now, until nothing is (messages that fail for the moment wait for their
+/// retry time and are not waited for). Returns how many the server accepted. For `process`
+/// when `[smtp]` is configured, and for tests.
+pub async fn drain(db: &Db, config: &Arc<Config>, sink: &SmtpSink) -> Result<usize, DispatchError> {
+    let mut sent = 0;
+    loop {
+        let tally = round(db, config, sink, None).await?;
+        sent += tally.sent;
+        if tally.rows == 0 {
+            return Ok(sent);
+        }
+    }
+}
+
+/// The dispatcher loop of `mailcart run`. Sends what is due, then waits for the first of: a
+/// `wake` (new mail was queued), the next retry time, a 30 s tick, or `shutdown`. On shutdown
+/// it starts no new send, lets those in flight finish (each bounded by the SMTP timeout), and
+/// returns.
+pub async fn run(
+    db: Db,
+    config: Arc<Config>,
+    sink: SmtpSink,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tracing::info!(
+        server = %sink.server(),
+        connections = sink.connections(),
+        "smtp dispatcher started"
+    );
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        // Listen for a wake before reading the queue, so that mail queued during the round
+        // is not left waiting for the tick.
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let healthy = match round(&db, &config, &sink, Some(&shutdown)).await {
+            Ok(tally) if tally.rows > 0 => {
+                // More may be due (a full batch, a failure notice just queued): look again.
+                continue;
+            }
+            Ok(_) => true,
+            Err(DispatchError::Db(e)) => {
+                tracing::error!(error = %e, "smtp dispatcher stops");
+                break;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "outbox round failed; trying again shortly");
+                false
+            }
+        };
+        let wait = if healthy {
+            until_next_retry(&db).await
+        } else {
+            TICK
+        };
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep(wait) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    tracing::info!("smtp dispatcher stopped");
+}
+
+/// How long until the earliest retry is due, at most `TICK`.
+async fn until_next_retry(db: &Db) -> Duration {
+    let next = match db.call(|c| store::next_retry_at(c)).await {
+        Ok(Ok(Some(at))) => at,
+        Ok(Ok(None)) => return TICK,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "reading the next retry time failed");
+            return TICK;
+        }
+        Err(_) => return TICK,
+    };
+    let Ok(at) = OffsetDateTime::parse(&next, &time::format_description::well_known::Rfc3339)
+    else {
+        tracing::warn!(next_attempt_at = %next, "unreadable retry time");
+        return TICK;
+    };
+    let wait = at - OffsetDateTime::now_utc();
+    if wait <= time::Duration::ZERO {
+        return Duration::ZERO;
+    }
+    // A little past the due time, so that the row is due when we look.
+    Duration::try_from(wait)
+        .map(|d| d + Duration::from_millis(10))
+        .unwrap_or(TICK)
+        .min(TICK)
+}
+
+/// One round: the rows due now, sent up to `connections` at a time. With `stop`, no new send
+/// starts once it reads true.
+async fn round(
+    db: &Db,
+    config: &Arc<Config>,
+    sink: &SmtpSink,
+    stop: Option<&watch::Receiver<bool>>,
+) -> Result<Tally, DispatchError> {
+    let now = OffsetDateTime::now_utc();
+    let rows = db
+        .call(move |c| store::pending_outbox(c, now, BATCH))
+        .await??;
+    let mut tally = Tally {
+        rows: rows.len(),
+        sent: 0,
+    };
+    if rows.is_empty() {
+        return Ok(tally);
+    }
+    let stopping = move || stop.is_some_and(|s| *s.borrow());
+    let results: Vec<Result<Outcome, DispatchError>> = futures::stream::iter(rows)
+        .take_while(|_| futures::future::ready(!stopping()))
+        .map(|row| send_one(db, config, sink, row))
+        .buffer_unordered(sink.connections())
+        .collect()
+        .await;
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(Outcome::Sent) => tally.sent += 1,
+            Ok(Outcome::Retry | Outcome::Failed) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(tally),
+    }
+}
+
+async fn send_one(
+    db: &Db,
+    config: &Arc<Config>,
+    sink: &SmtpSink,
+    row: OutboxRow,
+) -> Result<Outcome, DispatchError> {
+    let row = Arc::new(row);
+    let id = row.id;
+    // Committed before the first byte goes out: from here a crash means "send again".
+    db.call(move |c| store::mark_sending(c, id)).await??;
+    if row.status == "sending" {
+        tracing::info!(
+            message_id = %row.message_id,
+            order = row.order_ref.as_deref().unwrap_or(""),
+            "resending an email whose earlier send was interrupted"
+        );
+    }
+
+    let result = sink.send(&row.recipients(), &row.raw).await;
+
+    let now = OffsetDateTime::now_utc();
+    let r = Arc::clone(&row);
+    let order = row.order_ref.as_deref().unwrap_or("");
+    match result {
+        Ok(()) => {
+            db.call(move |c| -> Result<(), DispatchError> {
+                outbox::record_sent(c, &r, now)?;
+                store::record_contact(c, "smtp", None, now)?;
+                Ok(())
+            })
+            .await??;
+            tracing::info!(
+                message_id = %row.message_id,
+                order,
+                to = %row.to_addrs,
+                template = %row.template,
+                "email sent"
+            );
+            Ok(Outcome::Sent)
+        }
+        Err(SendError::Transient(error)) => {
+            let e = error.clone();
+            let next = db
+                .call(move |c| -> Result<OffsetDateTime, DispatchError> {
+                    let next = outbox::record_transient_failure(c, &r, &e, now)?;
+                    store::record_contact(c, "smtp", Some(&e), now)?;
+                    Ok(next)
+                })
+                .await??;
+            tracing::warn!(
+                message_id = %row.message_id,
+                order,
+                to = %row.to_addrs,
+                attempts = row.attempts + 1,
+                retry_at = %store::ts(next),
+                error = %error,
+                "email not sent; will retry"
+            );
+            Ok(Outcome::Retry)
+        }
+        Err(SendError::Permanent(error)) => {
+            let e = error.clone();
+            let config = Arc::clone(config);
+            db.call(move |c| outbox::record_permanent_failure(c, &config, &r, &e, now))
+                .await??;
+            tracing::error!(
+                message_id = %row.message_id,
+                order,
+                to = %row.to_addrs,
+                error = %error,
+                "email refused by the server for good; the sellers are told"
+            );
+            Ok(Outcome::Failed)
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! Getting to a logged-in IMAP session: DNS, TCP, TLS (implicit or STARTTLS) and LOGIN, each
+//! step on its own so that `check` can report them one by one.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::imap_proto::{Capability, Response, ResponseCode, Status};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use super::ImapError;
+use super::session::Session;
+use crate::config::{self, TlsMode};
+
+/// The one stream type under every session, TLS or not.
+pub enum MailStream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl fmt::Debug for MailStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailStream::Plain(_) => f.write_str("MailStream::Plain"),
+            MailStream::Tls(_) => f.write_str("MailStream::Tls"),
+        }
+    }
+}
+
+impl AsyncRead for MailStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MailStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MailStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+pub(crate) type Client = async_imap::Client<MailStream>;
+
+/// Run `fut` within the configured limit; `what` names the step for the error.
+pub(crate) async fn within<T, E>(
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, ImapError>
+where
+    ImapError: From<E>,
+{
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r.map_err(ImapError::from),
+        Err(_) => Err(ImapError::Timeout {
+            what: what.to_string(),
+            secs: limit.as_secs(),
+        }),
+    }
+}
+
+pub(crate) fn limit(cfg: &config::Imap) -> Duration {
+    Duration::from_secs(cfg.timeout_seconds.max(1))
+}
+
+pub(crate) fn server(cfg: &config::Imap) -> String {
+    if cfg.host.contains(':') {
+        format!("[{}]:{}", cfg.host, cfg.port)
+    } else {
+        format!("{}:{}", cfg.host, cfg.port)
+    }
+}
+
+pub(crate) fn mode_name(mode: TlsMode) -> &'static str {
+    match mode {
+        TlsMode::Tls => "tls",
+        TlsMode::Starttls => "starttls",
+        TlsMode::None => "none",
+    }
+}
+
+/// Where the certificates we trust come from, in words.
+pub(crate) fn trust_words(cfg: &config::Imap) -> String {
+    match &cfg.ca_file {
+        Some(f) => format!("the system's CAs and {}", f.display()),
+        None => "the system's CAs".to_string(),
+    }
+}
+
+pub(crate) async fn resolve(cfg: &config::Imap) -> Result<Vec<SocketAddr>, ImapError> {
+    let t = limit(cfg);
+    let lookup = tokio::net::lookup_host((cfg.host.as_str(), cfg.port));
+    let addrs: Vec<SocketAddr> = match tokio::time::timeout(t, lookup).await {
+        Ok(Ok(addrs)) => addrs.collect(),
+        Ok(Err(e)) => {
+            return Err(ImapError::Resolve {
+                host: cfg.host.clone(),
+                message: e.to_string(),
+            });
+        }
+        Err(_) => {
+            return Err(ImapError::Resolve {
+                host: cfg.host.clone(),
+                message: format!("no answer from the resolver within {} s", t.as_secs()),
+            });
+        }
+    };
+    if addrs.is_empty() {
+        return Err(ImapError::Resolve {
+            host: cfg.host.clone(),
+            message: "the name has no addresses".into(),
+        });
+    }
+    Ok(addrs)
+}
+
+/// The first address that takes the connection.
+pub(crate) async fn tcp(
+    cfg: &config::Imap,
+    addrs: &[SocketAddr],
+) -> Result<(TcpStream, SocketAddr), ImapError> {
+    let t = limit(cfg);
+    let mut failures = Vec::new();
+    for addr in addrs {
+        match tokio::time::timeout(t, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok((stream, *addr));
+            }
+            Ok(Err(e)) => failures.push(format!("{addr}: {e}")),
+            Err(_) => failures.push(format!(
+                "{addr}: no answer within {} s (a firewall may drop the connection, or the host or port is wrong)",
+                t.as_secs()
+            )),
+        }
+    }
+    Err(ImapError::Connect {
+        target: server(cfg),
+        message: failures.join("; "),
+    })
+}
+
+/// The TLS client configuration: the system's roots plus the PEM certificates of `ca_file`.
+pub(crate) fn tls_config(cfg: &config::Imap) -> Result<Arc<rustls::ClientConfig>, ImapError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for e in &native.errors {
+        tracing::debug!(error = %e, "a system certificate could not be loaded");
+    }
+    let _ = roots.add_parsable_certificates(native.certs);
+    if let Some(path) = &cfg.ca_file {
+        let bad = |message: String| ImapError::CaFile {
+            path: path.display().to_string(),
+            message,
+        };
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bad(format!("cannot read it: {e}")))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("not a PEM certificate file: {e}")))?;
+        if certs.is_empty() {
+            return Err(bad("holds no PEM certificate".into()));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| bad(format!("unusable certificate: {e}")))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(ImapError::Tls {
+            target: server(cfg),
+            message: "no CA certificates to trust: the system has none installed and no [imap] ca_file is given".into(),
+        });
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ImapError::Tls {
+            target: server(cfg),
+            message: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// TLS over `tcp`, the certificate checked against `host`. Returns the stream and the protocol
+/// version in words.
+pub(crate) async fn tls_handshake(
+    cfg: &config::Imap,
+    tls: Arc<rustls::ClientConfig>,
+    tcp: TcpStream,
+) -> Result<(TlsStream<TcpStream>, String), ImapError> {
+    let name = ServerName::try_from(cfg.host.clone()).map_err(|e| ImapError::Tls {
+        target: server(cfg),
+        message: format!("{:?} is not a host name TLS can check: {e}", cfg.host),
+    })?;
+    let t = limit(cfg);
+    let connector = TlsConnector::from(tls);
+    match tokio::time::timeout(t, connector.connect(name, tcp)).await {
+        Ok(Ok(stream)) => {
+            let version = stream
+                .get_ref()
+                .1
+                .protocol_version()
+                .map(|v| match v {
+                    rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".to_string(),
+                    rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".to_string(),
+                    other => format!("{other:?}"),
+                })
+                .unwrap_or_else(|| "TLS".into());
+            Ok((stream, version))
+        }
+        Ok(Err(e)) => Err(ImapError::Tls {
+            target: server(cfg),
+            message: explain_tls(cfg, &e),
+        }),
+        Err(_) => Err(ImapError::Tls {
+            target: server(cfg),
+            message: format!(
+                "the handshake took over {} s (is tls = {:?} right for port {}?)",
+                t.as_secs(),
+                mode_name(cfg.tls),
+                cfg.port
+            ),
+        }),
+    }
+}
+
+/// A TLS failure in words a person setting mailcart up can act on.
+fn explain_tls(cfg: &config::Imap, e: &io::Error) -> String {
+    use rustls::{CertificateError, Error as TlsError};
+    let trust = trust_words(cfg);
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<TlsError>());
+    let hint = match inner {
+        Some(TlsError::InvalidCertificate(c)) => match c {
+            CertificateError::UnknownIssuer => format!(
+                "the server's certificate is not signed by a CA we trust ({trust}); for a self-signed server or a private CA give its certificate in [imap] ca_file"
+            ),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                format!(
+                    "the server's certificate does not name {:?}; use the host name the certificate was made for",
+                    cfg.host
+                )
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the server's certificate has expired".to_string()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (is this machine's clock right?)"
+                    .to_string()
+            }
+            other => {
+                let text = format!("{other:?}");
+                if text.contains("CaUsedAsEndEntity") {
+                    "the server presents a CA certificate as its own, which TLS clients refuse: sign a server certificate with the CA and install that".to_string()
+                } else {
+                    "the server's certificate was refused".to_string()
+                }
+            }
+        },
+        Some(TlsError::InvalidMessage(_)) => match cfg.tls {
+            TlsMode::Tls => format!(
+                "the server did not answer in TLS: port {} may want tls = \"starttls\" (or \"none\" on loopback)",
+                cfg.port
+            ),
+            _ => "the server broke off the TLS handshake".to_string(),
+        },
+        Some(TlsError::AlertReceived(alert)) => {
+            format!("the server refused the handshake (alert {alert:?})")
+        }
+        Some(_) => "the TLS handshake failed".to_string(),
+        None if e.kind() == io::ErrorKind::UnexpectedEof => format!(
+            "the server closed the connection during the handshake (is tls = {:?} right for port {}?)",
+            mode_name(cfg.tls),
+            cfg.port
+        ),
+        None => "the TLS handshake failed".to_string(),
+    };
+    format!("{hint} ({e})")
+}
+
+/// What the server said first.
+pub(crate) struct Greeting {
+    /// Its capabilities, when it listed them in the greeting.
+    pub caps: Option<BTreeSet<String>>,
+    pub text: String,
+}
+
+/// Read the server's greeting.
+pub(crate) async fn greeting(
+    cfg: &config::Imap,
+    client: &mut Client,
+) -> Result<Greeting, ImapError> {
+    let t = limit(cfg);
+    let first = match tokio::time::timeout(t, client.read_response()).await {
+        Ok(Ok(Some(r))) => r,
+        Ok(Ok(None)) => {
+            return Err(ImapError::Closed(
+                " before greeting us (is this an IMAP port?)".into(),
+            ));
+        }
+        Ok(Err(e)) => return Err(ImapError::Protocol(format!("reading the greeting: {e}"))),
+        Err(_) => {
+            return Err(ImapError::Timeout {
+                what: format!(
+                    "waiting for the server's greeting (is port {} an IMAP port, and tls = {:?} right for it?)",
+                    cfg.port,
+                    mode_name(cfg.tls)
+                ),
+                secs: t.as_secs(),
+            });
+        }
+    };
+    match first.parsed() {
+        Response::Data {
+            status: Status::Ok,
+            code,
+            information,
+        } => Ok(Greeting {
+            caps: match code {
+                Some(ResponseCode::Capabilities(caps)) => Some(capability_set(caps)),
+                _ => None,
+            },
+            text: information.as_deref().unwrap_or("").trim().to_string(),
+        }),
+        Response::Data {
+            status: Status::Bye,
+            information,
+            ..
+        } => Err(ImapError::Closed(format!(
+            " at once: {}",
+            information.as_deref().unwrap_or("no reason given")
+        ))),
+        Response::Data {
+            status: Status::PreAuth,
+            ..
+        } => Err(ImapError::Protocol(
+            "the server greeted us as already logged in (PREAUTH), which mailcart does not support"
+                .into(),
+        )),
+        other => Err(ImapError::Protocol(format!(
+            "unexpected greeting (is this an IMAP server?): {other:?}"
+        ))),
+    }
+}
+
+pub(crate) fn capability_set(caps: &[Capability<'_>]) -> BTreeSet<String> {
+    caps.iter()
+        .map(|c| match c {
+            Capability::Imap4rev1 => "IMAP4REV1".to_string(),
+            Capability::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
+            Capability::Atom(a) => a.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+/// STARTTLS on a plain connection whose greeting has been read; returns the TCP stream,
+/// ready for the handshake. Whatever the server sent after its OK is dropped unread.
+pub(crate) async fn starttls(
+    cfg: &config::Imap,
+    mut client: Client,
+    greeting_caps: Option<&BTreeSet<String>>,
+) -> Result<TcpStream, ImapError> {
+    if greeting_caps.is_some_and(|c| !c.contains("STARTTLS")) {
+        return Err(ImapError::Tls {
+            target: server(cfg),
+            message: format!(
+                "the server does not offer STARTTLS on port {}, and tls = \"starttls\" never logs in without it (port 993 usually wants tls = \"tls\")",
+                cfg.port
+            ),
+        });
+    }
+    let t = limit(cfg);
+    match tokio::time::timeout(t, client.run_command_and_check_ok("STARTTLS", None)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(ImapError::Tls {
+                target: server(cfg),
+                message: format!("the server refused STARTTLS: {e}"),
+            });
+        }
+        Err(_) => {
+            return Err(ImapError::Timeout {
+                what: "waiting for the answer to STARTTLS".into(),
+                secs: t.as_secs(),
+            });
+        }
+    }
+    match client.into_inner() {
+        MailStream::Plain(tcp) => Ok(tcp),
+        MailStream::Tls(_) => Err(ImapError::Protocol("STARTTLS inside TLS".into())),
+    }
+}
+
+/// LOGIN, then CAPABILITY. The password is sent and forgotten; no error carries it.
+pub(crate) async fn login(
+    cfg: &config::Imap,
+    client: Client,
+    description: String,
+) -> Result<Session, ImapError> {
+    let password = cfg
+        .login
+        .password()
+        .map_err(|e| ImapError::Config(format!("password: {e}")))?;
+    let t = limit(cfg);
+    let user = cfg.login.username.as_str();
+    let session = match tokio::time::timeout(t, client.login(user, &password)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err((e, _))) => {
+            let message = match e {
+                async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
+                    format!("{} (check [imap] username and password)", clean(&text))
+                }
+                async_imap::error::Error::Validate(_) => {
+                    "the username or password holds a line break, which IMAP cannot send".into()
+                }
+                other => other.to_string(),
+            };
+            return Err(ImapError::Login {
+                server: server(cfg),
+                user: user.to_string(),
+                message,
+            });
+        }
+        Err(_) => {
+            return Err(ImapError::Timeout {
+                what: "waiting for the answer to LOGIN".into(),
+                secs: t.as_secs(),
+            });
+        }
+    };
+    drop(password);
+    let mut session = Session::new(session, t, server(cfg), description);
+    session.refresh_capabilities().await?;
+    Ok(session)
+}
+
+/// Server text from async-imap's error strings ("code: Some(..), info: Some(\"..\")").
+pub(crate) fn clean(text: &str) -> String {
+    if let Some(start) = text.find("info: Some(\"") {
+        let rest = &text[start + 12..];
+        if let Some(end) = rest.rfind("\")") {
+            return rest[..end].to_string();
+        }
+    }
+    text.to_string()
+}
+
+/// Connect, secure and log in as the config says.
+pub async fn connect(cfg: &config::Imap) -> Result<Session, ImapError> {
+    let addrs = resolve(cfg).await?;
+    let (tcp, addr) = tcp(cfg, &addrs).await?;
+    match cfg.tls {
+        TlsMode::None => {
+            let mut client = Client::new(MailStream::Plain(tcp));
+            greeting(cfg, &mut client).await?;
+            login(cfg, client, format!("{addr}, no TLS")).await
+        }
+        TlsMode::Tls => {
+            let (tls, version) = tls_handshake(cfg, tls_config(cfg)?, tcp).await?;
+            let mut client = Client::new(MailStream::Tls(Box::new(tls)));
+            greeting(cfg, &mut client).await?;
+            login(cfg, client, format!("{addr}, {version}")).await
+        }
+        TlsMode::Starttls => {
+            let tls_cfg = tls_config(cfg)?;
+            let mut client = Client::new(MailStream::Plain(tcp));
+            let hello = greeting(cfg, &mut client).await?;
+            let tcp = starttls(cfg, client, hello.caps.as_ref()).await?;
+            let (tls, version) = tls_handshake(cfg, tls_cfg, tcp).await?;
+            let client = Client::new(MailStream::Tls(Box::new(tls)));
+            login(cfg, client, format!("{addr}, STARTTLS, {version}")).await
+        }
+    }
+}
