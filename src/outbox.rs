@@ -159,10 +159,10 @@ pub fn record_transient_failure(
     Ok(next)
 }
 
-/// 30 s, 1 min, 2 min ... capped at 30 min: quick for a blip, gentle for an outage.
+/// 10 s, 20 s, 40 s ... capped at 30 min: quick for a blip, gentle for an outage.
 pub fn retry_delay(attempts: i64) -> time::Duration {
-    let exp = attempts.clamp(0, 6) as u32;
-    time::Duration::seconds((30 * 2i64.pow(exp)).min(30 * 60))
+    let exp = attempts.clamp(0, 8) as u32;
+    time::Duration::seconds((10 * 2i64.pow(exp)).min(30 * 60))
 }
 
 #[cfg(test)]
@@ -171,10 +171,11 @@ mod tests {
 
     #[test]
     fn backoff_is_capped() {
-        assert_eq!(retry_delay(0), time::Duration::seconds(30));
-        assert_eq!(retry_delay(1), time::Duration::seconds(60));
-        assert_eq!(retry_delay(5), time::Duration::seconds(960));
-        assert_eq!(retry_delay(6), time::Duration::minutes(30));
+        assert_eq!(retry_delay(0), time::Duration::seconds(10));
+        assert_eq!(retry_delay(1), time::Duration::seconds(20));
+        assert_eq!(retry_delay(5), time::Duration::seconds(320));
+        assert_eq!(retry_delay(7), time::Duration::seconds(1280));
+        assert_eq!(retry_delay(8), time::Duration::minutes(30));
         assert_eq!(retry_delay(60), time::Duration::minutes(30));
     }
 }

@@ -1,0 +1,339 @@
+//! `mailcart run` as a real process against the loopback mail lab (Dovecot + Postfix): orders
+//! arrive through the MTA, quotes are read back from the customer's mailbox over IMAP; the bot
+//! catches up after being down, survives a Dovecot restart, waits out an MTA outage, and takes
+//! the same message delivered twice only once. The lab is started if it is not up.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// These tests restart the lab's servers and share the shop's INBOX: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const SHOP: &str = "orders@lindenclay.test";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lab_dir() -> PathBuf {
+    PathBuf::from(std::env::var("MAILCART_LAB_DIR").unwrap_or_else(|_| "/tmp/mailcart-lab".into()))
+}
+
+fn lab() -> HashMap<String, String> {
+    let status = Command::new(repo().join("tests/lab/start"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "tests/lab/start failed");
+    std::fs::read_to_string(lab_dir().join("env"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn mailtool(args: &[&str]) -> String {
+    let out = Command::new(repo().join("tests/lab/mailtool"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mailtool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Shop {
+    dir: tempfile::TempDir,
+    daemon: Option<Child>,
+}
+
+impl Shop {
+    fn new(lab: &HashMap<String, String>) -> Shop {
+        let dir = tempfile::tempdir().unwrap();
+        let shop = Shop { dir, daemon: None };
+        shop.cli(&["init", shop.dir.path().to_str().unwrap()]);
+        let config = shop.dir.path().join("config.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!(
+            "\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nusername = \"{SHOP}\"\npassword = \"{}\"\ntimeout_seconds = 10\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout_seconds = 10\n",
+            lab["LAB_IMAPS_PORT"], lab["LAB_CA_FILE"], lab["LAB_PASSWORD"], lab["LAB_SMTP_PORT"]
+        ));
+        std::fs::write(&config, text).unwrap();
+        shop.cli(&[
+            "inventory",
+            "import",
+            repo()
+                .join("mailbox-fixtures/catalog.csv")
+                .to_str()
+                .unwrap(),
+        ]);
+        mailtool(&["clear", SHOP]);
+        shop
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_mailcart"))
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mailcart {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("run.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_mailcart"))
+            .arg("--config")
+            .arg(self.dir.path().join("config.toml"))
+            .arg("run")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.daemon = Some(child);
+    }
+
+    /// SIGTERM, as a service manager would; the daemon must exit cleanly and promptly.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    assert!(status.success(), "daemon exit {status}: {}", self.log());
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "daemon did not stop on SIGTERM: {}",
+                    self.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("run.log")).unwrap_or_default()
+    }
+
+    fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.cli(&["status", "--json"])).unwrap()
+    }
+}
+
+impl Drop for Shop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{tag}-{nanos}-{}@example.test", std::process::id())
+}
+
+fn order(dir: &Path, customer: &str, id: &str, body: &str) -> PathBuf {
+    let raw = format!(
+        "From: Customer <{customer}>\r\nTo: {SHOP}\r\nSubject: Order\r\nMessage-ID: <{id}>\r\nDate: Sun, 22 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}",
+        body.replace('\n', "\r\n")
+    );
+    let path = dir.join(format!("{}.eml", id.replace('@', "_")));
+    std::fs::write(&path, raw).unwrap();
+    path
+}
+
+const BODY: &str =
+    "2 x Blue Mug\n\nShip to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA\n";
+
+fn wait_for_answers(customer: &str, id: &str, want: usize, secs: u64, shop: &Shop) -> Duration {
+    let start = Instant::now();
+    loop {
+        let n: usize = mailtool(&["replies", customer, id]).trim().parse().unwrap();
+        if n >= want {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "no answer to {id} after {secs}s; daemon log:\n{}",
+            shop.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[test]
+fn an_order_through_the_mta_is_answered_and_the_same_message_twice_only_once() {
+    let _one = serial();
+    let lab = lab();
+    let mut shop = Shop::new(&lab);
+    shop.start();
+    let id = unique("live");
+    let file = order(shop.dir.path(), "pat@example.test", &id, BODY);
+    mailtool(&["send", "pat@example.test", SHOP, file.to_str().unwrap()]);
+    let took = wait_for_answers("pat@example.test", &id, 1, 30, &shop);
+    eprintln!("quote arrived {took:?} after the MTA took the order");
+    let quote = mailtool(&["show", "pat@example.test", &id]);
+    assert!(
+        quote.contains("Subject: Re: Order [MC-")
+            && quote.contains("Total:")
+            && quote.contains("How to pay"),
+        "{quote}"
+    );
+    // The MTA delivers the very same message again (a client resend, a second route).
+    mailtool(&["send", "pat@example.test", SHOP, file.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        mailtool(&["replies", "pat@example.test", &id]).trim(),
+        "1",
+        "one quote, not two"
+    );
+    let status = shop.status();
+    assert_eq!(status["orders"]["awaiting_payment"], 1, "{status}");
+    assert_eq!(
+        mailtool(&["count", SHOP, "mailcart/processed"])
+            .trim()
+            .parse::<u32>()
+            .unwrap()
+            >= 2,
+        true
+    );
+    shop.stop();
+}
+
+#[test]
+fn mail_that_arrives_while_the_bot_is_down_is_answered_when_it_starts() {
+    let _one = serial();
+    let lab = lab();
+    let mut shop = Shop::new(&lab);
+    let id = unique("down");
+    let file = order(shop.dir.path(), "lee@example.org", &id, BODY);
+    mailtool(&["send", "lee@example.org", SHOP, file.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(mailtool(&["replies", "lee@example.org", &id]).trim(), "0");
+    shop.start();
+    wait_for_answers("lee@example.org", &id, 1, 30, &shop);
+    // Stopped and started again: nothing is taken twice.
+    shop.stop();
+    shop.start();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(mailtool(&["replies", "lee@example.org", &id]).trim(), "1");
+    shop.stop();
+}
+
+#[test]
+fn a_dovecot_restart_mid_run_is_survived() {
+    let _one = serial();
+    let lab = lab();
+    let mut shop = Shop::new(&lab);
+    shop.start();
+    std::thread::sleep(Duration::from_secs(1));
+    let conf = lab_dir().join("dovecot.conf");
+    let stopped = Command::new("dovecot")
+        .arg("-c")
+        .arg(&conf)
+        .arg("stop")
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    std::thread::sleep(Duration::from_secs(1));
+    // Back via the lab script, which restarts whatever is down.
+    crate::lab();
+    let id = unique("restart");
+    let file = order(shop.dir.path(), "kim@example.net", &id, BODY);
+    mailtool(&["send", "kim@example.net", SHOP, file.to_str().unwrap()]);
+    wait_for_answers("kim@example.net", &id, 1, 60, &shop);
+    assert!(
+        shop.log().contains("connecting to the imap server"),
+        "{}",
+        shop.log()
+    );
+    shop.stop();
+}
+
+#[test]
+fn with_the_mta_down_replies_wait_in_the_outbox_and_go_when_it_is_back() {
+    let _one = serial();
+    let lab = lab();
+    let mut shop = Shop::new(&lab);
+    shop.start();
+    let postfix = lab_dir().join("postfix");
+    assert!(
+        Command::new("postfix")
+            .arg("-c")
+            .arg(&postfix)
+            .arg("stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    // With the MTA down the order can only be put in the mailbox directly.
+    let id = unique("mta-down");
+    let file = order(shop.dir.path(), "pat@example.test", &id, BODY);
+    mailtool(&["append", SHOP, "INBOX", file.to_str().unwrap()]);
+    let start = Instant::now();
+    loop {
+        let s = shop.status();
+        let smtp_failed = s["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["server"] == "smtp" && c["last_error"].is_string());
+        if s["orders"]["awaiting_payment"] == 1 && s["outbox"]["pending"] == 1 && smtp_failed {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "reply not queued: {s}\n{}",
+            shop.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        Command::new("postfix")
+            .arg("-c")
+            .arg(&postfix)
+            .arg("start")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_for_answers("pat@example.test", &id, 1, 90, &shop);
+    let s = shop.status();
+    assert_eq!(s["outbox"]["sent"], 1, "{s}");
+    assert_eq!(s["outbox"]["failed"], 0, "{s}");
+    shop.stop();
+}
