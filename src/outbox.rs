@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::core::decide::delivery_failed;
+use crate::core::decide::{delivery_failed, seller_alert};
 use crate::mail::compose::compose;
 use crate::store::{self, OutboxRow, StoreError};
 
@@ -145,6 +145,64 @@ pub fn record_permanent_failure(
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Queue an alert to the sellers, once per `key`: the same key again is ignored, so a condition
+/// noticed on every reconnect is still reported only once.
+pub fn alert_sellers(
+    conn: &Connection,
+    config: &Config,
+    key: &str,
+    subject: &str,
+    text: &str,
+    now: OffsetDateTime,
+) -> Result<bool, OutboxError> {
+    let Some(alert) = seller_alert(config, subject, text) else {
+        return Ok(false);
+    };
+    let safe: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let id = format!("alert.{safe}@{}", config.shop_domain());
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM outbox WHERE message_id = ?1)",
+        [&id],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Ok(false);
+    }
+    let tx = conn.unchecked_transaction()?;
+    let raw = compose(&alert, &id, now, config)?;
+    let to: Vec<&str> = alert.to.iter().map(|m| m.email.as_str()).collect();
+    store::insert_outbox(
+        &tx,
+        &id,
+        None,
+        &to.join(", "),
+        false,
+        &alert.subject,
+        alert.template.name(),
+        &raw,
+        now,
+    )?;
+    store::insert_event(
+        &tx,
+        now,
+        None,
+        Some(&id),
+        "sellers_alerted",
+        &serde_json::json!({ "subject": subject, "text": text }),
+    )?;
+    tx.commit()?;
+    Ok(true)
 }
 
 /// A transient failure: try again after a capped exponential backoff.

@@ -738,7 +738,23 @@ async fn a_new_uidvalidity_rescans_without_doubling_orders() {
     .await;
     running.stop().await;
     assert_eq!(orders(&shop.db).await.len(), 3, "no order twice");
-    assert_eq!(sql_count(&shop.db, "SELECT COUNT(*) FROM outbox").await, 3);
+    // Three quotes, and one alert to the sellers about the reset.
+    assert_eq!(
+        sql_count(
+            &shop.db,
+            "SELECT COUNT(*) FROM outbox WHERE template = 'quote'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        sql_count(
+            &shop.db,
+            "SELECT COUNT(*) FROM outbox WHERE template = 'alert'"
+        )
+        .await,
+        1
+    );
     let after = checkpoint(&shop.db, &folder).await.unwrap();
     assert_ne!(after.uidvalidity, before.uidvalidity);
     assert_eq!(after.last_uid, 3);

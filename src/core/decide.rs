@@ -110,6 +110,10 @@ pub enum Template {
     Cancelled {
         order: Order,
     },
+    /// To the sellers: something about the shop's mail they should know.
+    Alert {
+        text: String,
+    },
     /// To the sellers: an email we sent was refused for good.
     DeliveryFailed {
         order_ref: Option<String>,
@@ -130,6 +134,7 @@ impl Template {
             Template::StatusUnknown => "status_unknown",
             Template::Cancelled { .. } => "cancelled",
             Template::DeliveryFailed { .. } => "delivery_failed",
+            Template::Alert { .. } => "alert",
         }
     }
 }
@@ -566,6 +571,31 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
             });
         }
     }
+}
+
+/// A notice to the sellers; `None` when the shop has none.
+pub fn seller_alert(config: &Config, subject: &str, text: &str) -> Option<Email> {
+    if config.shop.sellers.is_empty() {
+        return None;
+    }
+    Some(Email {
+        to: config
+            .shop
+            .sellers
+            .iter()
+            .map(|s| Mailbox {
+                name: None,
+                email: s.clone(),
+            })
+            .collect(),
+        in_reply_to: None,
+        references: Vec::new(),
+        subject: subject.to_string(),
+        template: Template::Alert {
+            text: text.to_string(),
+        },
+        to_customer: false,
+    })
 }
 
 /// The sellers' notice that an email could not be delivered; `None` when there is nobody to

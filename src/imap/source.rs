@@ -197,10 +197,22 @@ async fn resume_point(ctx: &Ctx<'_>, uidvalidity: u32) -> Result<u32, ImapError>
             // Noted once: the checkpoint takes the new UIDVALIDITY at once, so a reconnect
             // before any message arrives does not report the change again.
             let mailbox = ctx.cfg.mailbox.clone();
+            let config = ctx.config.clone();
+            let key = format!("uidvalidity.{}.{}", ctx.cfg.mailbox, uidvalidity);
             ctx.db
                 .call(move |conn| {
                     let now = OffsetDateTime::now_utc();
                     store::record_contact(conn, "imap", Some(&text), now)?;
+                    if let Err(e) = crate::outbox::alert_sellers(
+                        conn,
+                        &config,
+                        &key,
+                        "mailcart: the checkout mailbox was reset",
+                        &text,
+                        now,
+                    ) {
+                        tracing::error!(error = %e, "could not queue the sellers' alert");
+                    }
                     store::save_checkpoint(
                         conn,
                         &mailbox,
@@ -214,6 +226,7 @@ async fn resume_point(ctx: &Ctx<'_>, uidvalidity: u32) -> Result<u32, ImapError>
                 .await
                 .map_err(|_| ImapError::DbClosed)?
                 .map_err(|e| ImapError::Database(e.to_string()))?;
+            ctx.wake.notify_one();
             Ok(0)
         }
         None => {

@@ -65,6 +65,7 @@ pub struct View {
     pub example_product: String,
     pub rules: Vec<String>,
     pub failed: Option<FailedView>,
+    pub alert: String,
 }
 
 pub struct FailedView {
@@ -109,6 +110,7 @@ mail_template!(StatusMail, "status.txt");
 mail_template!(StatusUnknownMail, "status_unknown.txt");
 mail_template!(CancelledMail, "cancelled.txt");
 mail_template!(DeliveryFailedMail, "delivery_failed.txt");
+mail_template!(AlertMail, "alert.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
@@ -123,6 +125,7 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::StatusUnknown => StatusUnknownMail { v }.render(),
         Template::Cancelled { .. } => CancelledMail { v }.render(),
         Template::DeliveryFailed { .. } => DeliveryFailedMail { v }.render(),
+        Template::Alert { .. } => AlertMail { v }.render(),
     };
     let text = rendered.map_err(|source| ComposeError::Render {
         template: email.template.name(),
@@ -193,7 +196,7 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::ApprovalRequest { order, .. }
         | Template::Status { order }
         | Template::Cancelled { order } => Some(order),
-        Template::StatusUnknown | Template::DeliveryFailed { .. } => None,
+        Template::StatusUnknown | Template::DeliveryFailed { .. } | Template::Alert { .. } => None,
     };
     let currency = config.shop.currency.clone();
     let amount = |d| money::round(d, &currency).to_string();
@@ -284,6 +287,7 @@ fn view(email: &Email, config: &Config) -> View {
         example_product: "Blue Glazed Mug".into(),
         rules: Vec::new(),
         failed: None,
+        alert: String::new(),
     };
     match &email.template {
         Template::AskDetails {
@@ -318,6 +322,7 @@ fn view(email: &Email, config: &Config) -> View {
             v.shortages = shortages.clone();
         }
         Template::ApprovalRequest { rules, .. } => v.rules = rules.clone(),
+        Template::Alert { text } => v.alert = text.clone(),
         Template::DeliveryFailed {
             order_ref,
             recipients,
