@@ -3,7 +3,6 @@
 //! catches up after being down, survives a Dovecot restart, waits out an MTA outage, and takes
 //! the same message delivered twice only once. The lab is started if it is not up.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -12,30 +11,13 @@ use std::time::{Duration, Instant};
 /// These tests restart the lab's servers and share the shop's INBOX: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+mod common;
+use common::lab::{Lab, lab_dir, start as lab};
+
 const SHOP: &str = "orders@lindenclay.test";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn lab_dir() -> PathBuf {
-    PathBuf::from(std::env::var("MAILCART_LAB_DIR").unwrap_or_else(|_| "/tmp/mailcart-lab".into()))
-}
-
-fn lab() -> HashMap<String, String> {
-    let status = Command::new(repo().join("tests/lab/start"))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "tests/lab/start failed");
-    std::fs::read_to_string(lab_dir().join("env"))
-        .unwrap()
-        .lines()
-        .filter_map(|l| {
-            l.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect()
 }
 
 fn mailtool(args: &[&str]) -> String {
@@ -57,7 +39,7 @@ struct Shop {
 }
 
 impl Shop {
-    fn new(lab: &HashMap<String, String>) -> Shop {
+    fn new(lab: &Lab) -> Shop {
         let dir = tempfile::tempdir().unwrap();
         let shop = Shop { dir, daemon: None };
         shop.cli(&["init", shop.dir.path().to_str().unwrap()]);
@@ -65,7 +47,10 @@ impl Shop {
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&format!(
             "\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nusername = \"{SHOP}\"\npassword = \"{}\"\ntimeout_seconds = 10\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout_seconds = 10\n",
-            lab["LAB_IMAPS_PORT"], lab["LAB_CA_FILE"], lab["LAB_PASSWORD"], lab["LAB_SMTP_PORT"]
+            lab.imaps_port,
+            lab.ca_file.display(),
+            lab.password,
+            lab.smtp_port
         ));
         std::fs::write(&config, text).unwrap();
         shop.cli(&[

@@ -4,10 +4,9 @@
 //!
 //! The lab is started here when it is not running (`tests/lab/start` is idempotent).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -18,91 +17,10 @@ use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-const LAB_DIR: &str = "/tmp/mailcart-lab";
 const SHOP: &str = "orders@lindenclay.test";
 
-#[derive(Debug, Clone)]
-struct Lab {
-    imap_port: u16,
-    imaps_port: u16,
-    ca_file: PathBuf,
-    password: String,
-}
-
-fn read_env(path: &Path) -> Option<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| {
-                let l = l.trim();
-                let l = l.strip_prefix("export ").unwrap_or(l);
-                let (k, v) = l.split_once('=')?;
-                let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
-                (!k.starts_with('#')).then(|| (k.trim().to_string(), v.to_string()))
-            })
-            .collect(),
-    )
-}
-
-fn port_open(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_secs(2),
-    )
-    .is_ok()
-}
-
-fn lab_from_env() -> Option<Lab> {
-    let env = read_env(&Path::new(LAB_DIR).join("env"))?;
-    let port = |k: &str| env.get(k)?.parse::<u16>().ok();
-    let lab = Lab {
-        imap_port: port("LAB_IMAP_PORT")?,
-        imaps_port: port("LAB_IMAPS_PORT")?,
-        ca_file: PathBuf::from(env.get("LAB_CA_FILE")?),
-        password: env
-            .get("LAB_PASSWORD")
-            .cloned()
-            .unwrap_or_else(|| "labpass".into()),
-    };
-    (port_open(lab.imap_port) && port_open(lab.imaps_port)).then_some(lab)
-}
-
-/// The running lab, started if need be (once per test binary). Set MAILCART_TEST_LOG (e.g.
-/// to "mailcart=debug") to see the source's log.
-fn lab() -> Lab {
-    if let Ok(filter) = std::env::var("MAILCART_TEST_LOG") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_test_writer()
-            .try_init();
-    }
-    static LAB: OnceLock<Lab> = OnceLock::new();
-    static STARTING: Mutex<()> = Mutex::new(());
-    let _guard = STARTING.lock().unwrap_or_else(|p| p.into_inner());
-    LAB.get_or_init(|| {
-        if let Some(lab) = lab_from_env() {
-            return lab;
-        }
-        let start = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/start");
-        let status = std::process::Command::new(&start)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", start.display()));
-        // Another test binary may be (re)starting the lab at the same moment: give it time.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(lab) = lab_from_env() {
-                return lab;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} ended with {status}, and {LAB_DIR}/env is missing or its ports are closed",
-                start.display()
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    })
-    .clone()
-}
+mod common;
+use common::lab::{Lab, lab};
 
 /// A name no other test (or earlier run) uses.
 fn unique(tag: &str) -> String {

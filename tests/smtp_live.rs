@@ -5,9 +5,8 @@
 //! The lab is started here when it is not running (`tests/lab/start` is idempotent). Like the
 //! lab's scripts, the tests honour `MAILCART_LAB_DIR` (default `/tmp/mailcart-lab`).
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -18,84 +17,8 @@ use mailcart::pipeline::{Outcome, RandomReferences, process_batch};
 use mailcart::smtp::SmtpSink;
 use time::OffsetDateTime;
 
-fn lab_dir() -> PathBuf {
-    std::env::var_os("MAILCART_LAB_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/mailcart-lab"))
-}
-
-#[derive(Debug, Clone)]
-struct Lab {
-    smtp_port: u16,
-    /// Implicit TLS (SMTPS), if the lab offers it.
-    smtps_port: Option<u16>,
-    imap_port: u16,
-    ca_file: PathBuf,
-    password: String,
-}
-
-fn read_env(path: &Path) -> Option<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| {
-                let l = l.trim();
-                let l = l.strip_prefix("export ").unwrap_or(l);
-                let (k, v) = l.split_once('=')?;
-                let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
-                (!k.starts_with('#')).then(|| (k.trim().to_string(), v.to_string()))
-            })
-            .collect(),
-    )
-}
-
-fn port_open(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(
-        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        Duration::from_secs(2),
-    )
-    .is_ok()
-}
-
-fn lab_from_env() -> Option<Lab> {
-    let env = read_env(&lab_dir().join("env"))?;
-    let port = |k: &str| env.get(k)?.parse::<u16>().ok();
-    let lab = Lab {
-        smtp_port: port("LAB_SMTP_PORT")?,
-        smtps_port: port("LAB_SMTPS_PORT"),
-        imap_port: port("LAB_IMAP_PORT")?,
-        ca_file: PathBuf::from(env.get("LAB_CA_FILE")?),
-        password: env
-            .get("LAB_PASSWORD")
-            .cloned()
-            .unwrap_or_else(|| "labpass".into()),
-    };
-    (port_open(lab.smtp_port) && port_open(lab.imap_port)).then_some(lab)
-}
-
-/// The running lab, started if need be (once per test binary).
-fn lab() -> Lab {
-    static LAB: OnceLock<Lab> = OnceLock::new();
-    static STARTING: Mutex<()> = Mutex::new(());
-    let _guard = STARTING.lock().unwrap_or_else(|p| p.into_inner());
-    LAB.get_or_init(|| {
-        if let Some(lab) = lab_from_env() {
-            return lab;
-        }
-        let start = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/start");
-        let status = std::process::Command::new(&start)
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", start.display()));
-        assert!(status.success(), "{} failed: {status}", start.display());
-        lab_from_env().unwrap_or_else(|| {
-            panic!(
-                "the lab started but {}/env is missing or its ports are closed",
-                lab_dir().display()
-            )
-        })
-    })
-    .clone()
-}
+mod common;
+use common::lab::{Lab, lab};
 
 /// A shop with its own database, sending to `smtp_port` on loopback.
 struct Shop {

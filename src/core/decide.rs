@@ -544,58 +544,53 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
                 shortages,
             },
         ));
-        if !config.shop.sellers.is_empty() {
-            d.emails.push(Email {
-                to: config
-                    .shop
-                    .sellers
-                    .iter()
-                    .map(|s| Mailbox {
-                        name: None,
-                        email: s.clone(),
-                    })
-                    .collect(),
-                in_reply_to: None,
-                references: Vec::new(),
-                subject: format!(
-                    "Approve order {}? {} from {}",
-                    order.reference,
-                    crate::core::money::format(order.totals.total, &order.currency),
-                    order.customer.email
-                ),
-                template: Template::ApprovalRequest {
-                    order: order.clone(),
-                    rules,
-                },
-                to_customer: false,
-            });
-        }
+        let subject = format!(
+            "Approve order {}? {} from {}",
+            order.reference,
+            crate::core::money::format(order.totals.total, &order.currency),
+            order.customer.email
+        );
+        let request = Template::ApprovalRequest {
+            order: order.clone(),
+            rules,
+        };
+        d.emails.extend(to_sellers(config, subject, request));
     }
+}
+
+/// An email to every seller; `None` when the shop has none.
+fn to_sellers(config: &Config, subject: String, template: Template) -> Option<Email> {
+    if config.shop.sellers.is_empty() {
+        return None;
+    }
+    let to = config
+        .shop
+        .sellers
+        .iter()
+        .map(|s| Mailbox {
+            name: None,
+            email: s.clone(),
+        })
+        .collect();
+    Some(Email {
+        to,
+        in_reply_to: None,
+        references: Vec::new(),
+        subject,
+        template,
+        to_customer: false,
+    })
 }
 
 /// A notice to the sellers; `None` when the shop has none.
 pub fn seller_alert(config: &Config, subject: &str, text: &str) -> Option<Email> {
-    if config.shop.sellers.is_empty() {
-        return None;
-    }
-    Some(Email {
-        to: config
-            .shop
-            .sellers
-            .iter()
-            .map(|s| Mailbox {
-                name: None,
-                email: s.clone(),
-            })
-            .collect(),
-        in_reply_to: None,
-        references: Vec::new(),
-        subject: subject.to_string(),
-        template: Template::Alert {
+    to_sellers(
+        config,
+        subject.to_string(),
+        Template::Alert {
             text: text.to_string(),
         },
-        to_customer: false,
-    })
+    )
 }
 
 /// The sellers' notice that an email could not be delivered; `None` when there is nobody to
@@ -607,34 +602,20 @@ pub fn delivery_failed(
     subject: &str,
     error: &str,
 ) -> Option<Email> {
-    let to_seller = recipients.split(',').any(|r| config.is_seller(r.trim()));
-    if config.shop.sellers.is_empty() || to_seller {
+    if recipients.split(',').any(|r| config.is_seller(r.trim())) {
         return None;
     }
-    Some(Email {
-        to: config
-            .shop
-            .sellers
-            .iter()
-            .map(|s| Mailbox {
-                name: None,
-                email: s.clone(),
-            })
-            .collect(),
-        in_reply_to: None,
-        references: Vec::new(),
-        subject: match order_ref {
-            Some(r) => format!("Undeliverable: email to {recipients} about {r}"),
-            None => format!("Undeliverable: email to {recipients}"),
-        },
-        template: Template::DeliveryFailed {
-            order_ref: order_ref.map(str::to_string),
-            recipients: recipients.to_string(),
-            subject: subject.to_string(),
-            error: error.to_string(),
-        },
-        to_customer: false,
-    })
+    let title = match order_ref {
+        Some(r) => format!("Undeliverable: email to {recipients} about {r}"),
+        None => format!("Undeliverable: email to {recipients}"),
+    };
+    let template = Template::DeliveryFailed {
+        order_ref: order_ref.map(str::to_string),
+        recipients: recipients.to_string(),
+        subject: subject.to_string(),
+        error: error.to_string(),
+    };
+    to_sellers(config, title, template)
 }
 
 /// Which of the shop's flag rules this order meets; each is named for the seller.

@@ -31,3 +31,5 @@ pub fn fixture_files() -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+pub mod lab;

@@ -1,0 +1,104 @@
+//! The loopback mail lab (tests/lab/start): found running, or started once per test binary.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub smtp_port: u16,
+    /// Implicit TLS (SMTPS), if the lab offers it.
+    pub smtps_port: Option<u16>,
+    pub imap_port: u16,
+    pub imaps_port: u16,
+    pub ca_file: PathBuf,
+    pub password: String,
+}
+
+/// `MAILCART_LAB_DIR`, as the lab scripts read it.
+pub fn lab_dir() -> PathBuf {
+    PathBuf::from(std::env::var("MAILCART_LAB_DIR").unwrap_or_else(|_| "/tmp/mailcart-lab".into()))
+}
+
+fn read_env(path: &Path) -> Option<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let l = l.strip_prefix("export ").unwrap_or(l);
+                let (k, v) = l.split_once('=')?;
+                let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                (!k.starts_with('#')).then(|| (k.trim().to_string(), v.to_string()))
+            })
+            .collect(),
+    )
+}
+
+pub fn port_open(port: u16) -> bool {
+    std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(2),
+    )
+    .is_ok()
+}
+
+fn lab_from_env() -> Option<Lab> {
+    let env = read_env(&lab_dir().join("env"))?;
+    let port = |k: &str| env.get(k)?.parse::<u16>().ok();
+    let lab = Lab {
+        smtp_port: port("LAB_SMTP_PORT")?,
+        smtps_port: port("LAB_SMTPS_PORT"),
+        imap_port: port("LAB_IMAP_PORT")?,
+        imaps_port: port("LAB_IMAPS_PORT")?,
+        ca_file: PathBuf::from(env.get("LAB_CA_FILE")?),
+        password: env
+            .get("LAB_PASSWORD")
+            .cloned()
+            .unwrap_or_else(|| "labpass".into()),
+    };
+    (port_open(lab.smtp_port) && port_open(lab.imap_port) && port_open(lab.imaps_port))
+        .then_some(lab)
+}
+
+/// The running lab, started if need be (once per test binary). Set MAILCART_TEST_LOG (e.g.
+/// to "mailcart=debug") to see mailcart's log in the tests.
+pub fn lab() -> Lab {
+    if let Ok(filter) = std::env::var("MAILCART_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
+    static LAB: OnceLock<Lab> = OnceLock::new();
+    static STARTING: Mutex<()> = Mutex::new(());
+    let _guard = STARTING.lock().unwrap_or_else(|p| p.into_inner());
+    LAB.get_or_init(start).clone()
+}
+
+/// Start the lab (idempotent) and wait for it; another test binary may be (re)starting it at
+/// the same moment.
+pub fn start() -> Lab {
+    if let Some(lab) = lab_from_env() {
+        return lab;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/start");
+    let status = std::process::Command::new(&script)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(lab) = lab_from_env() {
+            return lab;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} ended with {status}, and {}/env is missing or its ports are closed",
+            script.display(),
+            lab_dir().display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
