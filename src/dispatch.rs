@@ -43,7 +43,8 @@ struct Tally {
 }
 
 enum Outcome {
-    Sent,
+    /// Sent; the row, for a copy in the Sent folder.
+    Sent(Arc<OutboxRow>),
     Retry,
     Failed,
 }
@@ -175,18 +176,38 @@ async fn round(
         .collect()
         .await;
     let mut first_error = None;
+    let mut sent = Vec::new();
     for result in results {
         match result {
-            Ok(Outcome::Sent) => tally.sent += 1,
+            Ok(Outcome::Sent(row)) => {
+                tally.sent += 1;
+                sent.push(row);
+            }
             Ok(Outcome::Retry | Outcome::Failed) => {}
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
     }
+    copy_to_sent_folder(config, &sent).await;
     match first_error {
         Some(e) => Err(e),
         None => Ok(tally),
+    }
+}
+
+/// With `[imap] sent_folder`, a copy of what went out, as a mail client keeps one. A failure
+/// here is logged and never holds up sending.
+async fn copy_to_sent_folder(config: &Config, sent: &[Arc<OutboxRow>]) {
+    let Some(imap) = config.imap.as_ref().filter(|i| i.sent_folder.is_some()) else {
+        return;
+    };
+    if sent.is_empty() {
+        return;
+    }
+    let copies: Vec<Vec<u8>> = sent.iter().map(|r| r.raw.clone()).collect();
+    if let Err(e) = crate::imap::append_sent(imap, &copies).await {
+        tracing::warn!(error = %e, count = copies.len(), "could not copy sent mail to the Sent folder");
     }
 }
 
@@ -228,7 +249,7 @@ async fn send_one(
                 template = %row.template,
                 "email sent"
             );
-            Ok(Outcome::Sent)
+            Ok(Outcome::Sent(row))
         }
         Err(SendError::Transient(error)) => {
             let e = error.clone();

@@ -46,7 +46,7 @@ impl Shop {
         let config = shop.dir.path().join("config.toml");
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&format!(
-            "\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nusername = \"{SHOP}\"\npassword = \"{}\"\ntimeout_seconds = 10\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout_seconds = 10\n",
+            "\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nusername = \"{SHOP}\"\npassword = \"{}\"\ntimeout_seconds = 10\nsent_folder = \"Sent\"\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout_seconds = 10\n",
             lab.imaps_port,
             lab.ca_file.display(),
             lab.password,
@@ -180,6 +180,8 @@ fn an_order_through_the_mta_is_answered_and_the_same_message_twice_only_once() {
     let _one = serial();
     let lab = lab();
     let mut shop = Shop::new(&lab);
+    mailtool(&["create", SHOP, "Sent"]);
+    let sent_before: u32 = mailtool(&["count", SHOP, "Sent"]).trim().parse().unwrap();
     shop.start();
     let id = unique("live");
     let file = order(shop.dir.path(), "pat@example.test", &id, BODY);
