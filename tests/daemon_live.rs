@@ -205,6 +205,12 @@ fn an_order_through_the_mta_is_answered_and_the_same_message_twice_only_once() {
     );
     let status = shop.status();
     assert_eq!(status["orders"]["awaiting_payment"], 1, "{status}");
+    let sent_after: u32 = mailtool(&["count", SHOP, "Sent"]).trim().parse().unwrap();
+    assert_eq!(
+        sent_after,
+        sent_before + 1,
+        "a copy of the quote in the shop's Sent folder"
+    );
     let processed: u32 = mailtool(&["count", SHOP, "mailcart/processed"])
         .trim()
         .parse()
