@@ -110,6 +110,16 @@ impl Credentials {
     }
 }
 
+/// Where reading starts the first time a mailbox is watched (afterwards: the checkpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartAt {
+    /// Every message in the mailbox, old ones too.
+    Beginning,
+    /// Only messages that arrive after the first start.
+    New,
+}
+
 /// What happens to a message in the mailbox once it is stored and decided on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -135,6 +145,8 @@ pub struct Imap {
     pub mailbox: String,
     #[serde(default = "default_after")]
     pub after: AfterHandling,
+    #[serde(default = "default_start_at")]
+    pub start_at: StartAt,
     #[serde(default = "default_processed")]
     pub processed_folder: String,
     #[serde(default = "default_needs_human")]
@@ -182,6 +194,9 @@ pub struct Smtp {
 
 fn default_mailbox() -> String {
     "INBOX".into()
+}
+fn default_start_at() -> StartAt {
+    StartAt::Beginning
 }
 fn default_after() -> AfterHandling {
     AfterHandling::Move
@@ -525,6 +540,17 @@ impl Config {
                     "give exactly one of password, password_env, password_file",
                 );
             }
+            for (key, folder) in [
+                ("imap.processed_folder", &imap.processed_folder),
+                ("imap.needs_human_folder", &imap.needs_human_folder),
+            ] {
+                if imap.after == AfterHandling::Move && folder.eq_ignore_ascii_case(&imap.mailbox) {
+                    return bad(
+                        key,
+                        "must differ from imap.mailbox, or handled mail would be read again",
+                    );
+                }
+            }
             if imap.poll_seconds == 0 {
                 return bad("imap.poll_seconds", "must be at least 1");
             }
@@ -662,6 +688,9 @@ mod tests {
         );
         let local = clear.replace("imap.example.org", "127.0.0.1");
         assert!(Config::from_toml(&local, Path::new("c.toml")).is_ok());
+        let looping = base.replace("password_env = \"MAILCART_TEST_PW\"", "password_env = \"X\"\nprocessed_folder = \"inbox\"");
+        let err = Config::from_toml(&looping, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("imap.processed_folder"), "{err}");
         let two = base.replace(
             "password_env = \"MAILCART_TEST_PW\"",
             "password = \"x\"\npassword_env = \"MAILCART_TEST_PW\"",

@@ -1064,3 +1064,39 @@ async fn sent_copies_are_appended_to_the_sent_folder() {
     none.sent_folder = None;
     assert_eq!(imap::append_sent(&none, &[b"x".to_vec()]).await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_at_new_leaves_an_old_mailbox_alone() {
+    let lab = lab();
+    let folder = unique("test-startnew");
+    create_folder(&lab, &folder).await;
+    let (_, old1) = order(0);
+    let (_, old2) = order(1);
+    append(&lab, &folder, &[old1, old2]).await;
+    let shop = new_shop(&imap_section(
+        &lab,
+        &folder,
+        "start_at = \"new\"\nafter = \"seen\"",
+    ))
+    .await;
+    let running = start(&shop);
+    eventually("a checkpoint past the old mail", 30, || async {
+        checkpoint(&shop.db, &folder)
+            .await
+            .is_some_and(|c| c.last_uid == 2)
+    })
+    .await;
+    let (_, fresh) = order(2);
+    append(&lab, &folder, &[fresh]).await;
+    eventually("the new order", 30, || async {
+        orders(&shop.db).await.len() == 1
+    })
+    .await;
+    running.stop().await;
+    assert_eq!(
+        sql_count(&shop.db, "SELECT COUNT(*) FROM messages").await,
+        1,
+        "old mail not taken"
+    );
+    delete_folders(&lab, &[&folder]).await;
+}

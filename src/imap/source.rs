@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 use super::ImapError;
 use super::net::{connect, server};
 use super::session::{Part, Session, Wake};
-use crate::config::{AfterHandling, Config, Imap};
+use crate::config::{AfterHandling, Config, Imap, StartAt};
 use crate::db::Db;
 use crate::pipeline::{self, MailboxPosition, Outcome, PipelineError, RandomReferences};
 use crate::store::{self, Checkpoint};
@@ -123,7 +123,7 @@ async fn serve(
         }
     }
     let state = s.select(&cfg.mailbox).await?;
-    let mut last_uid = resume_point(ctx, state.uidvalidity).await?;
+    let mut last_uid = resume_point(ctx, state.uidvalidity, state.uid_next).await?;
     if cfg.after == AfterHandling::Move && last_uid > 0 {
         tidy(&mut s, ctx, last_uid).await?;
     }
@@ -170,7 +170,11 @@ async fn serve(
 }
 
 /// Where to read on from: the checkpoint under the same UIDVALIDITY, else the start.
-async fn resume_point(ctx: &Ctx<'_>, uidvalidity: u32) -> Result<u32, ImapError> {
+async fn resume_point(
+    ctx: &Ctx<'_>,
+    uidvalidity: u32,
+    uid_next: Option<u32>,
+) -> Result<u32, ImapError> {
     let mailbox = ctx.cfg.mailbox.clone();
     let stored = ctx
         .db
@@ -228,6 +232,32 @@ async fn resume_point(ctx: &Ctx<'_>, uidvalidity: u32) -> Result<u32, ImapError>
                 .map_err(|e| ImapError::Database(e.to_string()))?;
             ctx.wake.notify_one();
             Ok(0)
+        }
+        None if ctx.cfg.start_at == StartAt::New => {
+            // A mailbox with history: what is there already was dealt with by people.
+            let last_uid = uid_next.unwrap_or(1).saturating_sub(1);
+            tracing::info!(
+                mailbox = %ctx.cfg.mailbox,
+                last_uid,
+                "no checkpoint yet and start_at = \"new\": leaving the messages already there alone"
+            );
+            let mailbox = ctx.cfg.mailbox.clone();
+            ctx.db
+                .call(move |conn| {
+                    store::save_checkpoint(
+                        conn,
+                        &mailbox,
+                        Checkpoint {
+                            uidvalidity,
+                            last_uid,
+                        },
+                        OffsetDateTime::now_utc(),
+                    )
+                })
+                .await
+                .map_err(|_| ImapError::DbClosed)?
+                .map_err(|e| ImapError::Database(e.to_string()))?;
+            Ok(last_uid)
         }
         None => {
             tracing::info!(
