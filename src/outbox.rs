@@ -120,28 +120,17 @@ pub fn record_permanent_failure(
         "email_failed",
         &detail,
     )?;
-    if let Some(notice) = delivery_failed(
+    let notices = delivery_failed(
         config,
         row.order_ref.as_deref(),
         &row.to_addrs,
         &row.subject,
         error,
-    ) {
+    );
+    for (i, notice) in notices.iter().enumerate() {
         // Derived from the failed message: unique, and the same if this step is replayed.
-        let id = format!("failed.{}", row.message_id);
-        let raw = compose(&notice, &id, now, config)?;
-        let to: Vec<&str> = notice.to.iter().map(|m| m.email.as_str()).collect();
-        store::insert_outbox(
-            &tx,
-            &id,
-            row.order_ref.as_deref(),
-            &to.join(", "),
-            false,
-            &notice.subject,
-            notice.template.name(),
-            &raw,
-            now,
-        )?;
+        let id = format!("failed.{i}.{}", row.message_id);
+        queue(&tx, notice, &id, row.order_ref.as_deref(), config, now)?;
     }
     tx.commit()?;
     Ok(())
@@ -157,9 +146,6 @@ pub fn alert_sellers(
     text: &str,
     now: OffsetDateTime,
 ) -> Result<bool, OutboxError> {
-    let Some(alert) = seller_alert(config, subject, text) else {
-        return Ok(false);
-    };
     let safe: String = key
         .chars()
         .map(|c| {
@@ -170,29 +156,24 @@ pub fn alert_sellers(
             }
         })
         .collect();
-    let id = format!("alert.{safe}@{}", config.shop_domain());
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM outbox WHERE message_id = ?1)",
-        [&id],
-        |r| r.get(0),
-    )?;
-    if exists {
+    let tx = conn.unchecked_transaction()?;
+    let mut queued = false;
+    for (i, alert) in seller_alert(config, subject, text).iter().enumerate() {
+        let id = format!("alert.{safe}.{i}@{}", config.shop_domain());
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM outbox WHERE message_id = ?1)",
+            [&id],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            queue(&tx, alert, &id, None, config, now)?;
+            queued = true;
+        }
+    }
+    if !queued {
         return Ok(false);
     }
-    let tx = conn.unchecked_transaction()?;
-    let raw = compose(&alert, &id, now, config)?;
-    let to: Vec<&str> = alert.to.iter().map(|m| m.email.as_str()).collect();
-    store::insert_outbox(
-        &tx,
-        &id,
-        None,
-        &to.join(", "),
-        false,
-        &alert.subject,
-        alert.template.name(),
-        &raw,
-        now,
-    )?;
+    let id = format!("alert.{safe}@{}", config.shop_domain());
     store::insert_event(
         &tx,
         now,
@@ -203,6 +184,31 @@ pub fn alert_sellers(
     )?;
     tx.commit()?;
     Ok(true)
+}
+
+/// Compose an email and put it in the outbox under `id`.
+fn queue(
+    tx: &Connection,
+    email: &crate::core::decide::Email,
+    id: &str,
+    order_ref: Option<&str>,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Result<(), OutboxError> {
+    let raw = compose(email, id, now, config)?;
+    let to: Vec<&str> = email.to.iter().map(|m| m.email.as_str()).collect();
+    store::insert_outbox(
+        tx,
+        id,
+        order_ref,
+        &to.join(", "),
+        email.to_customer,
+        &email.subject,
+        email.template.name(),
+        &raw,
+        now,
+    )?;
+    Ok(())
 }
 
 /// A transient failure: try again after a capped exponential backoff.

@@ -671,7 +671,8 @@ async fn a_new_uidvalidity_rescans_without_doubling_orders() {
             "SELECT COUNT(*) FROM outbox WHERE template = 'alert'"
         )
         .await,
-        1
+        2,
+        "one alert to each seller, once"
     );
     let after = checkpoint(&shop.db, &folder).await.unwrap();
     assert_ne!(after.uidvalidity, before.uidvalidity);

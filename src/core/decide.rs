@@ -558,32 +558,29 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
     }
 }
 
-/// An email to every seller; `None` when the shop has none.
-fn to_sellers(config: &Config, subject: String, template: Template) -> Option<Email> {
-    if config.shop.sellers.is_empty() {
-        return None;
-    }
-    let to = config
+/// One email per seller (so that one bad seller address cannot keep the others from hearing);
+/// none when the shop has no sellers.
+fn to_sellers(config: &Config, subject: String, template: Template) -> Vec<Email> {
+    config
         .shop
         .sellers
         .iter()
-        .map(|s| Mailbox {
-            name: None,
-            email: s.clone(),
+        .map(|s| Email {
+            to: vec![Mailbox {
+                name: None,
+                email: s.clone(),
+            }],
+            in_reply_to: None,
+            references: Vec::new(),
+            subject: subject.clone(),
+            template: template.clone(),
+            to_customer: false,
         })
-        .collect();
-    Some(Email {
-        to,
-        in_reply_to: None,
-        references: Vec::new(),
-        subject,
-        template,
-        to_customer: false,
-    })
+        .collect()
 }
 
-/// A notice to the sellers; `None` when the shop has none.
-pub fn seller_alert(config: &Config, subject: &str, text: &str) -> Option<Email> {
+/// A notice to the sellers.
+pub fn seller_alert(config: &Config, subject: &str, text: &str) -> Vec<Email> {
     to_sellers(
         config,
         subject.to_string(),
@@ -593,17 +590,17 @@ pub fn seller_alert(config: &Config, subject: &str, text: &str) -> Option<Email>
     )
 }
 
-/// The sellers' notice that an email could not be delivered; `None` when there is nobody to
-/// tell, or when the failed email was itself to a seller (telling them again would fail too).
+/// The sellers' notice that an email could not be delivered; none when the failed email was
+/// itself to a seller (telling them again would fail too).
 pub fn delivery_failed(
     config: &Config,
     order_ref: Option<&str>,
     recipients: &str,
     subject: &str,
     error: &str,
-) -> Option<Email> {
+) -> Vec<Email> {
     if recipients.split(',').any(|r| config.is_seller(r.trim())) {
-        return None;
+        return Vec::new();
     }
     let title = match order_ref {
         Some(r) => format!("Undeliverable: email to {recipients} about {r}"),
@@ -919,8 +916,12 @@ mod tests {
         );
         assert_eq!(d.order.unwrap().state, OrderState::AwaitingApproval);
         let names: Vec<&str> = d.emails.iter().map(|e| e.template.name()).collect();
-        assert_eq!(names, vec!["under_review", "approval_request"]);
-        assert!(!d.emails[1].to_customer);
+        assert_eq!(
+            names,
+            vec!["under_review", "approval_request", "approval_request"],
+            "one per seller"
+        );
+        assert!(!d.emails[1].to_customer && d.emails[1].to.len() == 1);
     }
 
     #[test]
