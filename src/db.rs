@@ -30,7 +30,13 @@ impl Db {
             .name("mailcart-db".into())
             .spawn(move || {
                 for job in rx {
-                    job(&mut conn);
+                    // A bug in one job must not take the database away from every other task;
+                    // its caller sees the job fail (its reply channel is dropped).
+                    let ran =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut conn)));
+                    if ran.is_err() {
+                        tracing::error!("a database job panicked; its transaction was rolled back");
+                    }
                 }
             })
             .map_err(|e| StoreError::Input(format!("starting the database thread: {e}")))?;
@@ -55,6 +61,15 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let failed = db.call(|_| -> i32 { panic!("bug") }).await;
+        assert!(failed.is_err());
+        assert_eq!(db.call(|_| 7).await.unwrap(), 7, "the thread still serves");
+    }
 
     #[tokio::test]
     async fn jobs_run_in_order_on_one_connection() {
