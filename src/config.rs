@@ -688,8 +688,13 @@ mod tests {
         );
         let local = clear.replace("imap.example.org", "127.0.0.1");
         assert!(Config::from_toml(&local, Path::new("c.toml")).is_ok());
-        let looping = base.replace("password_env = \"MAILCART_TEST_PW\"", "password_env = \"X\"\nprocessed_folder = \"inbox\"");
-        let err = Config::from_toml(&looping, Path::new("c.toml")).unwrap_err().to_string();
+        let looping = base.replace(
+            "password_env = \"MAILCART_TEST_PW\"",
+            "password_env = \"X\"\nprocessed_folder = \"inbox\"",
+        );
+        let err = Config::from_toml(&looping, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("imap.processed_folder"), "{err}");
         let two = base.replace(
             "password_env = \"MAILCART_TEST_PW\"",
