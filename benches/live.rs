@@ -1,0 +1,1613 @@
+//! `cargo bench --bench live`: `mailcart run` as a real process against its own loopback mail
+//! lab (`tests/lab`: Dovecot + Postfix), in `/tmp/mc-bench-lab` on ports 24143/24993/22525/22465
+//! so that it never disturbs the default lab the tests use. The lab is reset (`stop --clean`,
+//! `start`) at the beginning and stopped at the end, also on failure or Ctrl-C.
+//!
+//! 1. Push latency: orders go one at a time (the next only once the previous one's quote is
+//!    out) through Postfix to the shop's INBOX, which `mailcart run` watches with IDLE. Per
+//!    order, all on this process's monotonic clock:
+//!    - t0: our SMTP client reads Postfix's `250` to the order's DATA;
+//!    - tf: our own IMAP session, IDLE on the same folder, reads the `* n EXISTS` for it. This
+//!      is the floor: Dovecot announces a change to an IDLE session 0.5 s after it notices it.
+//!      Our session re-enters IDLE before each order, as mailcart's does after each batch, so
+//!      both are told at the same moment (see `IdleWatch`). When mailcart's session happens to
+//!      be told a little earlier and has already moved the order away, ours is never told;
+//!      such an order's share is its total less the median floor (their number is printed);
+//!    - t1: Postfix answers `250` to the DATA of mailcart's reply to that customer. mailcart's
+//!      `[smtp]` points at a byte-for-byte relay in this process, in front of Postfix, that
+//!      notes the instant it reads that `250` from Postfix. Postfix's own log only has whole
+//!      seconds, and reading the quote back over IMAP would add Dovecot's delay again. The
+//!      relay costs mailcart some tens of microseconds per SMTP round trip.
+//!
+//!    Reported: total (t1 - t0), floor (tf - t0) and mailcart's share (t1 - tf), p50/p99/max,
+//!    and, from the relay, how long mailcart's SMTP transaction took (MAIL FROM to 250).
+//! 2. Backlog: N orders are APPENDed over IMAP (MULTIAPPEND, LITERAL+) to a fresh folder
+//!    `bench-<pid>` while mailcart is not running. Then the limit: the same number of messages
+//!    shaped like mailcart's quotes (a captured quote, new Message-ID), sent straight to Postfix
+//!    over as many connections as mailcart uses, one transaction at a time per connection, as
+//!    mailcart's SMTP client does. Then `mailcart run` is started on the folder (SMTP straight
+//!    to Postfix, no relay) and timed until the MTA has accepted every reply (the outbox rows
+//!    in its database, polled read-only every 50 ms). Postfix's queue is let drain between the
+//!    steps. Reported: orders/s, messages/s, their ratio, mailcart's peak RSS (VmHWM) and CPU
+//!    time, and how busy the machine was during each (the MTA shares the CPUs).
+//!
+//! The daemon is the release binary Cargo builds for the bench (`CARGO_BIN_EXE_mailcart`);
+//! failing that, `target/release/mailcart`, built first if missing.
+//!
+//! Options (env): MAILCART_BENCH_LIVE_N (default 10000), MAILCART_BENCH_LIVE_LATENCY_N
+//! (default 200), MAILCART_BENCH_LIVE_CONNECTIONS (`[smtp] connections` and the limit's, default
+//! 2), MAILCART_BENCH_LIVE_PERF=FILE (`perf record -g` the daemon during the backlog into FILE),
+//! MAILCART_BENCH_LIVE_CLEAN=1 (delete the lab directory at the end; by default it is kept with
+//! its logs until the next run), MAILCART_BENCH_LIVE_KEEP=1 (keep the shops' workspaces, with
+//! the daemon's log `run.log`). `MAILCART_LOG` reaches the daemon. Needs root (the lab does).
+
+use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+type Res<T> = Result<T, Error>;
+
+macro_rules! fail {
+    ($($t:tt)*) => { return Err(format!($($t)*).into()) };
+}
+
+const LAB_DIR: &str = "/tmp/mc-bench-lab";
+const LAB_PORTS: [(&str, u16); 4] = [
+    ("MAILCART_LAB_IMAP_PORT", 24143),
+    ("MAILCART_LAB_IMAPS_PORT", 24993),
+    ("MAILCART_LAB_SMTP_PORT", 22525),
+    ("MAILCART_LAB_SMTPS_PORT", 22465),
+];
+const SHOP: &str = "orders@lindenclay.test";
+/// Time limit for one network step (a reply, a connection).
+const STEP: Duration = Duration::from_secs(60);
+/// Unmeasured orders first: mailcart connects, selects, warms its SMTP pool.
+const WARMUPS: usize = 3;
+
+fn main() {
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("live bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    // Whichever ends first, the other future is dropped, and with it the guards that stop
+    // mailcart, perf and the lab.
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            r = bench(&settings) => r,
+            s = interrupted() => Err(format!("interrupted by {s}").into()),
+        }
+    });
+    drop(runtime);
+    match outcome {
+        Ok(report) => print!("{report}"),
+        Err(e) => {
+            eprintln!("live bench failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+struct Settings {
+    n: usize,
+    latency_n: usize,
+    connections: usize,
+    perf: Option<PathBuf>,
+    clean: bool,
+}
+
+impl Settings {
+    fn from_env() -> Res<Settings> {
+        fn number(name: &str, default: usize) -> Res<usize> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{name}={v:?} is not a number").into()),
+                Err(_) => Ok(default),
+            }
+        }
+        let connections = number("MAILCART_BENCH_LIVE_CONNECTIONS", 2)?;
+        let n = number("MAILCART_BENCH_LIVE_N", 10_000)?;
+        if connections == 0 || n == 0 {
+            fail!("MAILCART_BENCH_LIVE_N and MAILCART_BENCH_LIVE_CONNECTIONS must be at least 1");
+        }
+        Ok(Settings {
+            n,
+            latency_n: number("MAILCART_BENCH_LIVE_LATENCY_N", 200)?,
+            connections,
+            perf: std::env::var_os("MAILCART_BENCH_LIVE_PERF").map(PathBuf::from),
+            clean: std::env::var("MAILCART_BENCH_LIVE_CLEAN").is_ok_and(|v| v == "1"),
+        })
+    }
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        _ => std::future::pending().await,
+    }
+}
+
+async fn bench(s: &Settings) -> Res<String> {
+    let bin = mailcart_binary()?;
+    eprintln!("live bench: mailcart binary {}", bin.display());
+    eprintln!("live bench: starting a fresh lab in {LAB_DIR}");
+    let lab = Lab::start(s.clean)?;
+    let latency = latency_phase(s, &lab, &bin).await?;
+    let backlog = backlog_phase(s, &lab, &bin, &latency.quote_sample).await?;
+    Ok(report(s, &latency, &backlog))
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The release binary: Cargo builds it for benches and says where; otherwise it is built here.
+fn mailcart_binary() -> Res<PathBuf> {
+    if let Some(p) = option_env!("CARGO_BIN_EXE_mailcart")
+        && Path::new(p).is_file()
+    {
+        return Ok(PathBuf::from(p));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let path = target.join("release/mailcart");
+    if !path.is_file() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--release", "--bin", "mailcart"])
+            .current_dir(repo())
+            .status()?;
+        if !status.success() || !path.is_file() {
+            fail!("cargo build --release --bin mailcart failed ({status})");
+        }
+    }
+    Ok(path)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lab, the shop workspace, the daemon
+// ---------------------------------------------------------------------------------------------
+
+/// This bench's own lab; stopped when dropped.
+struct Lab {
+    env: HashMap<String, String>,
+    clean: bool,
+}
+
+impl Lab {
+    fn script(name: &str) -> Command {
+        let mut c = Command::new(repo().join("tests/lab").join(name));
+        c.env("MAILCART_LAB_DIR", LAB_DIR)
+            .env_remove("MAILCART_LAB_LOCKED")
+            .stdin(Stdio::null());
+        for (k, v) in LAB_PORTS {
+            c.env(k, v.to_string());
+        }
+        c
+    }
+
+    fn run(mut c: Command, what: &str) -> Res<()> {
+        let out = c.output()?;
+        if !out.status.success() {
+            fail!(
+                "{what} failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    fn start(clean: bool) -> Res<Lab> {
+        // The guard first, so that a start that fails half-way is stopped too.
+        let mut lab = Lab {
+            env: HashMap::new(),
+            clean,
+        };
+        // Every run on a fresh lab: what an earlier run left (mail, queue, logs) goes first.
+        if Path::new(LAB_DIR).exists() {
+            let mut stop = Lab::script("stop");
+            stop.arg("--clean");
+            Lab::run(stop, "tests/lab/stop --clean")?;
+        }
+        Lab::run(Lab::script("start"), "tests/lab/start")?;
+        lab.env = std::fs::read_to_string(Path::new(LAB_DIR).join("env"))?
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Ok(lab)
+    }
+
+    fn port(&self, key: &str) -> Res<u16> {
+        match self.env.get(key).map(|v| v.parse()) {
+            Some(Ok(p)) => Ok(p),
+            _ => fail!("{LAB_DIR}/env has no usable {key}"),
+        }
+    }
+
+    fn imap(&self) -> Res<u16> {
+        self.port("LAB_IMAP_PORT")
+    }
+
+    fn smtp(&self) -> Res<u16> {
+        self.port("LAB_SMTP_PORT")
+    }
+
+    fn password(&self) -> &str {
+        self.env
+            .get("LAB_PASSWORD")
+            .map(String::as_str)
+            .unwrap_or("labpass")
+    }
+
+    /// Messages in Postfix's queue not yet delivered (maildrop, incoming, active), and deferred.
+    fn queued(&self) -> (usize, usize) {
+        fn files(dir: &Path) -> usize {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => files(&e.path()),
+                    Ok(_) => 1,
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        let queue = Path::new(LAB_DIR).join("postfix-queue");
+        let waiting = ["maildrop", "incoming", "active"]
+            .iter()
+            .map(|q| files(&queue.join(q)))
+            .sum();
+        (waiting, files(&queue.join("deferred")))
+    }
+
+    /// Until Postfix has delivered everything it holds, so that one step's deliveries do not
+    /// compete with the next step.
+    async fn drain_queue(&self) -> Res<Duration> {
+        let start = Instant::now();
+        loop {
+            let (waiting, deferred) = self.queued();
+            if waiting == 0 {
+                if deferred > 0 {
+                    eprintln!("live bench: warning: {deferred} message(s) deferred by Postfix");
+                }
+                return Ok(start.elapsed());
+            }
+            if start.elapsed() > Duration::from_secs(900) {
+                fail!("Postfix still holds {waiting} message(s) after 15 minutes");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let mut stop = Lab::script("stop");
+        if self.clean {
+            stop.arg("--clean");
+        }
+        match Lab::run(stop, "tests/lab/stop") {
+            Ok(()) => eprintln!("live bench: lab stopped"),
+            Err(e) => eprintln!("live bench: {e}"),
+        }
+    }
+}
+
+/// A mailcart workspace (config, database) in a temporary directory.
+struct Shop {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl Shop {
+    fn new(bin: &Path, lab: &Lab, mailbox: &str, smtp_port: u16, connections: usize) -> Res<Shop> {
+        let keep = std::env::var("MAILCART_BENCH_LIVE_KEEP").is_ok_and(|v| v == "1");
+        let dir = tempfile::Builder::new()
+            .prefix("mc-bench-live-")
+            .disable_cleanup(keep)
+            .tempdir()?;
+        if keep {
+            eprintln!("live bench: workspace kept: {}", dir.path().display());
+        }
+        let shop = Shop {
+            dir,
+            bin: bin.to_path_buf(),
+        };
+        shop.cli(&["init", path_str(shop.dir.path())?])?;
+        let config = shop.dir.path().join("config.toml");
+        let mut text = std::fs::read_to_string(&config)?;
+        text.push_str(&format!(
+            "\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nusername = \"{SHOP}\"\n\
+             password = \"{}\"\nmailbox = \"{mailbox}\"\ntimeout_seconds = 60\n\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\n\
+             timeout_seconds = 60\nconnections = {connections}\n",
+            lab.imap()?,
+            lab.password(),
+        ));
+        std::fs::write(&config, text)?;
+        // The fixture catalog with plenty of stock: no order runs short.
+        let csv = std::fs::read_to_string(repo().join("mailbox-fixtures/catalog.csv"))?;
+        let mut rewritten = String::new();
+        for (i, line) in csv.lines().enumerate() {
+            let mut fields: Vec<&str> = line.splitn(5, ',').collect();
+            if i > 0 && fields.len() == 5 {
+                fields[3] = "1000000";
+            }
+            rewritten.push_str(&fields.join(","));
+            rewritten.push('\n');
+        }
+        let catalog = shop.dir.path().join("catalog.csv");
+        std::fs::write(&catalog, rewritten)?;
+        shop.cli(&["inventory", "import", path_str(&catalog)?])?;
+        Ok(shop)
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
+    }
+
+    fn cli(&self, args: &[&str]) -> Res<String> {
+        let out = Command::new(&self.bin)
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            fail!(
+                "mailcart {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn start(&self) -> Res<Daemon> {
+        let log_path = self.dir.path().join("run.log");
+        let log = std::fs::File::create(&log_path)?;
+        let child = Command::new(&self.bin)
+            .arg("--config")
+            .arg(self.config())
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own process group: a Ctrl-C reaches the bench, which stops it in order.
+            .process_group(0)
+            .spawn()?;
+        Ok(Daemon {
+            child: Some(child),
+            log: log_path,
+        })
+    }
+
+    /// Orders by state, from `mailcart status --json`.
+    fn orders_by_state(&self) -> Res<String> {
+        let v: serde_json::Value = serde_json::from_str(&self.cli(&["status", "--json"])?)?;
+        let states = v["orders"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        Ok(format!(
+            "orders: {states}; outbox: {}; held for a person: {}",
+            v["outbox"], v["held_for_a_person"]
+        ))
+    }
+}
+
+fn path_str(p: &Path) -> Res<&str> {
+    p.to_str()
+        .ok_or_else(|| format!("path {} is not UTF-8", p.display()).into())
+}
+
+/// `mailcart run`; stopped (SIGTERM, then SIGKILL) when dropped.
+struct Daemon {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(25)..].join("\n")
+    }
+
+    /// An error (with the end of its log) when the daemon has exited.
+    fn alive(&mut self) -> Res<()> {
+        if let Some(child) = self.child.as_mut()
+            && let Some(status) = child.try_wait()?
+        {
+            self.child = None;
+            fail!(
+                "mailcart run exited ({status}); its log ends:\n{}",
+                self.log_tail()
+            );
+        }
+        Ok(())
+    }
+
+    /// CPU time used so far (user + system), in seconds.
+    fn cpu_secs(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // After the command name in parentheses: state is field 3, utime 14 and stime 15.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // USER_HZ, 100 on every Linux platform in practice.
+        Some(ticks as f64 / 100.0)
+    }
+
+    /// Peak resident set size so far (VmHWM), in KiB.
+    fn peak_rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// SIGTERM, as a service manager would, and wait for a clean exit.
+    fn stop(&mut self) -> Res<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait()? {
+                if !status.success() {
+                    fail!("mailcart run exited with {status}:\n{}", self.log_tail());
+                }
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                fail!("mailcart run did not stop within 30 s of SIGTERM; killed");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.is_some()
+            && let Err(e) = self.stop()
+        {
+            eprintln!("live bench: {e}");
+        }
+    }
+}
+
+/// `perf record` attached to a process; stopped (SIGINT, so that it writes its file) on drop.
+struct Perf(Option<Child>);
+
+impl Perf {
+    fn attach(pid: u32, out: &Path) -> Res<Perf> {
+        let child = Command::new("perf")
+            .args(["record", "-g", "-F", "999", "-p", &pid.to_string(), "-o"])
+            .arg(out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()?;
+        Ok(Perf(Some(child)))
+    }
+}
+
+impl Drop for Perf {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = Command::new("kill")
+                .arg("-INT")
+                .arg(child.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Aborts a background task when dropped.
+struct Task(tokio::task::JoinHandle<()>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders
+// ---------------------------------------------------------------------------------------------
+
+const NAMES: &[&str] = &[
+    "Pat Okafor",
+    "Lee Chen",
+    "Zoe Muller",
+    "Ana Garcia",
+    "Sam Taylor",
+    "Yuki Tanaka",
+    "Jean Dupont",
+    "Ola Nordmann",
+];
+const ITEMS: &[&str] = &[
+    "Blue Mug",
+    "Green Speckled Mug",
+    "Small Rice Bowl",
+    "large bowl",
+    "Bud Vase",
+    "Dinner Plate",
+    "sake cups",
+    "Soy Candle",
+    "tea towels",
+    "Ramen Bowl",
+    "Cast Iron Teapot",
+    "side plates",
+];
+const ADDRESSES: &[&str] = &[
+    "Ship to:\n{name}\n41 Linden Avenue\nPortland, OR 97205\nUSA",
+    "Deliver to: {name}, 12 Rue Oberkampf, 75011 Paris, France",
+    "Lieferadresse:\n{name}\nInvalidenstrasse 117\n10115 Berlin\nDeutschland",
+    "{name}\n221B Baker Street\nLondon NW1 6XE\nUnited Kingdom",
+    "Address:\n{name}\n350 King St W\nToronto ON M5V 3X5\nCanada",
+];
+
+/// Order `i` of a series: (customer address, raw message with CRLF line ends). Every one
+/// names 1-3 distinct items (at most 2 of each, so no total reaches the approval threshold)
+/// and a full address: each is answered with exactly one quote. The customer is an address
+/// of its own (the reply limit is per correspondent) outside the lab's domains, so the quote
+/// lands in the lab's sink mailbox.
+fn order(series: &str, i: usize) -> (String, Vec<u8>) {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    let mut next = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let name = NAMES[next(NAMES.len())];
+    let mut body = String::from("Hello,\n\n");
+    let first = next(ITEMS.len());
+    for k in 0..1 + next(3) {
+        let item = ITEMS[(first + k * 5) % ITEMS.len()];
+        let q = 1 + next(2);
+        body.push_str(&match next(5) {
+            0 => format!("{q} x {item}"),
+            1 => format!("{item} x{q}"),
+            2 => format!("- {q} {item}"),
+            3 => format!("{item} - qty: {q}"),
+            _ => format!("Qty {q} - {item}"),
+        });
+        body.push('\n');
+    }
+    body.push('\n');
+    body.push_str(&ADDRESSES[next(ADDRESSES.len())].replace("{name}", name));
+    body.push_str(&format!("\n\nThanks,\n{name}\n"));
+    let customer = format!("{series}{i}@elsewhere.test");
+    let date = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc2822)
+        .unwrap_or_default();
+    let raw = format!(
+        "From: {name} <{customer}>\nTo: Linden Clay Studio <{SHOP}>\nSubject: Order\n\
+         Message-ID: <{series}-{i}.{}@elsewhere.test>\nDate: {date}\nMIME-Version: 1.0\n\
+         Content-Type: text/plain; charset=utf-8\n\n{body}",
+        std::process::id()
+    );
+    (customer, raw.replace('\n', "\r\n").into_bytes())
+}
+
+/// A copy of a captured reply (already in SMTP's dot-stuffed form) with a Message-ID of its own.
+fn with_message_id(template: &[u8], id: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(template);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut replaced = false;
+    let mut in_header = true;
+    for line in text.split_inclusive("\r\n") {
+        if line == "\r\n" {
+            in_header = false;
+        }
+        if in_header
+            && !replaced
+            && line.len() > 11
+            && line[..11].eq_ignore_ascii_case("message-id:")
+        {
+            out.push_str(&format!("Message-ID: <{id}>\r\n"));
+            replaced = true;
+        } else {
+            out.push_str(line);
+        }
+    }
+    if !replaced {
+        out.insert_str(0, &format!("Message-ID: <{id}>\r\n"));
+    }
+    out.into_bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal SMTP client
+// ---------------------------------------------------------------------------------------------
+
+struct SmtpClient {
+    r: BufReader<OwnedReadHalf>,
+    w: BufWriter<OwnedWriteHalf>,
+}
+
+impl SmtpClient {
+    async fn connect(port: u16) -> Res<SmtpClient> {
+        let stream = tokio::time::timeout(STEP, TcpStream::connect(("127.0.0.1", port))).await??;
+        stream.set_nodelay(true)?;
+        let (r, w) = stream.into_split();
+        let mut c = SmtpClient {
+            r: BufReader::new(r),
+            w: BufWriter::new(w),
+        };
+        c.expect(220).await?;
+        c.command("EHLO bench.elsewhere.test", 250).await?;
+        Ok(c)
+    }
+
+    /// One reply (all its lines): its code and text.
+    async fn reply(&mut self) -> Res<(u16, String)> {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            if tokio::time::timeout(STEP, self.r.read_line(&mut line)).await?? == 0 {
+                fail!("the SMTP server closed the connection");
+            }
+            let b = line.as_bytes();
+            if b.len() < 4 || !b[..3].iter().all(u8::is_ascii_digit) {
+                fail!("unreadable SMTP reply {line:?}");
+            }
+            text.push_str(&line);
+            if b[3] != b'-' {
+                return Ok((line[..3].parse()?, text));
+            }
+        }
+    }
+
+    async fn expect(&mut self, code: u16) -> Res<()> {
+        let (got, text) = self.reply().await?;
+        if got != code {
+            fail!("SMTP: wanted {code}, got {}", text.trim_end());
+        }
+        Ok(())
+    }
+
+    async fn command(&mut self, command: &str, code: u16) -> Res<()> {
+        self.w.write_all(command.as_bytes()).await?;
+        self.w.write_all(b"\r\n").await?;
+        self.w.flush().await?;
+        self.expect(code).await
+    }
+
+    /// One transaction, one command at a time; returns when the server's `250` to the data
+    /// was read. `data` must be dot-stuffed and end with CRLF.
+    async fn send(&mut self, from: &str, to: &str, data: &[u8]) -> Res<Instant> {
+        self.command(&format!("MAIL FROM:<{from}>"), 250).await?;
+        self.command(&format!("RCPT TO:<{to}>"), 250).await?;
+        self.command("DATA", 354).await?;
+        self.w.write_all(data).await?;
+        self.w.write_all(b".\r\n").await?;
+        self.w.flush().await?;
+        self.expect(250).await?;
+        Ok(Instant::now())
+    }
+
+    async fn quit(mut self) {
+        let _ = self.command("QUIT", 221).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal IMAP client
+// ---------------------------------------------------------------------------------------------
+
+struct ImapClient {
+    r: BufReader<OwnedReadHalf>,
+    w: OwnedWriteHalf,
+    tag: u32,
+}
+
+impl ImapClient {
+    async fn login(port: u16, password: &str) -> Res<ImapClient> {
+        let stream = tokio::time::timeout(STEP, TcpStream::connect(("127.0.0.1", port))).await??;
+        stream.set_nodelay(true)?;
+        let (r, w) = stream.into_split();
+        let mut c = ImapClient {
+            r: BufReader::new(r),
+            w,
+            tag: 0,
+        };
+        let greeting = c.line().await?;
+        if !greeting.starts_with("* OK") {
+            fail!("IMAP greeting {greeting:?}");
+        }
+        c.command(&format!("LOGIN \"{SHOP}\" \"{password}\""))
+            .await?;
+        Ok(c)
+    }
+
+    async fn line(&mut self) -> Res<String> {
+        let mut line = String::new();
+        if tokio::time::timeout(STEP, self.r.read_line(&mut line)).await?? == 0 {
+            fail!("the IMAP server closed the connection");
+        }
+        Ok(line)
+    }
+
+    /// Send a command and read to its tagged completion; the untagged lines in between.
+    async fn command(&mut self, command: &str) -> Res<Vec<String>> {
+        self.tag += 1;
+        let tag = format!("b{} ", self.tag);
+        self.w
+            .write_all(format!("{tag}{command}\r\n").as_bytes())
+            .await?;
+        let mut untagged = Vec::new();
+        loop {
+            let line = self.line().await?;
+            if let Some(rest) = line.strip_prefix(&tag) {
+                if rest.starts_with("OK") {
+                    return Ok(untagged);
+                }
+                fail!("IMAP {command:?}: {}", rest.trim_end());
+            }
+            untagged.push(line);
+        }
+    }
+
+    /// APPEND `count` messages: MULTIAPPEND commands of `PER_APPEND` messages each (one
+    /// transaction, so one round of fsyncs, per command in Dovecot), with non-synchronising
+    /// literals (LITERAL+) so that the writer never waits; a reader task collects the answers.
+    async fn append_all(
+        mut self,
+        folder: &str,
+        count: usize,
+        message: impl Fn(usize) -> Vec<u8>,
+    ) -> Res<()> {
+        const PER_APPEND: usize = 250;
+        let caps = self.command("CAPABILITY").await?.concat();
+        for cap in ["LITERAL+", "MULTIAPPEND"] {
+            if !caps.contains(cap) {
+                fail!("the IMAP server does not offer {cap}: {caps}");
+            }
+        }
+        let commands = count.div_ceil(PER_APPEND);
+        let ImapClient { mut r, w, .. } = self;
+        let reader = tokio::spawn(async move {
+            let mut done = 0;
+            let mut line = String::new();
+            while done < commands {
+                line.clear();
+                if tokio::time::timeout(STEP, r.read_line(&mut line)).await?? == 0 {
+                    return Err::<(), Error>("the IMAP server closed the connection".into());
+                }
+                if let Some(rest) = line.strip_prefix('a') {
+                    match rest.split(' ').nth(1) {
+                        Some("OK") => done += 1,
+                        _ => return Err(format!("APPEND: {}", line.trim_end()).into()),
+                    }
+                }
+            }
+            Ok(())
+        });
+        let mut w = BufWriter::with_capacity(1 << 16, w);
+        for c in 0..commands {
+            w.write_all(format!("a{c} APPEND \"{folder}\"").as_bytes())
+                .await?;
+            for i in c * PER_APPEND..count.min((c + 1) * PER_APPEND) {
+                let m = message(i);
+                w.write_all(format!(" {{{}+}}\r\n", m.len()).as_bytes())
+                    .await?;
+                w.write_all(&m).await?;
+            }
+            w.write_all(b"\r\n").await?;
+        }
+        w.flush().await?;
+        reader.await??;
+        w.write_all(b"z LOGOUT\r\n").await?;
+        w.flush().await?;
+        Ok(())
+    }
+}
+
+/// Our own IMAP session IDLE on a folder, to time Dovecot's notifications.
+///
+/// It leaves and re-enters IDLE before each order (`rearm`), as mailcart's session does after
+/// each batch it takes: Dovecot sends a notification 0.5 s after the first change it sees, and
+/// a session that stays in IDLE sees its own index updates as changes too, so that a later
+/// arrival is often announced early, by a timer already running. Freshly in IDLE, every
+/// arrival is announced after the full delay, which is what mailcart gets.
+struct IdleWatch {
+    c: ImapClient,
+    count: u64,
+    buf: String,
+}
+
+impl IdleWatch {
+    async fn start(port: u16, password: &str, folder: &str) -> Res<IdleWatch> {
+        let mut c = ImapClient::login(port, password).await?;
+        let mut count = 0;
+        for line in c.command(&format!("SELECT \"{folder}\"")).await? {
+            if let Some(n) = exists(&line) {
+                count = n;
+            }
+        }
+        let mut w = IdleWatch {
+            c,
+            count,
+            buf: String::new(),
+        };
+        w.enter().await?;
+        Ok(w)
+    }
+
+    /// The next whole line within `limit` (None when it runs out); a line cut off by the limit
+    /// is kept and completed by the next call.
+    async fn line(&mut self, limit: Duration) -> Res<Option<String>> {
+        match tokio::time::timeout(limit, self.c.r.read_line(&mut self.buf)).await {
+            Err(_) => Ok(None),
+            Ok(Err(e)) => Err(e.into()),
+            Ok(Ok(0)) => fail!("the IMAP server closed the IDLE connection"),
+            Ok(Ok(_)) if self.buf.ends_with('\n') => Ok(Some(std::mem::take(&mut self.buf))),
+            Ok(Ok(_)) => Ok(None),
+        }
+    }
+
+    /// Keep the message count; true for a new message.
+    fn note(&mut self, line: &str) -> bool {
+        if let Some(n) = exists(line) {
+            let new = n > self.count;
+            self.count = n;
+            new
+        } else {
+            if line.starts_with("* ") && line.trim_end().ends_with(" EXPUNGE") {
+                self.count = self.count.saturating_sub(1);
+            }
+            false
+        }
+    }
+
+    async fn enter(&mut self) -> Res<()> {
+        self.c.w.write_all(b"i IDLE\r\n").await?;
+        loop {
+            let Some(line) = self.line(STEP).await? else {
+                fail!("no answer to IDLE");
+            };
+            if line.starts_with('+') {
+                return Ok(());
+            }
+            if line.starts_with("i ") {
+                fail!("IDLE refused: {}", line.trim_end());
+            }
+            self.note(&line);
+        }
+    }
+
+    async fn rearm(&mut self) -> Res<()> {
+        self.c.w.write_all(b"DONE\r\n").await?;
+        loop {
+            let Some(line) = self.line(STEP).await? else {
+                fail!("no answer to DONE");
+            };
+            if line.starts_with("i ") {
+                break;
+            }
+            self.note(&line);
+        }
+        // In step with the folder (mailcart's MOVE of the previous order) before waiting again,
+        // as mailcart's session is after its own MOVE.
+        for line in self.c.command("NOOP").await? {
+            self.note(&line);
+        }
+        self.enter().await
+    }
+
+    /// The instant the next new message is announced, if within `limit`.
+    async fn next_new(&mut self, limit: Duration) -> Res<Option<Instant>> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(line) = self.line(left).await? else {
+                return Ok(None);
+            };
+            let at = Instant::now();
+            if self.note(&line) {
+                return Ok(Some(at));
+            }
+        }
+    }
+}
+
+fn exists(line: &str) -> Option<u64> {
+    line.strip_prefix("* ")?
+        .trim_end()
+        .strip_suffix(" EXISTS")?
+        .parse()
+        .ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SMTP relay in front of Postfix
+// ---------------------------------------------------------------------------------------------
+
+/// A message the MTA accepted through the relay.
+struct Accepted {
+    at: Instant,
+    rcpts: Vec<String>,
+    data: Vec<u8>,
+    /// When the client's MAIL FROM came through.
+    mail_from: Option<Instant>,
+    /// When its first line of data, and the end-of-data line ("."), came through.
+    data_from: Option<Instant>,
+    data_end: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Transaction {
+    rcpts: Vec<String>,
+    data: Vec<u8>,
+    in_data: bool,
+    awaiting: bool,
+    mail_from: Option<Instant>,
+    data_from: Option<Instant>,
+    data_end: Option<Instant>,
+}
+
+/// Listen on an ephemeral loopback port and relay every connection to `upstream` byte for
+/// byte, noting each transaction the upstream server accepts.
+async fn smtp_relay(upstream: u16) -> Res<(u16, mpsc::UnboundedReceiver<Accepted>, Task)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                if let Err(e) = relay(client, upstream, tx).await {
+                    eprintln!("live bench: SMTP relay: {e}");
+                }
+            });
+        }
+    });
+    Ok((port, rx, Task(task)))
+}
+
+async fn relay(client: TcpStream, upstream: u16, tx: mpsc::UnboundedSender<Accepted>) -> Res<()> {
+    let server = TcpStream::connect(("127.0.0.1", upstream)).await?;
+    client.set_nodelay(true)?;
+    server.set_nodelay(true)?;
+    let (cr, cw) = client.into_split();
+    let (sr, sw) = server.into_split();
+    let state = Arc::new(Mutex::new(Transaction::default()));
+    let (up, down) = tokio::join!(
+        pump(cr, sw, state.clone(), None),
+        pump(sr, cw, state, Some(tx))
+    );
+    up.and(down)
+}
+
+/// Copy one direction, reading its lines on the way: the client's commands and data (no
+/// `replies`), or the server's replies (with `replies`, where accepted transactions go).
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    state: Arc<Mutex<Transaction>>,
+    replies: Option<mpsc::UnboundedSender<Accepted>>,
+) -> Res<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut partial: Vec<u8> = Vec::new();
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                let _ = to.shutdown().await;
+                return Ok(());
+            }
+            Ok(n) => n,
+        };
+        let at = Instant::now();
+        partial.extend_from_slice(&buf[..n]);
+        {
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut start = 0;
+            while let Some(end) = partial[start..].iter().position(|&b| b == b'\n') {
+                let line = &partial[start..start + end + 1];
+                match &replies {
+                    None => client_line(&mut st, line, at),
+                    Some(tx) => server_line(&mut st, line, at, tx),
+                }
+                start += end + 1;
+            }
+            partial.drain(..start);
+        }
+        // Noted before it is passed on, so the other direction sees it in time.
+        to.write_all(&buf[..n]).await?;
+    }
+}
+
+fn client_line(st: &mut Transaction, line: &[u8], at: Instant) {
+    let bare = line.strip_suffix(b"\n").unwrap_or(line);
+    let bare = bare.strip_suffix(b"\r").unwrap_or(bare);
+    if st.in_data {
+        if bare == b"." {
+            st.in_data = false;
+            st.awaiting = true;
+            st.data_end = Some(at);
+        } else {
+            st.data_from.get_or_insert(at);
+            if st.data.len() < 1 << 20 {
+                st.data.extend_from_slice(line);
+            }
+        }
+        return;
+    }
+    let upper = String::from_utf8_lossy(bare).to_ascii_uppercase();
+    if upper.starts_with("MAIL FROM:") || upper == "RSET" {
+        st.rcpts.clear();
+        st.data.clear();
+        st.mail_from = Some(at);
+        st.data_from = None;
+        st.data_end = None;
+    } else if upper.starts_with("RCPT TO:") {
+        let text = String::from_utf8_lossy(bare);
+        if let (Some(a), Some(b)) = (text.find('<'), text.find('>'))
+            && a < b
+        {
+            st.rcpts.push(text[a + 1..b].to_ascii_lowercase());
+        }
+    } else if upper == "DATA" {
+        st.in_data = true;
+    }
+}
+
+fn server_line(
+    st: &mut Transaction,
+    line: &[u8],
+    at: Instant,
+    tx: &mpsc::UnboundedSender<Accepted>,
+) {
+    if line.len() < 4 || line[3] == b'-' {
+        return;
+    }
+    if st.awaiting {
+        st.awaiting = false;
+        if line.starts_with(b"250") {
+            let _ = tx.send(Accepted {
+                at,
+                rcpts: std::mem::take(&mut st.rcpts),
+                data: std::mem::take(&mut st.data),
+                mail_from: st.mail_from.take(),
+                data_from: st.data_from.take(),
+                data_end: st.data_end.take(),
+            });
+        }
+    } else if st.in_data && st.data.is_empty() && !line.starts_with(b"354") {
+        // DATA refused: the client sends no data.
+        st.in_data = false;
+    }
+}
+
+async fn recv_within<T>(rx: &mut mpsc::UnboundedReceiver<T>, limit: Duration) -> Option<T> {
+    tokio::time::timeout(limit, rx.recv()).await.ok().flatten()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Push latency
+// ---------------------------------------------------------------------------------------------
+
+struct Latency {
+    total: Vec<f64>,
+    floor: Vec<f64>,
+    share: Vec<f64>,
+    not_quotes: usize,
+    other_mail: usize,
+    /// Totals of orders our session was not told of in time (no floor of their own).
+    unpaired: Vec<f64>,
+    /// The reply's SMTP transaction through the relay (MAIL FROM to 250), and within it the
+    /// time between the first line of data and the end-of-data line.
+    smtp: Vec<f64>,
+    data_gap: Vec<f64>,
+    peak_rss_kb: Option<u64>,
+    state: String,
+    quote_sample: Vec<u8>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn latency_phase(s: &Settings, lab: &Lab, bin: &Path) -> Res<Latency> {
+    let (relay_port, mut accepted, _relay) = smtp_relay(lab.smtp()?).await?;
+    let shop = Shop::new(bin, lab, "INBOX", relay_port, s.connections)?;
+    let mut daemon = shop.start()?;
+    let mut watch = IdleWatch::start(lab.imap()?, lab.password(), "INBOX").await?;
+    let mut smtp = SmtpClient::connect(lab.smtp()?).await?;
+    eprintln!(
+        "live bench: push latency, {} orders one at a time (after {WARMUPS} unmeasured)",
+        s.latency_n
+    );
+    let mut out = Latency {
+        total: Vec::new(),
+        floor: Vec::new(),
+        share: Vec::new(),
+        not_quotes: 0,
+        other_mail: 0,
+        unpaired: Vec::new(),
+        smtp: Vec::new(),
+        data_gap: Vec::new(),
+        peak_rss_kb: None,
+        state: String::new(),
+        quote_sample: Vec::new(),
+    };
+    for i in 0..WARMUPS + s.latency_n {
+        let wait = if i == 0 { 3 * STEP } else { STEP };
+        daemon.alive()?;
+        if i > 0 {
+            watch.rearm().await?;
+        }
+        let (customer, raw) = order("lat", i);
+        let t0 = smtp.send(&customer, SHOP, &raw).await?;
+        // Told about 0.5 s after delivery, or never: when mailcart's session is told a little
+        // earlier and has moved the order away before our session looks, Dovecot has nothing
+        // to announce to ours.
+        let tf = watch.next_new(Duration::from_secs(2)).await?;
+        let quote = loop {
+            let Some(a) = recv_within(&mut accepted, wait).await else {
+                daemon.alive()?;
+                fail!(
+                    "order {i} ({customer}): no reply accepted by the MTA within {wait:?}; \
+                     mailcart's log ends:\n{}",
+                    daemon.log_tail()
+                );
+            };
+            if a.rcpts.contains(&customer) {
+                break a;
+            }
+            out.other_mail += 1;
+        };
+        let text = String::from_utf8_lossy(&quote.data);
+        let is_quote = text.contains("[MC-") && text.contains("Total");
+        if !is_quote {
+            out.not_quotes += 1;
+        } else if out.quote_sample.is_empty() {
+            out.quote_sample = quote.data.clone();
+        }
+        if i >= WARMUPS {
+            if let (Some(m), Some(f), Some(e)) = (quote.mail_from, quote.data_from, quote.data_end)
+            {
+                out.smtp.push(ms(quote.at.saturating_duration_since(m)));
+                out.data_gap.push(ms(e.saturating_duration_since(f)));
+            }
+            out.total.push(ms(quote.at - t0));
+            match tf {
+                Some(tf) => {
+                    out.floor.push(ms(tf.saturating_duration_since(t0)));
+                    out.share.push(ms(quote.at.saturating_duration_since(tf)));
+                }
+                None => out.unpaired.push(ms(quote.at - t0)),
+            }
+        }
+    }
+    smtp.quit().await;
+    out.peak_rss_kb = daemon.peak_rss_kb();
+    daemon.stop()?;
+    out.state = shop.orders_by_state()?;
+    if out.quote_sample.is_empty() {
+        fail!("none of mailcart's replies was a quote: {}", out.state);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Backlog
+// ---------------------------------------------------------------------------------------------
+
+struct Backlog {
+    append_secs: f64,
+    limit_secs: f64,
+    /// From the limit's last acceptance until Postfix had delivered them all.
+    limit_drain_secs: f64,
+    /// How busy the machine's CPUs were during the limit and during mailcart's run (0 to 1).
+    limit_busy: f64,
+    mailcart_busy: f64,
+    mailcart_secs: f64,
+    first_reply_secs: f64,
+    all_taken_secs: f64,
+    sent: i64,
+    failed: i64,
+    peak_rss_kb: Option<u64>,
+    cpu_secs: Option<f64>,
+    state: String,
+}
+
+#[derive(Default)]
+struct Progress {
+    taken: i64,
+    sent: i64,
+    failed: i64,
+    unsent: i64,
+}
+
+fn progress(db: &rusqlite::Connection) -> rusqlite::Result<Progress> {
+    db.query_row(
+        "SELECT (SELECT COUNT(*) FROM messages),
+                COALESCE(SUM(status = 'sent'), 0), COALESCE(SUM(status = 'failed'), 0),
+                COALESCE(SUM(status IN ('pending', 'sending')), 0)
+         FROM outbox",
+        [],
+        |r| {
+            Ok(Progress {
+                taken: r.get(0)?,
+                sent: r.get(1)?,
+                failed: r.get(2)?,
+                unsent: r.get(3)?,
+            })
+        },
+    )
+}
+
+async fn backlog_phase(s: &Settings, lab: &Lab, bin: &Path, template: &[u8]) -> Res<Backlog> {
+    let n = s.n;
+    let folder = format!("bench-{}", std::process::id());
+    let imap = lab.imap()?;
+
+    eprintln!("live bench: backlog: appending {n} orders to {folder} over IMAP");
+    let mut c = ImapClient::login(imap, lab.password()).await?;
+    c.command(&format!("CREATE \"{folder}\"")).await?;
+    let start = Instant::now();
+    c.append_all(&folder, n, |i| order("bl", i).1).await?;
+    let append_secs = start.elapsed().as_secs_f64();
+    let mut c = ImapClient::login(imap, lab.password()).await?;
+    let status = c
+        .command(&format!("STATUS \"{folder}\" (MESSAGES)"))
+        .await?
+        .concat();
+    if !status.contains(&format!("(MESSAGES {n})")) {
+        fail!("{folder} should hold {n} messages: {status}");
+    }
+    let _ = c.command("LOGOUT").await;
+    lab.drain_queue().await?;
+
+    eprintln!(
+        "live bench: backlog: the limit, {n} quote-sized messages straight to Postfix over {} connection(s)",
+        s.connections
+    );
+    let cpu = machine_cpu();
+    let limit_secs = mta_limit(lab.smtp()?, n, s.connections, template).await?;
+    let limit_busy = machine_busy_since(cpu);
+    let drained = lab.drain_queue().await?;
+    eprintln!(
+        "live bench: backlog: Postfix delivered the rest {:.1} s after the last acceptance",
+        drained.as_secs_f64()
+    );
+
+    eprintln!("live bench: backlog: mailcart run on {folder}");
+    let shop = Shop::new(bin, lab, &folder, lab.smtp()?, s.connections)?;
+    let db_path = shop.dir.path().join("mailcart.db");
+    let cpu = machine_cpu();
+    let start = Instant::now();
+    let mut daemon = shop.start()?;
+    let _perf = match &s.perf {
+        Some(out) => Some(Perf::attach(daemon.pid(), out)?),
+        None => None,
+    };
+    let db = rusqlite::Connection::open_with_flags(
+        &db_path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    db.busy_timeout(Duration::from_secs(5))?;
+    let n_i64 = i64::try_from(n)?;
+    let mut first_reply = None;
+    let mut all_taken = None;
+    let mut last = Progress::default();
+    let mut last_change = Instant::now();
+    let mut next_note = Instant::now() + Duration::from_secs(10);
+    let done = loop {
+        daemon.alive()?;
+        let p = progress(&db)?;
+        let now = Instant::now();
+        if first_reply.is_none() && p.sent > 0 {
+            first_reply = Some(now - start);
+        }
+        if all_taken.is_none() && p.taken >= n_i64 {
+            all_taken = Some(now - start);
+        }
+        if p.taken >= n_i64 && p.unsent == 0 && p.sent + p.failed > 0 {
+            break now - start;
+        }
+        if (p.taken, p.sent, p.failed) != (last.taken, last.sent, last.failed) {
+            last_change = now;
+        }
+        if now - last_change > Duration::from_secs(120) {
+            fail!(
+                "no progress for 2 minutes: {} taken, {} sent, {} failed, {} unsent; log ends:\n{}",
+                p.taken,
+                p.sent,
+                p.failed,
+                p.unsent,
+                daemon.log_tail()
+            );
+        }
+        if now > next_note {
+            eprintln!(
+                "live bench: backlog: {:.0} s: {} taken, {} replies sent",
+                (now - start).as_secs_f64(),
+                p.taken,
+                p.sent
+            );
+            next_note = now + Duration::from_secs(10);
+        }
+        last = p;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mailcart_busy = machine_busy_since(cpu);
+    let p = progress(&db)?;
+    drop(db);
+    let peak_rss_kb = daemon.peak_rss_kb();
+    let cpu_secs = daemon.cpu_secs();
+    drop(_perf);
+    daemon.stop()?;
+    Ok(Backlog {
+        append_secs,
+        limit_secs,
+        limit_drain_secs: drained.as_secs_f64(),
+        limit_busy,
+        mailcart_busy,
+        mailcart_secs: done.as_secs_f64(),
+        first_reply_secs: first_reply.unwrap_or_default().as_secs_f64(),
+        all_taken_secs: all_taken.unwrap_or_default().as_secs_f64(),
+        sent: p.sent,
+        failed: p.failed,
+        peak_rss_kb,
+        cpu_secs,
+        state: shop.orders_by_state()?,
+    })
+}
+
+/// Seconds Postfix takes to accept `n` copies of `template` over `connections` connections
+/// (opened beforehand, like mailcart's pool), one transaction at a time on each.
+async fn mta_limit(port: u16, n: usize, connections: usize, template: &[u8]) -> Res<f64> {
+    let mut clients = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        clients.push(SmtpClient::connect(port).await?);
+    }
+    let template = Arc::new(template.to_vec());
+    let start = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(c, mut client)| {
+            let template = template.clone();
+            tokio::spawn(async move {
+                let pid = std::process::id();
+                for i in (c..n).step_by(connections) {
+                    let data = with_message_id(&template, &format!("limit-{i}.{pid}@bench.test"));
+                    client
+                        .send(SHOP, &format!("limit{i}@elsewhere.test"), &data)
+                        .await?;
+                }
+                client.quit().await;
+                Ok::<(), Error>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// The whole machine's CPU time so far (busy, total), in ticks, from /proc/stat.
+fn machine_cpu() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let total: u64 = ticks.iter().sum();
+    // idle and iowait are the 4th and 5th.
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// How busy the machine's CPUs were since `from` (0 to 1).
+fn machine_busy_since(from: (u64, u64)) -> f64 {
+    let (busy, total) = machine_cpu();
+    (busy - from.0) as f64 / (total - from.1).max(1) as f64
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+// ---------------------------------------------------------------------------------------------
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn row(name: &str, values: &[f64]) -> String {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    format!(
+        "  {name:<44} {:>8.1} {:>8.1} {:>8.1} {:>8.1}\n",
+        percentile(&v, 0.5),
+        percentile(&v, 0.99),
+        v.last().copied().unwrap_or(f64::NAN),
+        v.first().copied().unwrap_or(f64::NAN)
+    )
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn mib(kb: Option<u64>) -> String {
+    kb.map_or("?".into(), |kb| format!("{:.1} MiB", kb as f64 / 1024.0))
+}
+
+fn report(s: &Settings, l: &Latency, b: &Backlog) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\nmailcart live bench (lab {LAB_DIR}; [smtp] connections = {})\n\n",
+        s.connections
+    ));
+    out.push_str(&format!(
+        "push latency, {} orders one at a time (ms)       p50      p99      max      min\n",
+        l.total.len()
+    ));
+    out.push_str(&row("total: MTA took order -> MTA took reply", &l.total));
+    out.push_str(&row("floor: MTA took order -> IDLE client told", &l.floor));
+    // Orders without a floor of their own: their total less the median floor.
+    let mut floors = l.floor.clone();
+    floors.sort_by(f64::total_cmp);
+    let median_floor = percentile(&floors, 0.5);
+    let mut share = l.share.clone();
+    share.extend(l.unpaired.iter().map(|t| t - median_floor));
+    out.push_str(&row("mailcart's share (total - floor, per order)", &share));
+    out.push_str(&row("  of which its SMTP send: MAIL FROM -> 250", &l.smtp));
+    out.push_str(&row(
+        "    within it: first data line -> final \".\"",
+        &l.data_gap,
+    ));
+    out.push_str(&format!(
+        "  orders our IDLE session was never told of, mailcart having moved them first: {} \
+         (their share: total - median floor)\n  replies that were not quotes: {}; \
+         other mail through the relay: {}; peak RSS {}\n  {}\n\n",
+        l.unpaired.len(),
+        l.not_quotes,
+        l.other_mail,
+        mib(l.peak_rss_kb),
+        l.state
+    ));
+    let n = s.n as f64;
+    let limit = n / b.limit_secs;
+    let mailcart = n / b.mailcart_secs;
+    out.push_str(&format!("backlog, {} orders\n", s.n));
+    out.push_str(&format!(
+        "  {:<44} {:>8.0} msg/s ({:.1} s)\n",
+        "IMAP APPEND into the folder (setup)",
+        n / b.append_secs,
+        b.append_secs
+    ));
+    out.push_str(&format!(
+        "  {:<44} {:>8.0} msg/s ({:.1} s)\n",
+        format!("limit: Postfix alone, {} connection(s)", s.connections),
+        limit,
+        b.limit_secs
+    ));
+    out.push_str(&format!(
+        "  {:<44} {:>8.0} orders/s ({:.1} s; first reply at {:.2} s, all taken at {:.1} s)\n",
+        "mailcart run: start -> every reply accepted",
+        mailcart,
+        b.mailcart_secs,
+        b.first_reply_secs,
+        b.all_taken_secs
+    ));
+    out.push_str(&format!(
+        "  {:<44} {:>8.2}\n",
+        "ratio mailcart / limit",
+        mailcart / limit
+    ));
+    // The limit's deliveries lag behind its acceptances (the queue grows, and is drained
+    // after); mailcart's slower stream is delivered as it goes, on the same CPUs.
+    let sustained = n / (b.limit_secs + b.limit_drain_secs);
+    out.push_str(&format!(
+        "  {:<44} {:>8.0} msg/s (accepted in {:.1} s, all delivered {:.1} s later)\n",
+        "  for context: the limit until all delivered", sustained, b.limit_secs, b.limit_drain_secs
+    ));
+    out.push_str(&format!(
+        "  {:<44} {:>8.2}\n",
+        "  ratio mailcart / that",
+        mailcart / sustained
+    ));
+    out.push_str(&format!(
+        "  {:<44} {:>8}\n",
+        "mailcart peak RSS (VmHWM)",
+        mib(b.peak_rss_kb)
+    ));
+    out.push_str(&format!(
+        "  {:<44} {:>8}\n",
+        "mailcart CPU (user + system) / wall time",
+        b.cpu_secs.map_or("?".into(), |c| format!(
+            "{:.1} s / {:.1} s = {:.0}% of one core",
+            c,
+            b.mailcart_secs,
+            100.0 * c / b.mailcart_secs
+        ))
+    ));
+    out.push_str(&format!(
+        "  {:<44} {:>7.0}% during the limit, {:.0}% during mailcart's run\n",
+        format!("machine CPU busy ({} cores, all processes)", cores()),
+        100.0 * b.limit_busy,
+        100.0 * b.mailcart_busy
+    ));
+    out.push_str(&format!(
+        "  replies sent {}, failed {}\n  {}\n\n",
+        b.sent, b.failed, b.state
+    ));
+    out.push_str(
+        "goals: share p50 < 50 ms, p99 < 200 ms; backlog >= 0.80 of the limit; peak RSS < 64 MiB\n",
+    );
+    out
+}
