@@ -440,8 +440,9 @@ async fn take_batch(
         );
         for_person.push(*uid);
     }
-    dispose(s, cfg, &done, &for_person).await?;
+    // The replies are committed: let them go before tidying the mailbox.
     ctx.wake.notify_one();
+    dispose(s, cfg, &done, &for_person).await?;
     Ok(())
 }
 
