@@ -511,7 +511,12 @@ fn demo(fixtures: Option<PathBuf>, keep: bool, now: OffsetDateTime) -> Result<()
                 .and_then(|o| o.order.clone())
         })
     {
-        let text: Option<String> = store::quote_text(&conn, &quote)?;
+        // The store keeps bytes; reading them as mail is the mail edge's job.
+        let raw = store::first_email(&conn, &quote, "quote")?;
+        let text = raw.and_then(|r| {
+            let msg = mail_parser::MessageParser::default().parse(&r)?;
+            msg.body_text(0).map(|t| t.into_owned())
+        });
         if let Some(text) = text {
             println!("\nThe quote sent for {quote}:\n----\n{text}----");
         }

@@ -32,8 +32,8 @@ pub use orders::{
     latest_customer_order, list_orders, load_order, order_events, save_order,
 };
 pub use outbox::{
-    OutboxRow, count_recent_replies, insert_outbox, mark_failed, mark_retry, mark_sending,
-    mark_sent, next_retry_at, outbox_counts, pending_outbox, quote_text,
+    OutboxRow, count_recent_replies, first_email, insert_outbox, mark_failed, mark_retry,
+    mark_sending, mark_sent, next_retry_at, outbox_counts, pending_outbox,
 };
 pub use stock::{StockRow, apply_move, available_map, inventory};
 

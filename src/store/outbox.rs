@@ -141,15 +141,13 @@ pub fn mark_sent(conn: &Connection, id: i64, now: OffsetDateTime) -> Result<()> 
     Ok(())
 }
 
-/// The text of the first quote sent for an order (for the demo's printout).
-pub fn quote_text(conn: &Connection, order_ref: &str) -> Result<Option<String>> {
+/// The raw bytes of the first email of `template` queued for an order.
+pub fn first_email(conn: &Connection, order_ref: &str, template: &str) -> Result<Option<Vec<u8>>> {
     use rusqlite::OptionalExtension;
-    let raw: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT raw FROM outbox WHERE order_ref = ?1 AND template = 'quote' ORDER BY id LIMIT 1")?
-        .query_row([order_ref], |r| r.get(0))
-        .optional()?;
-    Ok(raw.and_then(|r| {
-        let msg = mail_parser::MessageParser::default().parse(&r)?;
-        msg.body_text(0).map(|t| t.into_owned())
-    }))
+    Ok(conn
+        .prepare_cached(
+            "SELECT raw FROM outbox WHERE order_ref = ?1 AND template = ?2 ORDER BY id LIMIT 1",
+        )?
+        .query_row([order_ref, template], |r| r.get(0))
+        .optional()?)
 }
