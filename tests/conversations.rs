@@ -6,6 +6,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
 struct Shop {
     dir: tempfile::TempDir,
 }
@@ -23,18 +25,7 @@ impl Shop {
     }
 
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_mailcart"))
-            .arg("--config")
-            .arg(self.dir.path().join("config.toml"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "mailcart {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        common::mailcart(&self.dir.path().join("config.toml"), args)
     }
 
     fn json(&self, args: &[&str]) -> Value {

@@ -33,3 +33,19 @@ pub fn fixture_files() -> Vec<PathBuf> {
 }
 
 pub mod lab;
+
+/// Run the real `mailcart` binary with a config; its stdout, or a failed test with its stderr.
+pub fn mailcart(config: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailcart"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mailcart {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
