@@ -42,13 +42,6 @@ struct Tally {
     sent: usize,
 }
 
-enum Outcome {
-    /// Sent; the row, for a copy in the Sent folder.
-    Sent(Arc<OutboxRow>),
-    Retry,
-    Failed,
-}
-
 /// Send everything due now, until nothing is (messages that fail for the moment wait for their
 /// retry time and are not waited for). Returns how many the server accepted. For `process`
 /// when `[smtp]` is configured, and for tests.
@@ -150,7 +143,9 @@ async fn until_next_retry(db: &Db) -> Duration {
 }
 
 /// One round: the rows due now, sent up to `connections` at a time. With `stop`, no new send
-/// starts once it reads true.
+/// starts once it reads true. The database is written once before the sends (all marked
+/// 'sending') and once per group of outcomes that are ready together, not per message: each
+/// commit is an fsync, and three of them per message were most of a send's cost.
 async fn round(
     db: &Db,
     config: &Arc<Config>,
@@ -168,32 +163,122 @@ async fn round(
     if rows.is_empty() {
         return Ok(tally);
     }
+    // Committed before the first byte goes out: from here a crash means "send again".
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    db.call(move |c| store::mark_sending(c, &ids)).await??;
+
     let stopping = move || stop.is_some_and(|s| *s.borrow());
-    let results: Vec<Result<Outcome, DispatchError>> = futures::stream::iter(rows)
-        .take_while(|_| futures::future::ready(!stopping()))
-        .map(|row| send_one(db, config, sink, row))
+    let mut unstarted: Vec<i64> = Vec::new();
+    let mut outcomes = futures::stream::iter(rows)
+        .filter_map(|row| {
+            let go = !stopping();
+            if !go {
+                unstarted.push(row.id);
+            }
+            futures::future::ready(go.then_some(row))
+        })
+        .map(|row| async move {
+            if row.status == "sending" {
+                tracing::info!(
+                    message_id = %row.message_id,
+                    order = row.order_ref.as_deref().unwrap_or(""),
+                    "resending an email whose earlier send was interrupted"
+                );
+            }
+            let result = sink.send(&row.recipients(), &row.raw).await;
+            (Arc::new(row), result)
+        })
         .buffer_unordered(sink.connections())
-        .collect()
-        .await;
+        .ready_chunks(BATCH);
     let mut first_error = None;
     let mut sent = Vec::new();
-    for result in results {
-        match result {
-            Ok(Outcome::Sent(row)) => {
-                tally.sent += 1;
-                sent.push(row);
+    while let Some(group) = outcomes.next().await {
+        match record(db, config, group).await {
+            Ok(rows) => {
+                tally.sent += rows.len();
+                sent.extend(rows);
             }
-            Ok(Outcome::Retry | Outcome::Failed) => {}
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
+    }
+    drop(outcomes);
+    if !unstarted.is_empty() {
+        db.call(move |c| store::unmark_sending(c, &unstarted))
+            .await??;
     }
     copy_to_sent_folder(config, &sent).await;
     match first_error {
         Some(e) => Err(e),
         None => Ok(tally),
     }
+}
+
+/// Record what became of a group of sends, in one transaction; returns the rows sent.
+async fn record(
+    db: &Db,
+    config: &Arc<Config>,
+    group: Vec<(Arc<OutboxRow>, Result<(), SendError>)>,
+) -> Result<Vec<Arc<OutboxRow>>, DispatchError> {
+    let now = OffsetDateTime::now_utc();
+    let config = Arc::clone(config);
+    let logged = group.clone();
+    let sent = db
+        .call(move |c| -> Result<Vec<Arc<OutboxRow>>, DispatchError> {
+            let tx = c.transaction().map_err(StoreError::from)?;
+            let mut sent = Vec::new();
+            let mut last_error = None;
+            for (row, result) in group {
+                match result {
+                    Ok(()) => {
+                        outbox::record_sent(&tx, &row, now)?;
+                        sent.push(row);
+                    }
+                    Err(SendError::Transient(e)) => {
+                        outbox::record_transient_failure(&tx, &row, &e, now)?;
+                        last_error = Some(e);
+                    }
+                    Err(SendError::Permanent(e)) => {
+                        outbox::record_permanent_failure(&tx, &config, &row, &e, now)?;
+                    }
+                }
+            }
+            // The server answered for every outcome but a transient failure.
+            store::record_contact(&tx, "smtp", last_error.as_deref(), now)?;
+            tx.commit().map_err(StoreError::from)?;
+            Ok(sent)
+        })
+        .await??;
+    for (row, result) in &logged {
+        let order = row.order_ref.as_deref().unwrap_or("");
+        match result {
+            Ok(()) => tracing::info!(
+                message_id = %row.message_id,
+                order,
+                to = %row.to_addrs,
+                template = %row.template,
+                "email sent"
+            ),
+            Err(SendError::Transient(error)) => tracing::warn!(
+                message_id = %row.message_id,
+                order,
+                to = %row.to_addrs,
+                attempts = row.attempts + 1,
+                retry_in_s = outbox::retry_delay(row.attempts).whole_seconds(),
+                error = %error,
+                "email not sent; will retry"
+            ),
+            Err(SendError::Permanent(error)) => tracing::error!(
+                message_id = %row.message_id,
+                order,
+                to = %row.to_addrs,
+                error = %error,
+                "email refused by the server for good; the sellers are told"
+            ),
+        }
+    }
+    Ok(sent)
 }
 
 /// With `[imap] sent_folder`, a copy of what went out, as a mail client keeps one. A failure
@@ -208,82 +293,5 @@ async fn copy_to_sent_folder(config: &Config, sent: &[Arc<OutboxRow>]) {
     let copies: Vec<Vec<u8>> = sent.iter().map(|r| r.raw.clone()).collect();
     if let Err(e) = crate::imap::append_sent(imap, &copies).await {
         tracing::warn!(error = %e, count = copies.len(), "could not copy sent mail to the Sent folder");
-    }
-}
-
-async fn send_one(
-    db: &Db,
-    config: &Arc<Config>,
-    sink: &SmtpSink,
-    row: OutboxRow,
-) -> Result<Outcome, DispatchError> {
-    let row = Arc::new(row);
-    let id = row.id;
-    // Committed before the first byte goes out: from here a crash means "send again".
-    db.call(move |c| store::mark_sending(c, id)).await??;
-    if row.status == "sending" {
-        tracing::info!(
-            message_id = %row.message_id,
-            order = row.order_ref.as_deref().unwrap_or(""),
-            "resending an email whose earlier send was interrupted"
-        );
-    }
-
-    let result = sink.send(&row.recipients(), &row.raw).await;
-
-    let now = OffsetDateTime::now_utc();
-    let r = Arc::clone(&row);
-    let order = row.order_ref.as_deref().unwrap_or("");
-    match result {
-        Ok(()) => {
-            db.call(move |c| -> Result<(), DispatchError> {
-                outbox::record_sent(c, &r, now)?;
-                store::record_contact(c, "smtp", None, now)?;
-                Ok(())
-            })
-            .await??;
-            tracing::info!(
-                message_id = %row.message_id,
-                order,
-                to = %row.to_addrs,
-                template = %row.template,
-                "email sent"
-            );
-            Ok(Outcome::Sent(row))
-        }
-        Err(SendError::Transient(error)) => {
-            let e = error.clone();
-            let next = db
-                .call(move |c| -> Result<OffsetDateTime, DispatchError> {
-                    let next = outbox::record_transient_failure(c, &r, &e, now)?;
-                    store::record_contact(c, "smtp", Some(&e), now)?;
-                    Ok(next)
-                })
-                .await??;
-            tracing::warn!(
-                message_id = %row.message_id,
-                order,
-                to = %row.to_addrs,
-                attempts = row.attempts + 1,
-                retry_at = %store::ts(next),
-                error = %error,
-                "email not sent; will retry"
-            );
-            Ok(Outcome::Retry)
-        }
-        Err(SendError::Permanent(error)) => {
-            let e = error.clone();
-            let config = Arc::clone(config);
-            db.call(move |c| outbox::record_permanent_failure(c, &config, &r, &e, now))
-                .await??;
-            tracing::error!(
-                message_id = %row.message_id,
-                order,
-                to = %row.to_addrs,
-                error = %error,
-                "email refused by the server for good; the sellers are told"
-            );
-            Ok(Outcome::Failed)
-        }
     }
 }

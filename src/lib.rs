@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod smtp;
 pub mod store;
+pub mod tls;
 
 /// The documented example configuration, written by `mailcart init`.
 pub const EXAMPLE_CONFIG: &str = include_str!("../config.example.toml");

@@ -44,15 +44,18 @@ pub fn deliver_to_dir(
         if batch.is_empty() {
             return Ok(written);
         }
+        // One commit per batch: a crash before it rewrites the same files, never new ones.
+        let tx = conn.unchecked_transaction()?;
         for row in batch {
             let path = dir.join(file_name(&row.message_id));
             write_atomically(&path, &row.raw).map_err(|source| OutboxError::Write {
                 path: path.clone(),
                 source,
             })?;
-            record_sent(conn, &row, now)?;
+            record_sent(&tx, &row, now)?;
             written.push(path);
         }
+        tx.commit()?;
     }
 }
 
@@ -79,41 +82,39 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The server took the message: mark it sent and log it, together.
+/// The server took the message: mark it sent and log it. Call inside a transaction, so that
+/// both are written or neither.
 pub fn record_sent(
-    conn: &Connection,
+    tx: &Connection,
     row: &OutboxRow,
     now: OffsetDateTime,
 ) -> Result<(), OutboxError> {
-    let tx = conn.unchecked_transaction()?;
-    store::mark_sent(&tx, row.id, now)?;
+    store::mark_sent(tx, row.id, now)?;
     let detail = serde_json::json!({ "outbox_message_id": row.message_id, "to": row.to_addrs, "template": row.template });
     store::insert_event(
-        &tx,
+        tx,
         now,
         row.order_ref.as_deref(),
         Some(&row.message_id),
         "email_sent",
         &detail,
     )?;
-    tx.commit()?;
     Ok(())
 }
 
-/// The server refused the message for good: mark it failed, log it, and tell the sellers, in
-/// one transaction.
+/// The server refused the message for good: mark it failed, log it, and tell the sellers.
+/// Call inside a transaction, so that all of it is written or none.
 pub fn record_permanent_failure(
-    conn: &Connection,
+    tx: &Connection,
     config: &Config,
     row: &OutboxRow,
     error: &str,
     now: OffsetDateTime,
 ) -> Result<(), OutboxError> {
-    let tx = conn.unchecked_transaction()?;
-    store::mark_failed(&tx, row.id, error)?;
+    store::mark_failed(tx, row.id, error)?;
     let detail = serde_json::json!({ "outbox_message_id": row.message_id, "to": row.to_addrs, "error": error });
     store::insert_event(
-        &tx,
+        tx,
         now,
         row.order_ref.as_deref(),
         Some(&row.message_id),
@@ -130,9 +131,8 @@ pub fn record_permanent_failure(
     for (i, notice) in notices.iter().enumerate() {
         // Derived from the failed message: unique, and the same if this step is replayed.
         let id = format!("failed.{i}.{}", row.message_id);
-        queue(&tx, notice, &id, row.order_ref.as_deref(), config, now)?;
+        queue(tx, notice, &id, row.order_ref.as_deref(), config, now)?;
     }
-    tx.commit()?;
     Ok(())
 }
 

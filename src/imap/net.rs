@@ -2,18 +2,13 @@
 //! step on its own so that `check` can report them one by one.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::imap_proto::{Capability, Response, ResponseCode, Status};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -21,61 +16,8 @@ use tokio_rustls::client::TlsStream;
 use super::ImapError;
 use super::session::Session;
 use crate::config::{self, TlsMode};
-
-/// The one stream type under every session, TLS or not.
-pub enum MailStream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl fmt::Debug for MailStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MailStream::Plain(_) => f.write_str("MailStream::Plain"),
-            MailStream::Tls(_) => f.write_str("MailStream::Tls"),
-        }
-    }
-}
-
-impl AsyncRead for MailStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MailStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for MailStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            MailStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MailStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            MailStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            MailStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
+pub use crate::tls::MailStream;
+use crate::tls::TrustError;
 
 pub(crate) type Client = async_imap::Client<MailStream>;
 
@@ -180,46 +122,13 @@ pub(crate) async fn tcp(
 
 /// The TLS client configuration: the system's roots plus the PEM certificates of `ca_file`.
 pub(crate) fn tls_config(cfg: &config::Imap) -> Result<Arc<rustls::ClientConfig>, ImapError> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for e in &native.errors {
-        tracing::debug!(error = %e, "a system certificate could not be loaded");
-    }
-    let _ = roots.add_parsable_certificates(native.certs);
-    if let Some(path) = &cfg.ca_file {
-        let bad = |message: String| ImapError::CaFile {
-            path: path.display().to_string(),
+    crate::tls::client_config(cfg.ca_file.as_deref(), "imap").map_err(|e| match e {
+        TrustError::CaFile { path, message } => ImapError::CaFile { path, message },
+        TrustError::Other(message) => ImapError::Tls {
+            target: server(cfg),
             message,
-        };
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| bad(format!("cannot read it: {e}")))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(format!("not a PEM certificate file: {e}")))?;
-        if certs.is_empty() {
-            return Err(bad("holds no PEM certificate".into()));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| bad(format!("unusable certificate: {e}")))?;
-        }
-    }
-    if roots.is_empty() {
-        return Err(ImapError::Tls {
-            target: server(cfg),
-            message: "no CA certificates to trust: the system has none installed and no [imap] ca_file is given".into(),
-        });
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ImapError::Tls {
-            target: server(cfg),
-            message: e.to_string(),
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+        },
+    })
 }
 
 /// TLS over `tcp`, the certificate checked against `host`. Returns the stream and the protocol

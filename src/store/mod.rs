@@ -33,7 +33,7 @@ pub use orders::{
 };
 pub use outbox::{
     OutboxRow, count_recent_replies, first_email, insert_outbox, mark_failed, mark_retry,
-    mark_sending, mark_sent, next_retry_at, outbox_counts, pending_outbox,
+    mark_sending, mark_sent, next_retry_at, outbox_counts, pending_outbox, unmark_sending,
 };
 pub use stock::{StockRow, apply_move, available_map, inventory};
 

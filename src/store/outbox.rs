@@ -100,10 +100,28 @@ pub fn next_retry_at(conn: &Connection) -> Result<Option<String>> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// A send is about to begin: after a crash from here on, the row is sent again, same Message-ID.
-pub fn mark_sending(conn: &Connection, id: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE outbox SET status = 'sending' WHERE id = ?1")?
-        .execute([id])?;
+/// Sends are about to begin: after a crash from here on, these rows are sent again, with the
+/// same Message-IDs. One transaction for all of them.
+pub fn mark_sending(conn: &mut Connection, ids: &[i64]) -> Result<()> {
+    set_status(conn, ids, "sending")
+}
+
+/// Rows marked 'sending' whose send never started (the dispatcher stopped first).
+pub fn unmark_sending(conn: &mut Connection, ids: &[i64]) -> Result<()> {
+    set_status(conn, ids, "pending")
+}
+
+fn set_status(conn: &mut Connection, ids: &[i64], status: &str) -> Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE outbox SET status = ?2 WHERE id = ?1 AND status IN ('pending', 'sending')",
+        )?;
+        for id in ids {
+            stmt.execute(params![id, status])?;
+        }
+    }
+    tx.commit()?;
     Ok(())
 }
 
