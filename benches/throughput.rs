@@ -166,6 +166,7 @@ fn main() {
                 catalog: &catalog,
                 shop_address: &config.shop.address,
                 max_quantity: 999,
+                reference_prefix: "MC",
             },
         );
         orders += usize::from(!parsed.requested.items.is_empty());

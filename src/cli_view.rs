@@ -16,7 +16,7 @@ pub fn describe(o: &Outcome) -> String {
             o.message_id
         );
     }
-    let mut s = o.kind.map(|k| k.as_str().to_string()).unwrap_or_default();
+    let mut s = o.kind.map(|k| k.as_str()).unwrap_or("timer").to_string();
     if let Some(r) = &o.order {
         let _ = write!(s, " -> order {r}");
         if let Some(st) = o.state {
@@ -61,6 +61,11 @@ pub fn order_json(o: &Order) -> Value {
         "reserved_until": o.reserved_until.map(|t| t.to_string()),
         "payment_due": o.payment_due.map(|t| t.to_string()),
         "flags": o.flags,
+        "paid": crate::core::money::round(o.paid(), &o.currency).to_string(),
+        "outstanding": crate::core::money::round(o.outstanding(), &o.currency).to_string(),
+        "payments": o.payments,
+        "paid_at": o.paid_at.map(|t| t.to_string()),
+        "delivery": o.delivery.as_ref().map(|(method, date)| json!({ "method": method, "expected": date })),
     })
 }
 
@@ -106,6 +111,20 @@ pub fn order_text(o: &Order, events: &[EventRow]) -> String {
     }
     for p in &o.open_problems {
         let _ = writeln!(s, "  unresolved: {:?} ({:?})", p.line, p.problem);
+    }
+    for p in &o.payments {
+        let _ = writeln!(
+            s,
+            "  paid {} {} via {} (transaction {}) at {}",
+            p.amount,
+            p.currency,
+            p.provider,
+            p.transaction_id.as_deref().unwrap_or("-"),
+            p.at
+        );
+    }
+    if let Some((method, date)) = &o.delivery {
+        let _ = writeln!(s, "  delivery: {method}, expected {date}");
     }
     if let Some(a) = &o.shipping_address {
         let _ = writeln!(s, "Ship to:\n  {}", a.text.replace('\n', "\n  "));

@@ -44,6 +44,10 @@ pub struct Config {
     pub stock: Stock,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub security: Security,
+    #[serde(default)]
+    pub delivery: Delivery,
     /// The checkout mailbox; without it mailcart only takes messages given by `process`.
     pub imap: Option<Imap>,
     /// Outgoing mail server; without it the outbox is written to `[outbox] dir`.
@@ -276,6 +280,9 @@ pub struct Payments {
     pub due_days: u32,
     #[serde(default)]
     pub methods: Vec<PaymentMethod>,
+    /// Hours before the deadline at which an unpaid order gets its one reminder.
+    #[serde(default = "default_reminder_hours")]
+    pub reminder_hours: u32,
 }
 
 impl Default for Payments {
@@ -284,8 +291,55 @@ impl Default for Payments {
             trusted_senders: Vec::new(),
             due_days: default_due_days(),
             methods: Vec::new(),
+            reminder_hours: default_reminder_hours(),
         }
     }
+}
+
+fn default_reminder_hours() -> u32 {
+    24
+}
+
+/// Who may be believed about where a message comes from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// The authserv-id our own mail server writes into `Authentication-Results`. When set,
+    /// payment notices and seller commands count only with a DKIM or DMARC pass from it.
+    #[serde(default)]
+    pub authserv_id: Option<String>,
+}
+
+/// What the confirmation promises about delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    /// The shipping method named in the confirmation.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Business days (Monday to Friday) from payment to delivery.
+    #[serde(default = "default_business_days")]
+    pub business_days: u32,
+    /// Per destination country (ISO 3166 alpha-2).
+    #[serde(default)]
+    pub by_country: BTreeMap<String, u32>,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            method: default_method(),
+            business_days: default_business_days(),
+            by_country: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_method() -> String {
+    "Standard shipping".into()
+}
+fn default_business_days() -> u32 {
+    5
 }
 
 fn default_due_days() -> u32 {
@@ -594,6 +648,14 @@ impl Config {
     pub fn is_seller(&self, email: &str) -> bool {
         self.shop
             .sellers
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(email))
+    }
+
+    /// Whether payment notices from `email` count at all.
+    pub fn is_trusted_payer_service(&self, email: &str) -> bool {
+        self.payments
+            .trusted_senders
             .iter()
             .any(|s| s.eq_ignore_ascii_case(email))
     }

@@ -1,4 +1,5 @@
-//! `mailcart run`: the mailbox source, the outbox dispatcher and the signal handling, together.
+//! `mailcart run`: the mailbox source, the outbox dispatcher, the timers and the signal
+//! handling, together.
 //! Shutdown on SIGINT/SIGTERM: the source stops fetching after the batch in hand (whose
 //! transaction completes), the dispatcher lets sends in flight finish, and whatever was not
 //! sent stays in the outbox for the next start.
@@ -61,6 +62,12 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         wake.clone(),
         stopped.clone(),
     ));
+    let timers = tokio::spawn(timers(
+        db.clone(),
+        config.clone(),
+        wake.clone(),
+        stopped.clone(),
+    ));
     tracing::info!(mailbox = %config.imap.as_ref().map(|i| i.mailbox.as_str()).unwrap_or(""), "mailcart running");
 
     wait_for_signal().await?;
@@ -68,6 +75,9 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     let _ = stop.send(true);
     if let Err(e) = source.await {
         tracing::error!(error = %e, "mailbox source ended abnormally");
+    }
+    if let Err(e) = timers.await {
+        tracing::error!(error = %e, "timers ended abnormally");
     }
     wake.notify_one();
     if let Err(e) = dispatcher.await {
@@ -86,6 +96,36 @@ async fn wait_for_signal() -> Result<(), std::io::Error> {
         _ = int.recv() => {}
     }
     Ok(())
+}
+
+/// How often the timers look for reminders and expiries due. Deadlines are in days, so a
+/// minute late is on time.
+const TIMER_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Payment reminders and expiry: at start, then every minute, on the wall clock.
+async fn timers(
+    db: Db,
+    config: Arc<Config>,
+    wake: Arc<Notify>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let cfg = Arc::clone(&config);
+        let now = time::OffsetDateTime::now_utc();
+        match db
+            .call(move |conn| crate::pipeline::run_timers(conn, &cfg, now))
+            .await
+        {
+            Ok(Ok(fired)) if !fired.is_empty() => wake.notify_one(),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "running the timers failed; will retry"),
+            Err(_) => return,
+        }
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tokio::time::sleep(TIMER_PERIOD) => {}
+        }
+    }
 }
 
 /// Without [smtp]: write the outbox to its folder whenever the source queues mail.

@@ -169,41 +169,54 @@ async fn round(
 
     let stopping = move || stop.is_some_and(|s| *s.borrow());
     let mut unstarted: Vec<i64> = Vec::new();
-    let mut outcomes = futures::stream::iter(rows)
-        .filter_map(|row| {
-            let go = !stopping();
-            if !go {
-                unstarted.push(row.id);
-            }
-            futures::future::ready(go.then_some(row))
-        })
-        .map(|row| async move {
-            if row.status == "sending" {
-                tracing::info!(
-                    message_id = %row.message_id,
-                    order = row.order_ref.as_deref().unwrap_or(""),
-                    "resending an email whose earlier send was interrupted"
-                );
-            }
-            let result = sink.send(&row.recipients(), &row.raw).await;
-            (Arc::new(row), result)
-        })
-        .buffer_unordered(sink.connections())
-        .ready_chunks(BATCH);
-    let mut first_error = None;
-    let mut sent = Vec::new();
-    while let Some(group) = outcomes.next().await {
-        match record(db, config, group).await {
-            Ok(rows) => {
-                tally.sent += rows.len();
-                sent.extend(rows);
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
+    // Sending and recording run side by side: while one group of outcomes is committed, the
+    // connections go on sending (the sends are futures of this task, so awaiting the database
+    // in line with them would stall them).
+    let (done, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let sending = async {
+        let done = done;
+        futures::stream::iter(rows)
+            .filter_map(|row| {
+                let go = !stopping();
+                if !go {
+                    unstarted.push(row.id);
+                }
+                futures::future::ready(go.then_some(row))
+            })
+            .map(|row| {
+                let done = done.clone();
+                async move {
+                    if row.status == "sending" {
+                        tracing::info!(
+                            message_id = %row.message_id,
+                            order = row.order_ref.as_deref().unwrap_or(""),
+                            "resending an email whose earlier send was interrupted"
+                        );
+                    }
+                    let result = sink.send(&row.recipients(), &row.raw).await;
+                    let _ = done.send((Arc::new(row), result));
+                }
+            })
+            .buffer_unordered(sink.connections())
+            .for_each(|()| futures::future::ready(()))
+            .await;
+    };
+    let recording = async {
+        let mut first_error = None;
+        let mut sent = Vec::new();
+        let mut group = Vec::new();
+        while outcomes.recv_many(&mut group, BATCH).await > 0 {
+            match record(db, config, std::mem::take(&mut group)).await {
+                Ok(rows) => sent.extend(rows),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
             }
         }
-    }
-    drop(outcomes);
+        (sent, first_error)
+    };
+    let ((), (sent, first_error)) = tokio::join!(sending, recording);
+    tally.sent = sent.len();
     if !unstarted.is_empty() {
         db.call(move |c| store::unmark_sending(c, &unstarted))
             .await??;

@@ -66,6 +66,9 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run the timers for this moment (or `--at`): payment reminders, and expiry of orders
+    /// unpaid past their deadline (their stock is released). `mailcart run` does this itself.
+    Tick,
     /// List orders.
     Orders {
         #[arg(long)]
@@ -159,6 +162,25 @@ fn run(cli: Cli) -> Result<()> {
             let mut out = std::io::stdout().lock();
             for (file, outcome) in files.iter().zip(&outcomes) {
                 writeln!(out, "{}: {}", file.display(), cli_view::describe(outcome))?;
+            }
+            drop(conn);
+            deliver(&config, now)
+        }
+        Command::Tick => {
+            let config = load_config(&cli.config)?;
+            let mut conn = store::open(&config.storage.database)?;
+            let outcomes = mailcart::pipeline::run_timers(&mut conn, &config, now)?;
+            let mut out = std::io::stdout().lock();
+            if outcomes.is_empty() {
+                writeln!(out, "nothing due")?;
+            }
+            for outcome in &outcomes {
+                writeln!(
+                    out,
+                    "{}: {}",
+                    outcome.message_id,
+                    cli_view::describe(outcome)
+                )?;
             }
             drop(conn);
             deliver(&config, now)
@@ -410,6 +432,10 @@ fn parse(config_path: &Path, catalog_csv: Option<&Path>, file: &Path) -> Result<
         .as_ref()
         .map(|c| c.limits.max_quantity)
         .unwrap_or(999);
+    let prefix = config
+        .as_ref()
+        .map(|c| c.shop.reference_prefix.clone())
+        .unwrap_or_else(|| "MC".into());
     let msg = mailcart::mail::read::read(&raw);
     let parsed = read(
         &msg,
@@ -417,6 +443,7 @@ fn parse(config_path: &Path, catalog_csv: Option<&Path>, file: &Path) -> Result<
             catalog: &catalog,
             shop_address: &shop_address,
             max_quantity,
+            reference_prefix: &prefix,
         },
     );
     println!("{}", serde_json::to_string_pretty(&parsed.report())?);

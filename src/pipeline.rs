@@ -195,6 +195,7 @@ fn handle(
             catalog,
             shop_address: &config.shop.address,
             max_quantity: config.limits.max_quantity,
+            reference_prefix: &config.shop.reference_prefix,
         },
     );
     let order = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
@@ -208,6 +209,20 @@ fn handle(
         .iter()
         .flat_map(|o| o.wanted.iter().map(|w| w.sku.as_str()));
     let available = store::available_map(tx, skus.chain(wanted))?;
+    let thread = match &order {
+        Some(o) => store::order_thread(tx, &o.reference)?,
+        None => Vec::new(),
+    };
+    let transaction_seen = match (
+        msg.from.as_ref(),
+        parsed
+            .payment
+            .as_ref()
+            .and_then(|p| p.transaction_id.as_deref()),
+    ) {
+        (Some(from), Some(id)) => store::transaction_seen(tx, &from.email, id)?,
+        _ => false,
+    };
     let decision = decide(Input {
         now,
         msg: &msg,
@@ -222,15 +237,19 @@ fn handle(
             now - Duration::hours(1),
         )?,
         new_reference: fresh_reference(tx, config, refs)?,
+        thread,
+        transaction_seen,
     });
     outcome.kind = Some(parsed.kind);
     apply(
         tx,
         config,
-        row,
-        &msg.message_id,
-        &hash,
-        parsed.kind,
+        Some(Source {
+            row,
+            message_id: &msg.message_id,
+            kind: parsed.kind,
+        }),
+        &hash[..16],
         decision,
         now,
         &mut outcome,
@@ -267,8 +286,10 @@ fn related_order(
     {
         return Ok(Some(order));
     }
-    if matches!(parsed.kind, Kind::StatusInquiry | Kind::Cancellation)
-        && let Some(c) = &parsed.customer
+    if matches!(
+        parsed.kind,
+        Kind::StatusInquiry | Kind::Cancellation | Kind::PaymentNotice
+    ) && let Some(c) = &parsed.customer
     {
         return store::latest_customer_order(tx, &c.email);
     }
@@ -288,39 +309,55 @@ fn fresh_reference(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The inbound message a decision answers.
+struct Source<'a> {
+    /// Its row in `messages`.
+    row: i64,
+    message_id: &'a str,
+    kind: Kind,
+}
+
+/// Write a decision: the order, the ledger, the events, the payment record and the outbox.
+/// Outgoing Message-IDs are `{order}.{seed}.{n}@{shop domain}`; the seed comes from what caused
+/// the decision (the inbound message's hash, a timer's name), so that deciding the same thing
+/// again yields the same IDs.
 fn apply(
     tx: &Connection,
     config: &Config,
-    row: i64,
-    message_id: &str,
-    hash: &str,
-    kind: Kind,
+    source: Option<Source>,
+    seed: &str,
     decision: Decision,
     now: OffsetDateTime,
     outcome: &mut Outcome,
 ) -> Result<(), PipelineError> {
-    let order_ref = decision.order.as_ref().map(|o| o.reference.clone());
+    let order_ref = decision
+        .order
+        .as_ref()
+        .map(|o| o.reference.clone())
+        .or_else(|| decision.about.clone());
     let r = order_ref.as_deref();
+    let message_id = source.as_ref().map(|s| s.message_id);
     if let Some(order) = &decision.order {
         store::save_order(tx, order, now)?;
-        store::insert_thread_ids(tx, &order.reference, [message_id])?;
+        store::insert_thread_ids(tx, &order.reference, message_id)?;
         outcome.state = Some(order.state.as_str());
     }
     for mv in &decision.stock_moves {
         store::apply_move(tx, mv, r, now)?;
         let detail = serde_json::json!({ "sku": mv.sku, "kind": mv.kind.as_str(), "quantity": mv.quantity, "reason": mv.reason });
-        store::insert_event(tx, now, r, Some(message_id), "stock_moved", &detail)?;
+        store::insert_event(tx, now, r, message_id, "stock_moved", &detail)?;
     }
     for event in &decision.events {
-        store::insert_event(tx, now, r, Some(message_id), event.kind, &event.detail)?;
+        store::insert_event(tx, now, r, message_id, event.kind, &event.detail)?;
+    }
+    if let (Some(payment), Some(id)) = (&decision.payment, message_id) {
+        store::insert_payment(tx, payment, id, now)?;
     }
     for (i, email) in decision.emails.iter().enumerate() {
-        // Derived from the inbound message, so that re-deciding it yields the same IDs.
         let out_id = format!(
             "{}.{}.{}@{}",
             r.unwrap_or("mc").to_ascii_lowercase(),
-            &hash[..16],
+            seed,
             i,
             config.shop_domain()
         );
@@ -342,13 +379,55 @@ fn apply(
             store::insert_thread_ids(tx, reference, [out_id.as_str()])?;
         }
         let detail = serde_json::json!({ "template": email.template.name(), "to": to, "outbox_message_id": out_id });
-        store::insert_event(tx, now, r, Some(message_id), "email_queued", &detail)?;
+        store::insert_event(tx, now, r, message_id, "email_queued", &detail)?;
         outcome.emails.push((email.template.name().to_string(), to));
     }
-    store::update_message(tx, row, kind.as_str(), r, decision.attention.as_deref())?;
+    if let Some(s) = &source {
+        store::update_message(tx, s.row, s.kind.as_str(), r, decision.attention.as_deref())?;
+    }
     outcome.order = order_ref;
     outcome.attention = decision.attention;
     Ok(())
+}
+
+/// Run the timers at `now`: payment reminders, and expiry of orders unpaid past their deadline
+/// or unapproved past their reservation, in one transaction. Returns what changed.
+pub fn run_timers(
+    conn: &mut Connection,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Result<Vec<Outcome>, PipelineError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::new();
+    for order in store::open_orders_with_deadlines(&tx)? {
+        let thread = store::order_thread(&tx, &order.reference)?;
+        let Some(decision) = crate::core::timers::tick(&order, &thread, now, config) else {
+            continue;
+        };
+        let seed = match decision.order.as_ref().map(|o| o.state) {
+            Some(crate::core::order::OrderState::Expired) => "expired",
+            _ => "reminder",
+        };
+        let mut outcome = Outcome {
+            message_id: format!("timer:{seed}"),
+            kind: None,
+            duplicate: false,
+            order: None,
+            state: None,
+            emails: Vec::new(),
+            attention: None,
+        };
+        apply(&tx, config, None, seed, decision, now, &mut outcome)?;
+        tracing::info!(
+            order = outcome.order.as_deref().unwrap_or(""),
+            timer = seed,
+            emails = outcome.emails.len(),
+            "timer fired"
+        );
+        outcomes.push(outcome);
+    }
+    tx.commit()?;
+    Ok(outcomes)
 }
 
 /// Keep a message for a person without reading it (say, over the size limit, where only its

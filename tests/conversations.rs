@@ -1,108 +1,13 @@
 //! End-to-end: the real `mailcart` binary on a real SQLite file and file outbox, driven through
 //! whole conversations the way a shop would see them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
-
-struct Shop {
-    dir: tempfile::TempDir,
-}
-
-impl Shop {
-    fn new() -> Shop {
-        let shop = Shop {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let out = shop.run(&["init", shop.dir.path().to_str().unwrap()]);
-        assert!(out.contains("config.toml"), "{out}");
-        let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures/catalog.csv");
-        shop.run(&["inventory", "import", catalog.to_str().unwrap()]);
-        shop
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        common::mailcart(&self.dir.path().join("config.toml"), args)
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.run(args)).unwrap()
-    }
-
-    /// Deliver one message at a given time; returns the one-line outcome.
-    fn deliver(&self, name: &str, eml: &str, at: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, eml).unwrap();
-        self.run(&["--at", at, "process", path.to_str().unwrap()])
-    }
-
-    fn orders(&self) -> Vec<Value> {
-        self.json(&["orders", "--json"]).as_array().unwrap().clone()
-    }
-
-    fn order(&self, reference: &str) -> Value {
-        self.json(&["order", reference, "--json"])
-    }
-
-    fn outbox(&self) -> Vec<(PathBuf, String)> {
-        let dir = self.dir.path().join("outbox");
-        let mut files: Vec<(PathBuf, String)> = std::fs::read_dir(&dir)
-            .map(|d| {
-                d.map(|e| {
-                    let p = e.unwrap().path();
-                    let text = decoded(&std::fs::read(&p).unwrap());
-                    (p, text)
-                })
-                .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        files
-    }
-
-    fn stock(&self, sku: &str) -> (i64, i64, i64) {
-        let inv = self.json(&["inventory", "--json"]);
-        let row = inv
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["sku"] == sku)
-            .unwrap()
-            .clone();
-        (
-            row["on_hand"].as_i64().unwrap(),
-            row["reserved"].as_i64().unwrap(),
-            row["available"].as_i64().unwrap(),
-        )
-    }
-}
-
-/// Headers plus decoded body, so tests can search the text a customer reads.
-fn decoded(raw: &[u8]) -> String {
-    let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
-    let headers: String = msg.headers_raw().map(|(k, v)| format!("{k}:{v}")).collect();
-    format!("{headers}\n{}", msg.body_text(0).unwrap_or_default())
-}
-
-fn eml(from: &str, subject: &str, id: &str, reply_to: Option<&str>, body: &str) -> String {
-    let mut s = format!(
-        "From: {from}\r\nTo: Linden Clay Studio <orders@lindenclay.test>\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\nDate: Sun, 22 Nov 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    );
-    if let Some(parent) = reply_to {
-        s.push_str(&format!(
-            "In-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\n"
-        ));
-    }
-    s.push_str("\r\n");
-    s.push_str(&body.replace('\n', "\r\n"));
-    s
-}
-
-const PAT: &str = "Pat Okafor <pat@example.test>";
-const ADDRESS: &str = "Ship to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA\n";
+use common::shop::{ADDRESS, PAT, Shop, eml};
 
 #[test]
 fn order_then_clarification_then_answer_then_quote() {

@@ -21,6 +21,7 @@ pub fn parse_json(path: &Path, catalog: &Catalog, config: &Config) -> Value {
             catalog,
             shop_address: &config.shop.address,
             max_quantity: config.limits.max_quantity,
+            reference_prefix: &config.shop.reference_prefix,
         },
     );
     serde_json::to_value(parsed.report()).unwrap()

@@ -27,6 +27,7 @@ fn read_all(raw: &[u8], catalog: &Catalog) {
             catalog,
             shop_address: "orders@lindenclay.test",
             max_quantity: 999,
+            reference_prefix: "MC",
         },
     );
     // The report must always serialise: it is what `parse` prints.

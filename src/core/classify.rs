@@ -52,6 +52,12 @@ static PAYMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)you'?ve received (?:a )?payment|you received (?:a )?payment|payment received|received a payment|payment (?:has )?succeeded|successful payment|charge succeeded|incoming (?:credit )?transfer|credit transfer received|you have received a transfer|zahlungseingang|virement reçu|transferencia recibida")
         .unwrap()
 });
+/// A customer saying they paid: a claim, classified with payment notices so that one place
+/// decides what it is worth (nothing, until the provider's notice arrives).
+static PAYMENT_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bi(?:'ve| have| just| already)\s+(?:just\s+|now\s+|already\s+)?(?:paid\b|sent (?:the |my |you the )?(?:payment|money)|made (?:the |my )?payment|transferred the|wired the)|\bpayment (?:has been |was |is )?(?:sent|made|done|completed)\b|\bj'ai (?:payé|effectué le paiement)|\bich habe (?:bezahlt|überwiesen)|\bya (?:he )?pagu?é")
+        .unwrap()
+});
 static CANCEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bcancel(?:l?ing)?\s+(?:my|the|this|our)\s+(?:whole\s+|entire\s+)?order|\bplease cancel\b|\b(?:want|like|need) to cancel\b|\bcancel it\b|annuler (?:ma|la) commande|stornieren|storniere|cancelar (?:mi|el) pedido")
         .unwrap()
@@ -119,7 +125,7 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
         return Kind::SellerCommand;
     }
     let head: String = msg.text.chars().take(2000).collect();
-    if PAYMENT.is_match(&msg.subject) || PAYMENT.is_match(&head) {
+    if PAYMENT.is_match(&msg.subject) || PAYMENT.is_match(&head) || PAYMENT_CLAIM.is_match(&head) {
         return Kind::PaymentNotice;
     }
     if CANCEL.is_match(&msg.subject) || CANCEL.is_match(&msg.text) {

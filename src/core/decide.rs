@@ -14,6 +14,7 @@ use super::extract::Parsed;
 use super::inbound::{Inbound, Mailbox};
 use super::items::{ItemLine, Problem, Unmatched};
 use super::order::{Order, OrderLine, OrderState};
+use super::payment::PaymentNotice;
 use super::pricing::{Totals, price_order};
 use crate::config::Config;
 
@@ -31,6 +32,11 @@ pub struct Input<'a> {
     pub replies_last_hour: u32,
     /// A reference not yet used, should this message start an order.
     pub new_reference: String,
+    /// The Message-IDs of `order`'s conversation, oldest first (to thread mail that answers
+    /// no message of the customer's, such as a payment confirmation).
+    pub thread: Vec<String>,
+    /// The transaction id of this payment notice is already recorded.
+    pub transaction_seen: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -110,6 +116,32 @@ pub enum Template {
     Cancelled {
         order: Order,
     },
+    /// To the customer: the money arrived; the order is confirmed.
+    PaymentConfirmed {
+        order: Order,
+    },
+    /// To the sellers: what to pack and where it goes.
+    PackingSlip {
+        order: Order,
+    },
+    /// To the customer: part of the money arrived.
+    PaymentPartial {
+        order: Order,
+        #[serde(with = "rust_decimal::serde::str")]
+        received: rust_decimal::Decimal,
+    },
+    /// To the customer: "I've paid" noted; the order waits for the payment itself.
+    PaymentClaimed {
+        order: Order,
+    },
+    /// To the customer: the deadline is near.
+    PaymentReminder {
+        order: Order,
+    },
+    /// To the customer: unpaid past the deadline; the items are released.
+    Expired {
+        order: Order,
+    },
     /// To the sellers: something about the shop's mail they should know.
     Alert {
         text: String,
@@ -134,6 +166,12 @@ impl Template {
             Template::StatusUnknown => "status_unknown",
             Template::Cancelled { .. } => "cancelled",
             Template::DeliveryFailed { .. } => "delivery_failed",
+            Template::PaymentConfirmed { .. } => "payment_confirmed",
+            Template::PackingSlip { .. } => "packing_slip",
+            Template::PaymentPartial { .. } => "payment_partial",
+            Template::PaymentClaimed { .. } => "payment_claimed",
+            Template::PaymentReminder { .. } => "payment_reminder",
+            Template::Expired { .. } => "expired",
             Template::Alert { .. } => "alert",
         }
     }
@@ -168,13 +206,29 @@ pub struct Decision {
     pub events: Vec<Event>,
     /// Set when a person must look at the message; nothing is answered for it.
     pub attention: Option<String>,
+    /// A payment notice, recorded whatever became of it.
+    pub payment: Option<PaymentEntry>,
+    /// The order this decision concerns when it does not change it (`order` is `None`): its
+    /// events and emails are filed under it.
+    pub about: Option<String>,
+}
+
+/// A payment notice as the books keep it: what it said, and what we made of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PaymentEntry {
+    pub notice: PaymentNotice,
+    /// The address the notice came from.
+    pub provider: String,
+    /// `matched`, `partial`, or why it was put to a seller (`overpaid`, `duplicate`, ...).
+    pub outcome: &'static str,
+    pub order_ref: Option<String>,
 }
 
 impl Decision {
-    fn event(&mut self, kind: &'static str, detail: serde_json::Value) {
+    pub(super) fn event(&mut self, kind: &'static str, detail: serde_json::Value) {
         self.events.push(Event { kind, detail });
     }
-    fn hold(mut self, reason: impl Into<String>) -> Decision {
+    pub(super) fn hold(mut self, reason: impl Into<String>) -> Decision {
         let reason = reason.into();
         self.event("held_for_person", json!({ "reason": reason }));
         self.attention = Some(reason);
@@ -202,9 +256,7 @@ fn decide_kind(input: &Input) -> Decision {
         }
         Kind::Bounce => d.hold("delivery failure report: an email we sent may not have arrived"),
         Kind::Unknown => d.hold("could not tell what this message asks"),
-        Kind::PaymentNotice => {
-            d.hold("payment notice: matching payments to orders is not automated yet")
-        }
+        Kind::PaymentNotice => super::settle::payment(input, d),
         Kind::SellerCommand => d.hold("seller command: commands by email are not automated yet"),
         Kind::StatusInquiry => status(input, d),
         Kind::Cancellation => cancel(input, d),
@@ -345,6 +397,10 @@ fn new_order(input: &Input) -> Order {
         reserved_until: None,
         payment_due: None,
         flags: Vec::new(),
+        payments: Vec::new(),
+        paid_at: None,
+        reminder_sent: false,
+        delivery: None,
     };
     order = merge_into(order, parsed);
     order
@@ -493,14 +549,12 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
     order.reserved_until =
         Some(input.now + Duration::hours(i64::from(config.stock.reservation_hours)));
     order.payment_due = Some(input.now + Duration::days(i64::from(config.payments.due_days)));
-    for line in &order.lines {
-        d.stock_moves.push(StockMove {
-            sku: line.sku.clone(),
-            kind: MoveKind::Reserve,
-            quantity: i64::from(line.quantity),
-            reason: format!("quote {}", order.reference),
-        });
-    }
+    move_lines(
+        order,
+        MoveKind::Reserve,
+        format!("quote {}", order.reference),
+        d,
+    );
     if !shortages.is_empty() {
         d.event(
             "stock_short",
@@ -560,7 +614,7 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
 
 /// One email per seller (so that one bad seller address cannot keep the others from hearing);
 /// none when the shop has no sellers.
-fn to_sellers(config: &Config, subject: String, template: Template) -> Vec<Email> {
+pub(super) fn to_sellers(config: &Config, subject: String, template: Template) -> Vec<Email> {
     config
         .shop
         .sellers
@@ -629,22 +683,32 @@ fn flag_rules(order: &Order, config: &Config) -> Vec<String> {
     rules
 }
 
-fn release_all(order: &Order, reason: &str, d: &mut Decision) {
+pub(super) fn release_all(order: &Order, reason: &str, d: &mut Decision) {
     if order.reserved_until.is_none() {
         return;
     }
+    move_lines(
+        order,
+        MoveKind::Release,
+        format!("{reason} ({})", order.reference),
+        d,
+    );
+}
+
+/// One stock move of `kind` for each of the order's lines.
+pub(super) fn move_lines(order: &Order, kind: MoveKind, reason: String, d: &mut Decision) {
     for line in &order.lines {
         d.stock_moves.push(StockMove {
             sku: line.sku.clone(),
-            kind: MoveKind::Release,
+            kind,
             quantity: i64::from(line.quantity),
-            reason: format!("{reason} ({})", order.reference),
+            reason: reason.clone(),
         });
     }
 }
 
 /// Only an order's own customer may ask about it, change it or cancel it by email.
-fn belongs_to_sender(order: &Order, input: &Input) -> bool {
+pub(super) fn belongs_to_sender(order: &Order, input: &Input) -> bool {
     order
         .customer
         .email
@@ -700,15 +764,39 @@ fn is_courtesy(text: &str) -> bool {
     !words.is_empty() && words.len() <= 12 && meaningful.len() <= 2 && !text.contains('?')
 }
 
-fn customer(input: &Input) -> Mailbox {
+pub(super) fn customer(input: &Input) -> Mailbox {
     input.parsed.customer.clone().unwrap_or_else(|| Mailbox {
         name: None,
         email: String::new(),
     })
 }
 
+/// Mail to the order's customer in the order's conversation, though it answers no message of
+/// theirs (a payment arrived, a deadline nears).
+pub(super) fn in_thread(
+    order: &Order,
+    thread: &[String],
+    subject: String,
+    template: Template,
+) -> Email {
+    let mut references: Vec<String> = thread.to_vec();
+    if references.len() > 10 {
+        let tail = references.split_off(references.len() - 9);
+        references.truncate(1);
+        references.extend(tail);
+    }
+    Email {
+        to: vec![order.customer.clone()],
+        in_reply_to: thread.last().cloned(),
+        references,
+        subject,
+        template,
+        to_customer: true,
+    }
+}
+
 /// A reply to the sender, threaded under their message.
-fn reply(input: &Input, subject: String, template: Template) -> Email {
+pub(super) fn reply(input: &Input, subject: String, template: Template) -> Email {
     let msg = input.msg;
     let mut references: Vec<String> = msg.references.clone();
     references.push(msg.message_id.clone());
@@ -834,6 +922,7 @@ mod tests {
                 catalog: &catalog,
                 shop_address: &config.shop.address,
                 max_quantity: 999,
+                reference_prefix: "MC",
             },
         );
         let available: HashMap<String, i64> = catalog
@@ -851,6 +940,8 @@ mod tests {
             available: &available,
             replies_last_hour: replies,
             new_reference: "MC-TEST0001".into(),
+            thread: Vec::new(),
+            transaction_seen: false,
         })
     }
 

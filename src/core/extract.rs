@@ -11,6 +11,7 @@ use super::catalog::Catalog;
 use super::classify::{Kind, REFERENCE, Signals, classify};
 use super::inbound::{Inbound, Mailbox};
 use super::items::{ItemLine, Requested, find_items};
+use super::payment::{PaymentNotice, read_notice};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,6 +30,8 @@ pub struct Parsed {
     pub missing: Vec<Missing>,
     /// An order reference named in the subject or text, if any.
     pub reference: Option<String>,
+    /// What a payment notice says was paid (for `payment_notice` only).
+    pub payment: Option<PaymentNotice>,
 }
 
 /// The shape `mailcart parse` prints (the contract in the README).
@@ -66,6 +69,8 @@ pub struct ReadContext<'a> {
     pub catalog: &'a Catalog,
     pub shop_address: &'a str,
     pub max_quantity: u32,
+    /// The shop's reference prefix: payment notices carry other codes of the same shape.
+    pub reference_prefix: &'a str,
 }
 
 static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
@@ -92,10 +97,15 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
             asks_for_products: !requested.is_empty(),
         },
     );
-    let reference = REFERENCE
-        .find(&msg.subject)
-        .or_else(|| REFERENCE.find(&msg.text))
-        .map(|m| m.as_str().to_ascii_uppercase());
+    let payment = (kind == Kind::PaymentNotice)
+        .then(|| read_notice(&msg.subject, &msg.text, ctx.reference_prefix));
+    let reference = match &payment {
+        Some(p) if p.reference.is_some() => p.reference.clone(),
+        _ => REFERENCE
+            .find(&msg.subject)
+            .or_else(|| REFERENCE.find(&msg.text))
+            .map(|m| m.as_str().to_ascii_uppercase()),
+    };
 
     let customer = msg.correspondent().map(|m| Mailbox {
         name: m
@@ -115,6 +125,7 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
             shipping_address: None,
             missing: Vec::new(),
             reference,
+            payment,
         };
     }
     let shipping_address = found.map(|a| a.address);
@@ -137,6 +148,7 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
         shipping_address,
         missing,
         reference,
+        payment: None,
     }
 }
 

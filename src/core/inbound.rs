@@ -28,6 +28,8 @@ pub struct Inbound {
     pub has_autoreply_headers: bool,
     /// Our own loop-marker header.
     pub has_loop_header: bool,
+    /// `Authentication-Results` values, topmost first, unfolded.
+    pub authentication_results: Vec<String>,
     /// `report-type` of a multipart/report, lowercased.
     pub report_type: Option<String>,
     /// Why the message was not read at all (too large, too deeply nested, not MIME); such a

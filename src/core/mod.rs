@@ -3,14 +3,19 @@
 //! function of its inputs.
 
 pub mod address;
+pub mod auth;
 pub mod body;
 pub mod catalog;
 pub mod classify;
 pub mod decide;
+pub mod delivery;
 pub mod extract;
 pub mod inbound;
 pub mod items;
 pub mod money;
 pub mod numbers;
 pub mod order;
+pub mod payment;
 pub mod pricing;
+pub mod settle;
+pub mod timers;

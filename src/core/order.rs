@@ -119,6 +119,32 @@ pub struct Order {
     pub payment_due: Option<OffsetDateTime>,
     /// The flag rules that sent the order to a seller.
     pub flags: Vec<String>,
+    /// Money received for this order (exact matches and part payments; never a payment that
+    /// was put to a seller instead).
+    #[serde(default)]
+    pub payments: Vec<Payment>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub paid_at: Option<OffsetDateTime>,
+    /// The payment reminder has gone out.
+    #[serde(default)]
+    pub reminder_sent: bool,
+    /// Promised in the confirmation: (shipping method, expected delivery date `YYYY-MM-DD`).
+    #[serde(default)]
+    pub delivery: Option<(String, String)>,
+}
+
+/// Money that arrived for an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+    pub currency: String,
+    pub transaction_id: Option<String>,
+    /// Who sent the notice (the provider's address).
+    pub provider: String,
+    pub payer: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,6 +156,16 @@ pub struct IllegalTransition {
 }
 
 impl Order {
+    /// What has been paid so far.
+    pub fn paid(&self) -> Decimal {
+        self.payments.iter().map(|p| p.amount).sum()
+    }
+
+    /// What is still to pay.
+    pub fn outstanding(&self) -> Decimal {
+        self.totals.total - self.paid()
+    }
+
     pub fn transition(&mut self, next: OrderState) -> Result<(), IllegalTransition> {
         if !self.state.can_become(next) {
             return Err(IllegalTransition {

@@ -66,6 +66,13 @@ pub struct View {
     pub rules: Vec<String>,
     pub failed: Option<FailedView>,
     pub alert: String,
+    /// Received so far, and still to pay.
+    pub paid: String,
+    pub outstanding: String,
+    /// This payment (a part payment's email).
+    pub received: String,
+    pub delivery_method: String,
+    pub delivery_date: String,
 }
 
 pub struct FailedView {
@@ -111,6 +118,12 @@ mail_template!(StatusUnknownMail, "status_unknown.txt");
 mail_template!(CancelledMail, "cancelled.txt");
 mail_template!(DeliveryFailedMail, "delivery_failed.txt");
 mail_template!(AlertMail, "alert.txt");
+mail_template!(PaymentConfirmedMail, "payment_confirmed.txt");
+mail_template!(PackingSlipMail, "packing_slip.txt");
+mail_template!(PaymentPartialMail, "payment_partial.txt");
+mail_template!(PaymentClaimedMail, "payment_claimed.txt");
+mail_template!(PaymentReminderMail, "payment_reminder.txt");
+mail_template!(ExpiredMail, "expired.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
@@ -126,6 +139,12 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::Cancelled { .. } => CancelledMail { v }.render(),
         Template::DeliveryFailed { .. } => DeliveryFailedMail { v }.render(),
         Template::Alert { .. } => AlertMail { v }.render(),
+        Template::PaymentConfirmed { .. } => PaymentConfirmedMail { v }.render(),
+        Template::PackingSlip { .. } => PackingSlipMail { v }.render(),
+        Template::PaymentPartial { .. } => PaymentPartialMail { v }.render(),
+        Template::PaymentClaimed { .. } => PaymentClaimedMail { v }.render(),
+        Template::PaymentReminder { .. } => PaymentReminderMail { v }.render(),
+        Template::Expired { .. } => ExpiredMail { v }.render(),
     };
     let text = rendered.map_err(|source| ComposeError::Render {
         template: email.template.name(),
@@ -195,7 +214,13 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::UnderReview { order, .. }
         | Template::ApprovalRequest { order, .. }
         | Template::Status { order }
-        | Template::Cancelled { order } => Some(order),
+        | Template::Cancelled { order }
+        | Template::PaymentConfirmed { order }
+        | Template::PackingSlip { order }
+        | Template::PaymentPartial { order, .. }
+        | Template::PaymentClaimed { order }
+        | Template::PaymentReminder { order }
+        | Template::Expired { order } => Some(order),
         Template::StatusUnknown | Template::DeliveryFailed { .. } | Template::Alert { .. } => None,
     };
     let currency = config.shop.currency.clone();
@@ -209,6 +234,8 @@ fn view(email: &Email, config: &Config) -> View {
         .to_string();
     let reference = order.map(|o| o.reference.clone()).unwrap_or_default();
     let total = order.map(|o| amount(o.totals.total)).unwrap_or_default();
+    // What the payment instructions ask for: the rest, once part has been paid.
+    let outstanding = order.map(|o| amount(o.outstanding())).unwrap_or_default();
     let mut v = View {
         shop_name: config.shop.name.clone(),
         shop_address: config.shop.address.clone(),
@@ -267,7 +294,7 @@ fn view(email: &Email, config: &Config) -> View {
                 instructions: m
                     .instructions
                     .replace("{reference}", &reference)
-                    .replace("{total}", &format!("{total} {currency}")),
+                    .replace("{total}", &format!("{outstanding} {currency}")),
             })
             .collect(),
         payment_due: order
@@ -288,6 +315,17 @@ fn view(email: &Email, config: &Config) -> View {
         rules: Vec::new(),
         failed: None,
         alert: String::new(),
+        paid: order.map(|o| amount(o.paid())).unwrap_or_default(),
+        outstanding: outstanding.clone(),
+        received: String::new(),
+        delivery_method: order
+            .and_then(|o| o.delivery.as_ref())
+            .map(|(m, _)| m.clone())
+            .unwrap_or_default(),
+        delivery_date: order
+            .and_then(|o| o.delivery.as_ref())
+            .and_then(|(_, d)| human_date(d))
+            .unwrap_or_default(),
     };
     match &email.template {
         Template::AskDetails {
@@ -323,6 +361,7 @@ fn view(email: &Email, config: &Config) -> View {
         }
         Template::ApprovalRequest { rules, .. } => v.rules = rules.clone(),
         Template::Alert { text } => v.alert = text.clone(),
+        Template::PaymentPartial { received, .. } => v.received = amount(*received),
         Template::DeliveryFailed {
             order_ref,
             recipients,
@@ -355,6 +394,15 @@ fn problem_view(p: &Unmatched, config: &Config) -> ProblemView {
         reason,
         suggestions: p.suggestions.clone(),
     }
+}
+
+/// `2026-12-08` as "Tuesday 8 December 2026".
+fn human_date(iso: &str) -> Option<String> {
+    let date = time::Date::parse(iso, format_description!("[year]-[month]-[day]")).ok()?;
+    date.format(format_description!(
+        "[weekday repr:long] [day padding:none] [month repr:long] [year]"
+    ))
+    .ok()
 }
 
 fn human_time(t: OffsetDateTime) -> String {

@@ -95,6 +95,11 @@ pub fn read(raw: &[u8]) -> Inbound {
         .iter()
         .any(|h| msg.header(*h).is_some()),
         has_loop_header: msg.header(crate::mail::compose::LOOP_HEADER).is_some(),
+        authentication_results: msg
+            .headers_raw()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+            .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect(),
         report_type,
         set_aside: None,
         text: body_text(&msg),

@@ -7,6 +7,7 @@ mod mailbox;
 mod messages;
 mod orders;
 mod outbox;
+mod payments;
 mod stock;
 
 use std::path::Path;
@@ -29,12 +30,14 @@ pub use messages::{
 };
 pub use orders::{
     EventRow, OrderRow, find_order_by_reference, find_thread_order, insert_thread_ids,
-    latest_customer_order, list_orders, load_order, order_events, save_order,
+    latest_customer_order, list_orders, load_order, open_orders_with_deadlines, order_events,
+    order_thread, save_order,
 };
 pub use outbox::{
     OutboxRow, count_recent_replies, first_email, insert_outbox, mark_failed, mark_retry,
     mark_sending, mark_sent, next_retry_at, outbox_counts, pending_outbox, unmark_sending,
 };
+pub use payments::{insert_payment, transaction_seen};
 pub use stock::{StockRow, apply_move, available_map, inventory};
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +57,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("schema_v1.sql")),
     M::up(include_str!("schema_v2.sql")),
+    M::up(include_str!("schema_v3.sql")),
 ];
 
 /// Open (creating if needed) and migrate the database.

@@ -88,6 +88,28 @@ pub fn latest_customer_order(conn: &Connection, email: &str) -> Result<Option<Or
     found.map(|(r, d)| parse_doc(&r, &d)).transpose()
 }
 
+/// The Message-IDs of an order's conversation, oldest first.
+pub fn order_thread(conn: &Connection, order_ref: &str) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT message_id FROM thread_ids WHERE order_ref = ?1 ORDER BY rowid")?;
+    let rows = stmt.query_map([order_ref], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Orders that a deadline can still change (awaiting payment or approval).
+pub fn open_orders_with_deadlines(conn: &Connection) -> Result<Vec<Order>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT reference, doc FROM orders WHERE state IN ('awaiting_payment', 'awaiting_approval') ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (reference, doc) = row?;
+        out.push(parse_doc(&reference, &doc)?);
+    }
+    Ok(out)
+}
+
 pub fn insert_thread_ids<'a>(
     tx: &Connection,
     order_ref: &str,
