@@ -509,6 +509,43 @@ fn demo(fixtures: Option<PathBuf>, keep: bool, now: OffsetDateTime) -> Result<()
             cli_view::describe(&again)
         );
     }
+    // The first quoted customer pays through PayPal (fixture 53, with this run's reference).
+    let first_quote = outcomes
+        .iter()
+        .find(|o| o.emails.iter().any(|(t, _)| t == "quote"))
+        .and_then(|o| o.order.clone());
+    let notice = fixtures.join("53-paypal-payment.eml");
+    if let (Some(reference), true) = (&first_quote, notice.is_file())
+        && let Some(order) = store::load_order(&conn, reference)?
+    {
+        let raw = std::fs::read_to_string(&notice)?
+            .replace("MC-7K2QXD9F", reference)
+            .replace("116.00", &order.totals.total.to_string())
+            .replace("4RT12345AB678901C", "9DEMO000000000001");
+        step += time::Duration::minutes(1);
+        let paid = process_batch(
+            &mut conn,
+            &config,
+            &[raw.into_bytes()],
+            step,
+            &mut RandomReferences,
+        )?
+        .remove(0);
+        println!(
+            "{:<40} {}",
+            format!("(PayPal: {reference} paid)"),
+            cli_view::describe(&paid)
+        );
+    }
+    // Half a day before the payment deadline, the timers remind the others.
+    let reminders_at = step + time::Duration::days(i64::from(config.payments.due_days))
+        - time::Duration::hours(12);
+    let reminded = mailcart::pipeline::run_timers(&mut conn, &config, reminders_at)?;
+    println!(
+        "{:<40} {} payment reminders sent",
+        "(timers, 12 h before the deadline)",
+        reminded.len()
+    );
     let written = outbox::deliver_to_dir(&conn, &config.outbox.dir, step)?;
     println!(
         "\n{} emails written to {}",
@@ -528,24 +565,17 @@ fn demo(fixtures: Option<PathBuf>, keep: bool, now: OffsetDateTime) -> Result<()
         "{} messages wait for a person (`mailcart review`).",
         held.len()
     );
-    if let Some(quote) = written
-        .iter()
-        .find(|p| p.to_string_lossy().contains(".eml"))
-        .and_then(|_| {
-            outcomes
-                .iter()
-                .find(|o| o.emails.iter().any(|(t, _)| t == "quote"))
-                .and_then(|o| o.order.clone())
-        })
-    {
-        // The store keeps bytes; reading them as mail is the mail edge's job.
-        let raw = store::first_email(&conn, &quote, "quote")?;
-        let text = raw.and_then(|r| {
-            let msg = mail_parser::MessageParser::default().parse(&r)?;
-            msg.body_text(0).map(|t| t.into_owned())
-        });
-        if let Some(text) = text {
-            println!("\nThe quote sent for {quote}:\n----\n{text}----");
+    if let Some(reference) = first_quote.filter(|_| !written.is_empty()) {
+        for (template, what) in [("quote", "quote"), ("payment_confirmed", "confirmation")] {
+            // The store keeps bytes; reading them as mail is the mail edge's job.
+            let raw = store::first_email(&conn, &reference, template)?;
+            let text = raw.and_then(|r| {
+                let msg = mail_parser::MessageParser::default().parse(&r)?;
+                msg.body_text(0).map(|t| t.into_owned())
+            });
+            if let Some(text) = text {
+                println!("\nThe {what} sent for {reference}:\n----\n{text}----");
+            }
         }
     }
     if keep {

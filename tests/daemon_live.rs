@@ -209,6 +209,66 @@ fn an_order_through_the_mta_is_answered_and_the_same_message_twice_only_once() {
 }
 
 #[test]
+fn a_payment_notice_through_the_mta_confirms_the_order_and_the_sellers_get_a_packing_slip() {
+    let _one = serial();
+    let lab = lab();
+    let mut shop = Shop::new(&lab);
+    mailtool(&["clear", "mara@lindenclay.test"]);
+    shop.start();
+    let id = unique("pay");
+    let file = order(shop.dir.path(), "pat@example.test", &id, BODY);
+    mailtool(&["send", "pat@example.test", SHOP, file.to_str().unwrap()]);
+    wait_for_answers("pat@example.test", &id, 1, 30, &shop);
+    let quote = mailtool(&["show", "pat@example.test", &id]);
+    let reference = quote
+        .split(['[', ']'])
+        .find(|w| w.starts_with("MC-"))
+        .unwrap_or_else(|| panic!("no reference in {quote}"))
+        .to_string();
+    let quote_id = quote
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(quote.contains("Total:    46.88 USD"), "{quote}");
+
+    // PayPal's notice, in its real shape, for this order's reference and amount.
+    let notice = std::fs::read_to_string(repo().join("mailbox-fixtures/53-paypal-payment.eml"))
+        .unwrap()
+        .replace("MC-7K2QXD9F", &reference)
+        .replace("116.00", "46.88")
+        .replace("4RT12345AB678901C", &format!("LIVE{}", std::process::id()));
+    let notice_file = shop.dir.path().join("notice.eml");
+    std::fs::write(&notice_file, notice).unwrap();
+    mailtool(&[
+        "send",
+        "service@paypal.example",
+        SHOP,
+        notice_file.to_str().unwrap(),
+    ]);
+    // The confirmation answers the quote, in the customer's mailbox.
+    let took = wait_for_answers("pat@example.test", &quote_id, 1, 30, &shop);
+    eprintln!("confirmation arrived {took:?} after the MTA took the payment notice");
+    let confirmation = mailtool(&["show", "pat@example.test", &quote_id]);
+    assert!(
+        confirmation.contains("Your order is confirmed")
+            && confirmation.contains("Expected delivery:")
+            && confirmation.contains(&reference),
+        "{confirmation}"
+    );
+    let status = shop.status();
+    assert_eq!(status["orders"]["paid"], 1, "{status}");
+    // The packing slip went to each seller.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while mailtool(&["count", "mara@lindenclay.test"]).trim() == "0" {
+        assert!(Instant::now() < deadline, "no packing slip: {}", shop.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    shop.stop();
+}
+
+#[test]
 fn mail_that_arrives_while_the_bot_is_down_is_answered_when_it_starts() {
     let _one = serial();
     let lab = lab();
