@@ -48,6 +48,11 @@ pub struct Config {
     pub security: Security,
     #[serde(default)]
     pub delivery: Delivery,
+    /// Tracking-page URL templates by carrier name; `{tracking}` is filled in. Added to (and
+    /// overriding) the built-in ones for UPS, USPS, FedEx, DHL, Royal Mail, La Poste and
+    /// Deutsche Post.
+    #[serde(default)]
+    pub carriers: BTreeMap<String, String>,
     /// The checkout mailbox; without it mailcart only takes messages given by `process`.
     pub imap: Option<Imap>,
     /// Outgoing mail server; without it the outbox is written to `[outbox] dir`.
@@ -300,6 +305,35 @@ fn default_reminder_hours() -> u32 {
     24
 }
 
+/// The carriers whose tracking pages we link without any configuration.
+const BUILTIN_CARRIERS: &[(&str, &str)] = &[
+    ("UPS", "https://www.ups.com/track?tracknum={tracking}"),
+    (
+        "USPS",
+        "https://tools.usps.com/go/TrackConfirmAction?tLabels={tracking}",
+    ),
+    (
+        "FedEx",
+        "https://www.fedex.com/fedextrack/?trknbr={tracking}",
+    ),
+    (
+        "DHL",
+        "https://www.dhl.com/global-en/home/tracking/tracking-express.html?tracking-id={tracking}",
+    ),
+    (
+        "Royal Mail",
+        "https://www.royalmail.com/track-your-item#/tracking-results/{tracking}",
+    ),
+    (
+        "La Poste",
+        "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}",
+    ),
+    (
+        "Deutsche Post",
+        "https://www.deutschepost.de/de/s/sendungsverfolgung.html?piececode={tracking}",
+    ),
+];
+
 /// Who may be believed about where a message comes from.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -496,6 +530,16 @@ impl Config {
         if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
             return bad("shop.currency", "must be an ISO 4217 code such as \"USD\"");
         }
+        for (name, url) in &self.carriers {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || !url.contains("{tracking}")
+            {
+                return bad(
+                    &format!("carriers.{name}"),
+                    "must be an http(s) URL containing {tracking}",
+                );
+            }
+        }
         if !is_address(&self.shop.address) {
             return bad("shop.address", "must be an email address");
         }
@@ -650,6 +694,27 @@ impl Config {
             .sellers
             .iter()
             .any(|s| s.eq_ignore_ascii_case(email))
+    }
+
+    /// The tracking link for a parcel, when the carrier is known (any case).
+    pub fn tracking_url(&self, carrier: &str, tracking: &str) -> Option<String> {
+        let template = self
+            .carriers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(BUILTIN_CARRIERS.iter().copied())
+            .find(|(name, _)| name.eq_ignore_ascii_case(carrier.trim()))
+            .map(|(_, url)| url)?;
+        Some(template.replace("{tracking}", tracking))
+    }
+
+    /// Every carrier name we know, for reading "shipped Royal Mail AB123...".
+    pub fn carrier_names(&self) -> Vec<&str> {
+        self.carriers
+            .keys()
+            .map(String::as_str)
+            .chain(BUILTIN_CARRIERS.iter().map(|(n, _)| *n))
+            .collect()
     }
 
     /// Whether payment notices from `email` count at all.

@@ -213,6 +213,7 @@ fn handle(
         Some(o) => store::order_thread(tx, &o.reference)?,
         None => Vec::new(),
     };
+    let token = store::find_command_token(tx, msg.thread_ids())?;
     let transaction_seen = match (
         msg.from.as_ref(),
         parsed
@@ -239,6 +240,7 @@ fn handle(
         new_reference: fresh_reference(tx, config, refs)?,
         thread,
         transaction_seen,
+        token,
     });
     outcome.kind = Some(parsed.kind);
     apply(
@@ -248,6 +250,7 @@ fn handle(
             row,
             message_id: &msg.message_id,
             kind: parsed.kind,
+            party: party(config, msg.from.as_ref().map(|m| m.email.as_str())),
         }),
         &hash[..16],
         decision,
@@ -315,6 +318,24 @@ struct Source<'a> {
     row: i64,
     message_id: &'a str,
     kind: Kind,
+    /// Whose side of the conversation the message is on (see `store::insert_thread_ids`).
+    party: &'static str,
+}
+
+fn party(config: &Config, from: Option<&str>) -> &'static str {
+    match from {
+        Some(f) if config.is_seller(f) => "shop",
+        Some(f) if config.is_trusted_payer_service(f) => "other",
+        _ => "customer",
+    }
+}
+
+/// 128 random bits, hex: the token in the Message-ID of a request a seller may answer.
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    // Without the OS's randomness a token could be guessed: better no request than that.
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Write a decision: the order, the ledger, the events, the payment record and the outbox.
@@ -339,8 +360,13 @@ fn apply(
     let message_id = source.as_ref().map(|s| s.message_id);
     if let Some(order) = &decision.order {
         store::save_order(tx, order, now)?;
-        store::insert_thread_ids(tx, &order.reference, message_id)?;
+        if let Some(s) = &source {
+            store::insert_thread_ids(tx, &order.reference, s.party, [s.message_id])?;
+        }
         outcome.state = Some(order.state.as_str());
+    }
+    if let (Some((order, purpose)), Some(id)) = (&decision.retire_tokens, message_id) {
+        store::retire_command_tokens(tx, order, *purpose, id, now)?;
     }
     for mv in &decision.stock_moves {
         store::apply_move(tx, mv, r, now)?;
@@ -354,13 +380,29 @@ fn apply(
         store::insert_payment(tx, payment, id, now)?;
     }
     for (i, email) in decision.emails.iter().enumerate() {
-        let out_id = format!(
-            "{}.{}.{}@{}",
-            r.unwrap_or("mc").to_ascii_lowercase(),
-            seed,
-            i,
-            config.shop_domain()
-        );
+        let prefix = r.unwrap_or("mc").to_ascii_lowercase();
+        let out_id = match (&email.once, &email.command) {
+            // The same key again is the same message: already queued once, never twice.
+            (Some(key), _) => format!("once.{}@{}", safe_id(key), config.shop_domain()),
+            // A request a seller may answer: the token is the Message-ID's secret part.
+            (None, Some(_)) => format!("{prefix}.{}@{}", random_token(), config.shop_domain()),
+            (None, None) => format!("{prefix}.{seed}.{i}@{}", config.shop_domain()),
+        };
+        if email.once.is_some() && store::outbox_has(tx, &out_id)? {
+            continue;
+        }
+        if let (Some(request), Some(reference)) = (&email.command, r) {
+            let seller = email.to.first().map(|m| m.email.as_str()).unwrap_or("");
+            store::insert_command_token(
+                tx,
+                &out_id,
+                reference,
+                request.purpose,
+                seller,
+                request.expires_at,
+                now,
+            )?;
+        }
         let raw = compose(email, &out_id, now, config)?;
         let to: Vec<&str> = email.to.iter().map(|m| m.email.as_str()).collect();
         let to = to.join(", ");
@@ -376,7 +418,12 @@ fn apply(
             now,
         )?;
         if let Some(reference) = r {
-            store::insert_thread_ids(tx, reference, [out_id.as_str()])?;
+            let party = if email.to_customer {
+                "customer"
+            } else {
+                "shop"
+            };
+            store::insert_thread_ids(tx, reference, party, [out_id.as_str()])?;
         }
         let detail = serde_json::json!({ "template": email.template.name(), "to": to, "outbox_message_id": out_id });
         store::insert_event(tx, now, r, message_id, "email_queued", &detail)?;
@@ -388,6 +435,19 @@ fn apply(
     outcome.order = order_ref;
     outcome.attention = decision.attention;
     Ok(())
+}
+
+/// A key as the local part of a Message-ID.
+fn safe_id(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// Run the timers at `now`: payment reminders, and expiry of orders unpaid past their deadline

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::command::Verb;
 use super::inbound::Inbound;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -44,10 +45,6 @@ pub static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b([A-Za-z0-9]{1,8})-([0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8})\b").unwrap()
 });
 
-static COMMAND: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:(?:approve|approved|reject|rejected|paid)\b(?:\s+\S+)?|shipped\s+\S+-\S+\s+\S+\s+\S+|cancel\s+[a-z0-9]{1,8}-[0-9a-z]{8}\s*$|note\s+[a-z0-9]{1,8}-[0-9a-z]{8}\s+\S)")
-        .unwrap()
-});
 static PAYMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)you'?ve received (?:a )?payment|you received (?:a )?payment|payment received|received a payment|payment (?:has )?succeeded|successful payment|charge succeeded|incoming (?:credit )?transfer|credit transfer received|you have received a transfer|zahlungseingang|virement reçu|transferencia recibida")
         .unwrap()
@@ -143,28 +140,23 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
     Kind::Unknown
 }
 
-/// A seller's command on the first line. Bare `approve`/`reject` only count in a reply,
-/// where the thread says which order they mean.
+/// A seller's command on the first line. Without a reference, only `approve`, `reject <reason>`
+/// and `shipped <carrier> <tracking>` count, and only in a reply, where the thread says which
+/// order they mean; "Approved! great" from a customer is not a command.
 fn is_command(line: &str, is_reply: bool) -> bool {
-    let Some(m) = COMMAND.find(line) else {
+    let Some(c) = super::command::parse_command(line) else {
         return false;
     };
-    let word = m
-        .as_str()
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let names_reference = REFERENCE.is_match(line);
-    match word.as_str() {
-        "approve" | "approved" | "reject" | "rejected" | "paid" => {
-            // "Approved!" in a customer's mail is not a command: it must be the whole line,
-            // or carry a reference or, for reject, a reason.
-            let rest = line[word.len()..].trim();
-            names_reference || (is_reply && (rest.is_empty() || word.starts_with("reject")))
-        }
-        _ => names_reference,
+    if c.reference.is_some() {
+        return c.verb != Verb::Shipped || c.rest.split_whitespace().count() >= 2;
     }
+    is_reply
+        && match c.verb {
+            Verb::Approve => c.rest.is_empty(),
+            Verb::Reject => true,
+            Verb::Shipped => c.rest.split_whitespace().count() >= 2,
+            _ => false,
+        }
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub struct Input<'a> {
     pub thread: Vec<String>,
     /// The transaction id of this payment notice is already recorded.
     pub transaction_seen: bool,
+    /// The command token this message's thread carries back, if any.
+    pub token: Option<CommandToken>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -134,6 +136,20 @@ pub enum Template {
     PaymentClaimed {
         order: Order,
     },
+    /// To the customer: the shop declined the order.
+    Rejected {
+        order: Order,
+        reason: String,
+    },
+    /// To the customer: on its way, with the tracking link.
+    Shipped {
+        order: Order,
+    },
+    /// To the customer: the shop cancelled the order (and refunds it when it was paid).
+    CancelledByShop {
+        order: Order,
+        reason: String,
+    },
     /// To the customer: the deadline is near.
     PaymentReminder {
         order: Order,
@@ -172,6 +188,9 @@ impl Template {
             Template::PaymentClaimed { .. } => "payment_claimed",
             Template::PaymentReminder { .. } => "payment_reminder",
             Template::Expired { .. } => "expired",
+            Template::Rejected { .. } => "rejected",
+            Template::Shipped { .. } => "shipped",
+            Template::CancelledByShop { .. } => "cancelled_by_shop",
             Template::Alert { .. } => "alert",
         }
     }
@@ -187,6 +206,55 @@ pub struct Email {
     pub template: Template,
     /// Customer replies count against the per-correspondent cap; seller mail does not.
     pub to_customer: bool,
+    /// This email asks its (seller) recipient for a command by reply: its Message-ID carries
+    /// a fresh single-use token.
+    pub command: Option<CommandRequest>,
+    /// Sent at most once ever per key (a notice that must not repeat itself).
+    pub once: Option<String>,
+}
+
+/// What a reply to a request may do, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// An approval request: `approve` or `reject <reason>`.
+    Approval,
+    /// A packing slip: `shipped <carrier> <tracking>`.
+    Fulfilment,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Approval => "approval",
+            Purpose::Fulfilment => "fulfilment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Purpose> {
+        [Purpose::Approval, Purpose::Fulfilment]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CommandRequest {
+    pub purpose: Purpose,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The token a seller's reply carries back (found by its thread), as we issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandToken {
+    /// The Message-ID of our request, which carries the token.
+    pub message_id: String,
+    pub order_ref: String,
+    pub purpose: Purpose,
+    /// The seller it was sent to.
+    pub seller: String,
+    pub expires_at: OffsetDateTime,
+    pub used: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -211,6 +279,8 @@ pub struct Decision {
     /// The order this decision concerns when it does not change it (`order` is `None`): its
     /// events and emails are filed under it.
     pub about: Option<String>,
+    /// Command tokens of this order and purpose to retire (a command was carried out).
+    pub retire_tokens: Option<(String, Purpose)>,
 }
 
 /// A payment notice as the books keep it: what it said, and what we made of it.
@@ -257,7 +327,7 @@ fn decide_kind(input: &Input) -> Decision {
         Kind::Bounce => d.hold("delivery failure report: an email we sent may not have arrived"),
         Kind::Unknown => d.hold("could not tell what this message asks"),
         Kind::PaymentNotice => super::settle::payment(input, d),
-        Kind::SellerCommand => d.hold("seller command: commands by email are not automated yet"),
+        Kind::SellerCommand => super::seller::command(input, d),
         Kind::StatusInquiry => status(input, d),
         Kind::Cancellation => cancel(input, d),
         Kind::Order | Kind::CustomerReply => order_message(input, d),
@@ -294,7 +364,7 @@ fn status(input: &Input, mut d: Decision) -> Decision {
     d
 }
 
-fn cancel(input: &Input, mut d: Decision) -> Decision {
+pub(super) fn cancel(input: &Input, mut d: Decision) -> Decision {
     let Some(mut order) = input.order.clone() else {
         return d.hold("cancellation that names no order we know");
     };
@@ -401,6 +471,9 @@ fn new_order(input: &Input) -> Order {
         paid_at: None,
         reminder_sent: false,
         delivery: None,
+        shipment: None,
+        refund_due: false,
+        refunded: false,
     };
     order = merge_into(order, parsed);
     order
@@ -608,7 +681,9 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
             order: order.clone(),
             rules,
         };
-        d.emails.extend(to_sellers(config, subject, request));
+        let until = order.reserved_until.unwrap_or(input.now);
+        d.emails
+            .extend(requests(config, subject, request, Purpose::Approval, until));
     }
 }
 
@@ -629,8 +704,28 @@ pub(super) fn to_sellers(config: &Config, subject: String, template: Template) -
             subject: subject.clone(),
             template: template.clone(),
             to_customer: false,
+            command: None,
+            once: None,
         })
         .collect()
+}
+
+/// To each seller, asking for a command by reply: each email carries its own token.
+pub(super) fn requests(
+    config: &Config,
+    subject: String,
+    template: Template,
+    purpose: Purpose,
+    expires_at: OffsetDateTime,
+) -> Vec<Email> {
+    let mut emails = to_sellers(config, subject, template);
+    for e in &mut emails {
+        e.command = Some(CommandRequest {
+            purpose,
+            expires_at,
+        });
+    }
+    emails
 }
 
 /// A notice to the sellers.
@@ -792,6 +887,8 @@ pub(super) fn in_thread(
         subject,
         template,
         to_customer: true,
+        command: None,
+        once: None,
     }
 }
 
@@ -813,6 +910,8 @@ pub(super) fn reply(input: &Input, subject: String, template: Template) -> Email
         subject: format!("Re: {}", strip_reply_prefix(&msg.subject, &subject)),
         template,
         to_customer: true,
+        command: None,
+        once: None,
     }
 }
 
@@ -942,6 +1041,7 @@ mod tests {
             new_reference: "MC-TEST0001".into(),
             thread: Vec::new(),
             transaction_seen: false,
+            token: None,
         })
     }
 

@@ -131,6 +131,24 @@ pub struct Order {
     /// Promised in the confirmation: (shipping method, expected delivery date `YYYY-MM-DD`).
     #[serde(default)]
     pub delivery: Option<(String, String)>,
+    #[serde(default)]
+    pub shipment: Option<Shipment>,
+    /// Cancelled after payment: the money is to go back (`refund_due`) until a seller says
+    /// `refunded`.
+    #[serde(default)]
+    pub refund_due: bool,
+    #[serde(default)]
+    pub refunded: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub carrier: String,
+    pub tracking: String,
+    /// The carrier's tracking page, when we know the carrier.
+    pub url: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// Money that arrived for an order.

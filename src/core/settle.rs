@@ -13,13 +13,17 @@ use time::OffsetDateTime;
 
 use super::auth::{domain_of, verify};
 use super::decide::{
-    Decision, Input, MoveKind, PaymentEntry, Template, belongs_to_sender, in_thread, move_lines,
-    reply, seller_alert, to_sellers,
+    Decision, Input, MoveKind, PaymentEntry, Purpose, Template, belongs_to_sender, in_thread,
+    move_lines, reply, requests, seller_alert,
 };
 use super::delivery::expected_delivery;
 use super::money;
 use super::order::{Order, OrderState, Payment};
+use super::payment::PaymentNotice;
 use crate::config::Config;
+
+/// How long a packing slip's `shipped` reply is taken.
+const FULFILMENT_DAYS: i64 = 60;
 
 pub fn payment(input: &Input, d: Decision) -> Decision {
     let sender = input
@@ -142,6 +146,28 @@ pub fn payment(input: &Input, d: Decision) -> Decision {
     }
 }
 
+/// A seller's `paid REF`: the money arrived some way mailcart does not see.
+pub(super) fn paid_by_seller(
+    input: &Input,
+    d: Decision,
+    order: Order,
+    payment: Payment,
+) -> Decision {
+    let entry = PaymentEntry {
+        notice: PaymentNotice {
+            reference: Some(order.reference.clone()),
+            amount: Some(payment.amount),
+            currency: Some(payment.currency.clone()),
+            payer: None,
+            transaction_id: None,
+        },
+        provider: payment.provider.clone(),
+        outcome: "confirmed_by_seller",
+        order_ref: Some(order.reference.clone()),
+    };
+    paid(input, d, order, payment, entry)
+}
+
 fn paid(
     input: &Input,
     mut d: Decision,
@@ -184,12 +210,14 @@ fn paid(
         order.lines.iter().map(|l| l.quantity).sum::<u32>(),
         order.customer.email
     );
-    d.emails.extend(to_sellers(
+    d.emails.extend(requests(
         input.config,
         slip,
         Template::PackingSlip {
             order: order.clone(),
         },
+        Purpose::Fulfilment,
+        input.now + time::Duration::days(FULFILMENT_DAYS),
     ));
     d.payment = Some(entry);
     d.order = Some(order);

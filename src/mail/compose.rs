@@ -73,6 +73,12 @@ pub struct View {
     pub received: String,
     pub delivery_method: String,
     pub delivery_date: String,
+    /// The shop's reason (a rejection, a cancellation).
+    pub reason: String,
+    pub carrier: String,
+    pub tracking: String,
+    pub tracking_url: String,
+    pub refund_due: bool,
 }
 
 pub struct FailedView {
@@ -124,6 +130,9 @@ mail_template!(PaymentPartialMail, "payment_partial.txt");
 mail_template!(PaymentClaimedMail, "payment_claimed.txt");
 mail_template!(PaymentReminderMail, "payment_reminder.txt");
 mail_template!(ExpiredMail, "expired.txt");
+mail_template!(RejectedMail, "rejected.txt");
+mail_template!(ShippedMail, "shipped.txt");
+mail_template!(CancelledByShopMail, "cancelled_by_shop.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
@@ -145,6 +154,9 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::PaymentClaimed { .. } => PaymentClaimedMail { v }.render(),
         Template::PaymentReminder { .. } => PaymentReminderMail { v }.render(),
         Template::Expired { .. } => ExpiredMail { v }.render(),
+        Template::Rejected { .. } => RejectedMail { v }.render(),
+        Template::Shipped { .. } => ShippedMail { v }.render(),
+        Template::CancelledByShop { .. } => CancelledByShopMail { v }.render(),
     };
     let text = rendered.map_err(|source| ComposeError::Render {
         template: email.template.name(),
@@ -220,7 +232,10 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::PaymentPartial { order, .. }
         | Template::PaymentClaimed { order }
         | Template::PaymentReminder { order }
-        | Template::Expired { order } => Some(order),
+        | Template::Expired { order }
+        | Template::Rejected { order, .. }
+        | Template::Shipped { order }
+        | Template::CancelledByShop { order, .. } => Some(order),
         Template::StatusUnknown | Template::DeliveryFailed { .. } | Template::Alert { .. } => None,
     };
     let currency = config.shop.currency.clone();
@@ -234,6 +249,7 @@ fn view(email: &Email, config: &Config) -> View {
         .to_string();
     let reference = order.map(|o| o.reference.clone()).unwrap_or_default();
     let total = order.map(|o| amount(o.totals.total)).unwrap_or_default();
+    let shipment = order.and_then(|o| o.shipment.as_ref());
     // What the payment instructions ask for: the rest, once part has been paid.
     let outstanding = order.map(|o| amount(o.outstanding())).unwrap_or_default();
     let mut v = View {
@@ -326,6 +342,11 @@ fn view(email: &Email, config: &Config) -> View {
             .and_then(|o| o.delivery.as_ref())
             .and_then(|(_, d)| human_date(d))
             .unwrap_or_default(),
+        reason: String::new(),
+        carrier: shipment.map(|s| s.carrier.clone()).unwrap_or_default(),
+        tracking: shipment.map(|s| s.tracking.clone()).unwrap_or_default(),
+        tracking_url: shipment.and_then(|s| s.url.clone()).unwrap_or_default(),
+        refund_due: order.is_some_and(|o| o.refund_due),
     };
     match &email.template {
         Template::AskDetails {
@@ -362,6 +383,9 @@ fn view(email: &Email, config: &Config) -> View {
         Template::ApprovalRequest { rules, .. } => v.rules = rules.clone(),
         Template::Alert { text } => v.alert = text.clone(),
         Template::PaymentPartial { received, .. } => v.received = amount(*received),
+        Template::Rejected { reason, .. } | Template::CancelledByShop { reason, .. } => {
+            v.reason = reason.clone()
+        }
         Template::DeliveryFailed {
             order_ref,
             recipients,

@@ -2,6 +2,7 @@
 //! transaction holding the raw message, the order, the ledger rows, the events and the outbox.
 
 mod catalog;
+mod commands;
 mod events;
 mod mailbox;
 mod messages;
@@ -19,6 +20,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 pub use catalog::{ImportReport, import_catalog_csv, load_catalog, parse_catalog_csv};
+pub use commands::{find_command_token, insert_command_token, retire_command_tokens};
 pub use events::insert_event;
 pub use mailbox::{
     Checkpoint, ServerContact, checkpoints, load_checkpoint, orders_by_state, record_contact,
@@ -35,7 +37,8 @@ pub use orders::{
 };
 pub use outbox::{
     OutboxRow, count_recent_replies, first_email, insert_outbox, mark_failed, mark_retry,
-    mark_sending, mark_sent, next_retry_at, outbox_counts, pending_outbox, unmark_sending,
+    mark_sending, mark_sent, next_retry_at, outbox_counts, outbox_has, pending_outbox,
+    unmark_sending,
 };
 pub use payments::{insert_payment, transaction_seen};
 pub use stock::{StockRow, apply_move, available_map, inventory};
@@ -58,6 +61,7 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("schema_v1.sql")),
     M::up(include_str!("schema_v2.sql")),
     M::up(include_str!("schema_v3.sql")),
+    M::up(include_str!("schema_v4.sql")),
 ];
 
 /// Open (creating if needed) and migrate the database.

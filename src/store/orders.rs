@@ -88,10 +88,11 @@ pub fn latest_customer_order(conn: &Connection, email: &str) -> Result<Option<Or
     found.map(|(r, d)| parse_doc(&r, &d)).transpose()
 }
 
-/// The Message-IDs of an order's conversation, oldest first.
+/// The Message-IDs of an order's conversation with its customer, oldest first.
 pub fn order_thread(conn: &Connection, order_ref: &str) -> Result<Vec<String>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT message_id FROM thread_ids WHERE order_ref = ?1 ORDER BY rowid")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT message_id FROM thread_ids WHERE order_ref = ?1 AND party = 'customer' ORDER BY rowid",
+    )?;
     let rows = stmt.query_map([order_ref], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -110,16 +111,18 @@ pub fn open_orders_with_deadlines(conn: &Connection) -> Result<Vec<Order>> {
     Ok(out)
 }
 
+/// Link Message-IDs to an order's conversation; `party` is `customer`, `shop` or `other`.
 pub fn insert_thread_ids<'a>(
     tx: &Connection,
     order_ref: &str,
+    party: &str,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<()> {
     let mut stmt = tx.prepare_cached(
-        "INSERT OR IGNORE INTO thread_ids (message_id, order_ref) VALUES (?1, ?2)",
+        "INSERT OR IGNORE INTO thread_ids (message_id, order_ref, party) VALUES (?1, ?2, ?3)",
     )?;
     for id in ids {
-        stmt.execute(params![id, order_ref])?;
+        stmt.execute(params![id, order_ref, party])?;
     }
     Ok(())
 }

@@ -68,6 +68,12 @@ pub fn insert_outbox(
     Ok(())
 }
 
+pub fn outbox_has(conn: &Connection, message_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM outbox WHERE message_id = ?1)")?
+        .query_row([message_id], |r| r.get(0))?)
+}
+
 /// Automatic replies to `to_addr` since `since`, for the loop cap.
 pub fn count_recent_replies(
     conn: &Connection,

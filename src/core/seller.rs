@@ -1,0 +1,464 @@
+//! Sellers' commands by email, and who may give them.
+//!
+//! A command counts only if every check holds: the sender (From, not Reply-To) is one of
+//! `[shop] sellers`; it replies to a request we sent that seller (the request's Message-ID
+//! carries a single-use token that expires) or, as a fresh command, names the reference; and
+//! with `[security] authserv_id` set, our server authenticated the sender's domain. Fresh
+//! commands carry no token, so they need that authentication and are refused without it. A
+//! command that fails a check changes nothing, is logged with the reason, held for `review`,
+//! and the seller is told once that an unverified command was ignored.
+
+use serde_json::json;
+
+use super::auth::{AuthVerdict, domain_of, verify};
+use super::command::{Command, Verb, carrier_and_tracking, parse_command};
+use super::decide::{
+    Decision, Email, Input, MoveKind, Purpose, Template, cancel, in_thread, move_lines, release_all,
+};
+use super::inbound::Mailbox;
+use super::order::{Order, OrderState, Payment, Shipment};
+use time::Duration;
+
+pub fn command(input: &Input, d: Decision) -> Decision {
+    let sender = input
+        .msg
+        .from
+        .as_ref()
+        .map(|m| m.email.clone())
+        .unwrap_or_default();
+    let Some(cmd) = parse_command(&input.msg.text) else {
+        return d.hold("a seller command that could not be read");
+    };
+    if !input.config.is_seller(&sender) {
+        // A customer writing "cancel MC-..." means their own order; anything else is no
+        // business of theirs.
+        return match cmd.verb {
+            Verb::Cancel => cancel(input, d),
+            _ => d.hold(format!(
+                "a seller command ({}) from {sender}, who is not one of [shop] sellers",
+                cmd.verb.as_str()
+            )),
+        };
+    }
+    let (order, check) = match vouch(input, &cmd, &sender) {
+        Ok(v) => v,
+        Err(why) => return refuse(input, d, &cmd, &sender, why),
+    };
+    let mut d = d;
+    d.about = Some(order.reference.clone());
+    let by = json!({ "seller": sender, "check": check, "command": cmd.verb.as_str() });
+    match cmd.verb {
+        Verb::Approve => approve(input, d, order, &sender, by),
+        Verb::Reject => reject(input, d, order, &cmd.rest, &sender, by),
+        Verb::Shipped => shipped(input, d, order, &cmd.rest, &sender, by),
+        Verb::Cancel => cancel_by_shop(input, d, order, &cmd.rest, &sender, by),
+        Verb::Paid => {
+            if order.state != OrderState::AwaitingPayment {
+                return not_applicable(input, d, &order, &sender, "is not awaiting payment");
+            }
+            let payment = Payment {
+                amount: order.outstanding(),
+                currency: order.currency.clone(),
+                transaction_id: None,
+                provider: format!("seller {sender}"),
+                payer: None,
+                at: input.now,
+            };
+            d.event("payment_confirmed_by_seller", by);
+            super::settle::paid_by_seller(input, d, order, payment)
+        }
+        Verb::Refunded => {
+            if !order.refund_due {
+                return not_applicable(input, d, &order, &sender, "has no refund due");
+            }
+            let mut order = order;
+            order.refund_due = false;
+            order.refunded = true;
+            d.event("refunded", by);
+            d.order = Some(order);
+            d
+        }
+        Verb::Note => {
+            d.event(
+                "note",
+                json!({ "by": sender, "text": cmd.rest, "check": check }),
+            );
+            d
+        }
+    }
+}
+
+/// Which order the command is about, and what vouched for it; or why nothing does.
+fn vouch(input: &Input, cmd: &Command, sender: &str) -> Result<(Order, String), String> {
+    let mut check = match &input.token {
+        Some(t) => {
+            if !t.seller.eq_ignore_ascii_case(sender) {
+                return Err(format!(
+                    "it replies to a request sent to {}, not to {sender}",
+                    t.seller
+                ));
+            }
+            if t.used {
+                return Err(format!(
+                    "the request it replies to ({}) was already answered",
+                    t.order_ref
+                ));
+            }
+            if input.now > t.expires_at {
+                return Err(format!(
+                    "the request it replies to expired at {}",
+                    t.expires_at
+                ));
+            }
+            if let Some(r) = &cmd.reference
+                && !r.eq_ignore_ascii_case(&t.order_ref)
+            {
+                return Err(format!(
+                    "it names {r} but replies to the request about {}",
+                    t.order_ref
+                ));
+            }
+            let fits = match cmd.verb {
+                Verb::Approve | Verb::Reject => t.purpose == Purpose::Approval,
+                Verb::Shipped => t.purpose == Purpose::Fulfilment,
+                _ => true,
+            };
+            if !fits {
+                return Err(format!(
+                    "`{}` does not answer a {} request",
+                    cmd.verb.as_str(),
+                    t.purpose.as_str()
+                ));
+            }
+            format!("token of {} request", t.purpose.as_str())
+        }
+        None => {
+            let Some(r) = &cmd.reference else {
+                return Err(
+                    "it neither replies to a request of ours nor names an order reference".into(),
+                );
+            };
+            if input.config.security.authserv_id.is_none() {
+                return Err(format!(
+                    "a fresh command naming {r} needs [security] authserv_id, so that mailcart can tell a seller's mail from a forgery"
+                ));
+            }
+            "fresh command".to_string()
+        }
+    };
+    if let Some(authserv_id) = &input.config.security.authserv_id {
+        match verify(
+            &input.msg.authentication_results,
+            authserv_id,
+            domain_of(sender),
+        ) {
+            AuthVerdict::Pass(how) => check.push_str(&format!(", {how}")),
+            AuthVerdict::Fail(why) => return Err(format!("it failed authentication: {why}")),
+        }
+    }
+    let order = input
+        .order
+        .clone()
+        .filter(|o| match (&input.token, &cmd.reference) {
+            (Some(t), _) => o.reference == t.order_ref,
+            (None, Some(r)) => o.reference.eq_ignore_ascii_case(r),
+            (None, None) => false,
+        })
+        .ok_or_else(|| match &cmd.reference {
+            Some(r) => format!("there is no order {r}"),
+            None => "the order it is about could not be found".to_string(),
+        })?;
+    Ok((order, check))
+}
+
+/// Nothing changes; the reason is logged, the message held, the seller told once.
+fn refuse(input: &Input, d: Decision, cmd: &Command, sender: &str, why: String) -> Decision {
+    let mut d = d;
+    d.event(
+        "command_refused",
+        json!({ "from": sender, "command": cmd.verb.as_str(), "reference": cmd.reference, "reason": why }),
+    );
+    let about = cmd
+        .reference
+        .clone()
+        .or_else(|| input.token.as_ref().map(|t| t.order_ref.clone()));
+    d.about = input
+        .order
+        .as_ref()
+        .map(|o| o.reference.clone())
+        .filter(|r| about.as_deref() == Some(r));
+    let mut notice = to_seller(
+        input,
+        sender,
+        "An unverified command was ignored".into(),
+        format!(
+            "mailcart received `{}{}` from {sender} and did nothing, because {why}.\n\nIf you sent it, reply to the request email mailcart sent you (approval requests and packing slips), with the command on the first line. If you did not send it, someone may be writing in your name.",
+            cmd.verb.as_str(),
+            cmd.reference
+                .as_ref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default()
+        ),
+    );
+    notice.once = Some(format!(
+        "refused.{sender}.{}",
+        about.as_deref().unwrap_or("none")
+    ));
+    d.emails.push(notice);
+    d.hold(format!(
+        "seller command `{}` from {sender} ignored: {why}",
+        cmd.verb.as_str()
+    ))
+}
+
+fn not_applicable(
+    input: &Input,
+    mut d: Decision,
+    order: &Order,
+    sender: &str,
+    what: &str,
+) -> Decision {
+    d.event(
+        "command_not_applicable",
+        json!({ "from": sender, "order": order.reference, "state": order.state.as_str(), "reason": what }),
+    );
+    d.emails.push(to_seller(
+        input,
+        sender,
+        format!("Nothing done: order {} {what}", order.reference),
+        format!(
+            "Order {} is {}, so the command changed nothing. `mailcart order {}` shows its history.",
+            order.reference,
+            order.state.as_str(),
+            order.reference
+        ),
+    ));
+    d
+}
+
+fn approve(
+    input: &Input,
+    mut d: Decision,
+    mut order: Order,
+    sender: &str,
+    by: serde_json::Value,
+) -> Decision {
+    if order.state != OrderState::AwaitingApproval {
+        return not_applicable(input, d, &order, sender, "is not awaiting approval");
+    }
+    if let Err(e) = order.transition(OrderState::AwaitingPayment) {
+        return d.hold(e.to_string());
+    }
+    let config = input.config;
+    // The customer gets the full time to pay from now, and the stock stays held for it.
+    order.payment_due = Some(input.now + Duration::days(i64::from(config.payments.due_days)));
+    order.reserved_until = Some(
+        (input.now + Duration::hours(i64::from(config.stock.reservation_hours)))
+            .max(order.payment_due.unwrap_or(input.now)),
+    );
+    d.event("approved", by);
+    d.event(
+        "quote_sent",
+        json!({ "order": order.reference, "total": order.totals.total.to_string() }),
+    );
+    d.emails.push(in_thread(
+        &order,
+        &input.thread,
+        format!("Your order {}: quote and payment details", order.reference),
+        Template::Quote {
+            order: order.clone(),
+            shortages: Vec::new(),
+        },
+    ));
+    d.emails.push(to_seller(
+        input,
+        sender,
+        format!("Approved: order {}", order.reference),
+        format!(
+            "Order {} is approved and the quote went to {}.",
+            order.reference, order.customer.email
+        ),
+    ));
+    d.retire_tokens = Some((order.reference.clone(), Purpose::Approval));
+    d.order = Some(order);
+    d
+}
+
+fn reject(
+    input: &Input,
+    mut d: Decision,
+    mut order: Order,
+    reason: &str,
+    sender: &str,
+    by: serde_json::Value,
+) -> Decision {
+    if order.state != OrderState::AwaitingApproval {
+        return not_applicable(input, d, &order, sender, "is not awaiting approval");
+    }
+    release_all(&order, "rejected by the shop", &mut d);
+    if let Err(e) = order.transition(OrderState::Rejected) {
+        return d.hold(e.to_string());
+    }
+    order.reserved_until = None;
+    d.event("rejected", json!({ "by": by, "reason": reason }));
+    d.emails.push(in_thread(
+        &order,
+        &input.thread,
+        format!("Your order {}", order.reference),
+        Template::Rejected {
+            order: order.clone(),
+            reason: reason.to_string(),
+        },
+    ));
+    d.emails.push(to_seller(
+        input,
+        sender,
+        format!("Rejected: order {}", order.reference),
+        format!(
+            "Order {} is rejected, its stock released, and {} was told{}.",
+            order.reference,
+            order.customer.email,
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!(": \"{reason}\"")
+            }
+        ),
+    ));
+    d.retire_tokens = Some((order.reference.clone(), Purpose::Approval));
+    d.order = Some(order);
+    d
+}
+
+fn shipped(
+    input: &Input,
+    mut d: Decision,
+    mut order: Order,
+    rest: &str,
+    sender: &str,
+    by: serde_json::Value,
+) -> Decision {
+    if order.state != OrderState::Paid {
+        return not_applicable(input, d, &order, sender, "is not paid and waiting to ship");
+    }
+    let names = input.config.carrier_names();
+    let Some((carrier, tracking)) = carrier_and_tracking(rest, &names) else {
+        return not_applicable(
+            input,
+            d,
+            &order,
+            sender,
+            "was not marked shipped: write `shipped CARRIER TRACKING-NUMBER`",
+        );
+    };
+    if let Err(e) = order.transition(OrderState::Shipped) {
+        return d.hold(e.to_string());
+    }
+    let url = input.config.tracking_url(&carrier, &tracking);
+    order.shipment = Some(Shipment {
+        carrier: carrier.clone(),
+        tracking: tracking.clone(),
+        url: url.clone(),
+        at: input.now,
+    });
+    d.event(
+        "shipped",
+        json!({ "by": by, "carrier": carrier, "tracking": tracking, "url": url }),
+    );
+    d.emails.push(in_thread(
+        &order,
+        &input.thread,
+        format!("Order {} has shipped", order.reference),
+        Template::Shipped {
+            order: order.clone(),
+        },
+    ));
+    d.retire_tokens = Some((order.reference.clone(), Purpose::Fulfilment));
+    d.order = Some(order);
+    d
+}
+
+fn cancel_by_shop(
+    input: &Input,
+    mut d: Decision,
+    mut order: Order,
+    reason: &str,
+    sender: &str,
+    by: serde_json::Value,
+) -> Decision {
+    let was = order.state;
+    if !order.state.can_become(OrderState::Cancelled) {
+        return not_applicable(input, d, &order, sender, "cannot be cancelled any more");
+    }
+    if was == OrderState::Paid {
+        // Sold but not shipped: the goods go back on the shelf and the money back to the
+        // customer, which a seller confirms with `refunded`.
+        move_lines(
+            &order,
+            MoveKind::Return,
+            format!("cancelled after payment ({})", order.reference),
+            &mut d,
+        );
+        order.refund_due = true;
+        d.event(
+            "refund_due",
+            json!({ "order": order.reference, "amount": order.paid().to_string(), "currency": order.currency }),
+        );
+    } else {
+        release_all(&order, "cancelled by the shop", &mut d);
+    }
+    if let Err(e) = order.transition(OrderState::Cancelled) {
+        return d.hold(e.to_string());
+    }
+    order.reserved_until = None;
+    d.event(
+        "state_changed",
+        json!({ "to": "cancelled", "by": by, "reason": reason }),
+    );
+    d.emails.push(in_thread(
+        &order,
+        &input.thread,
+        format!("Order {} cancelled", order.reference),
+        Template::CancelledByShop {
+            order: order.clone(),
+            reason: reason.to_string(),
+        },
+    ));
+    if order.refund_due {
+        d.emails.push(to_seller(
+        input,
+            sender,
+            format!("Refund due: order {}", order.reference),
+            format!(
+                "Order {} was paid ({} {}) and is now cancelled; its items are back in stock. Please refund {}, then write `refunded {}`.",
+                order.reference,
+                order.paid(),
+                order.currency,
+                order.customer.email,
+                order.reference
+            ),
+        ));
+    }
+    d.order = Some(order);
+    d
+}
+
+/// A short notice to the seller who wrote, threaded under their message.
+fn to_seller(input: &Input, seller: &str, subject: String, text: String) -> Email {
+    let msg = input.msg;
+    let mut references = msg.references.clone();
+    references.push(msg.message_id.clone());
+    Email {
+        to: vec![Mailbox {
+            name: None,
+            email: seller.to_string(),
+        }],
+        in_reply_to: Some(msg.message_id.clone()),
+        references,
+        subject,
+        template: Template::Alert { text },
+        to_customer: false,
+        command: None,
+        once: None,
+    }
+}

@@ -1,0 +1,19 @@
+-- Version 4: sellers' commands by reply, and whose side of a conversation a Message-ID is on.
+
+-- Every request we sent a seller that a reply may answer (an approval request, a packing
+-- slip). The token is in the Message-ID; a reply counts once, from that seller, before expiry.
+CREATE TABLE command_tokens (
+    message_id  TEXT PRIMARY KEY,
+    order_ref   TEXT NOT NULL REFERENCES orders(reference),
+    purpose     TEXT NOT NULL CHECK (purpose IN ('approval', 'fulfilment')),
+    seller      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    used_at     TEXT,
+    used_by     TEXT                     -- the Message-ID of the command that used it
+);
+CREATE INDEX command_tokens_order ON command_tokens(order_ref, purpose);
+
+-- 'customer' for the customer's messages and ours to them; 'shop' for sellers' and ours to
+-- sellers; 'other' (a payment provider). Mail to the customer threads only under the first.
+ALTER TABLE thread_ids ADD COLUMN party TEXT NOT NULL DEFAULT 'customer';
