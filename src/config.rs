@@ -272,8 +272,18 @@ pub struct Outbox {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
+    /// Orders whose total is above this.
     #[serde(default, with = "rust_decimal::serde::str_option")]
     pub total_over: Option<Decimal>,
+    /// Orders with more than this many of any one item.
+    #[serde(default)]
+    pub quantity_over: Option<u32>,
+    /// A customer's first order, when its total is above this.
+    #[serde(default, with = "rust_decimal::serde::str_option")]
+    pub first_order_over: Option<Decimal>,
+    /// Orders shipping to these countries (ISO 3166 alpha-2).
+    #[serde(default)]
+    pub countries: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

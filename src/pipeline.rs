@@ -224,6 +224,11 @@ fn handle(
         (Some(from), Some(id)) => store::transaction_seen(tx, &from.email, id)?,
         _ => false,
     };
+    let earlier_orders = store::count_customer_orders(
+        tx,
+        &correspondent,
+        order.as_ref().map(|o| o.reference.as_str()),
+    )?;
     let decision = decide(Input {
         now,
         msg: &msg,
@@ -241,6 +246,7 @@ fn handle(
         thread,
         transaction_seen,
         token,
+        earlier_orders,
     });
     outcome.kind = Some(parsed.kind);
     apply(
@@ -294,7 +300,7 @@ fn related_order(
         Kind::StatusInquiry | Kind::Cancellation | Kind::PaymentNotice
     ) && let Some(c) = &parsed.customer
     {
-        return store::latest_customer_order(tx, &c.email);
+        return store::customer_order(tx, &c.email);
     }
     Ok(None)
 }

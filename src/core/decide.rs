@@ -39,6 +39,8 @@ pub struct Input<'a> {
     pub transaction_seen: bool,
     /// The command token this message's thread carries back, if any.
     pub token: Option<CommandToken>,
+    /// Orders this customer placed before (any state), for the first-order rule.
+    pub earlier_orders: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -635,7 +637,7 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
         );
     }
 
-    let rules = flag_rules(order, config);
+    let rules = flag_rules(order, config, input.earlier_orders);
     if rules.is_empty() {
         if order.transition(OrderState::AwaitingPayment).is_err() {
             return;
@@ -765,14 +767,43 @@ pub fn delivery_failed(
 }
 
 /// Which of the shop's flag rules this order meets; each is named for the seller.
-fn flag_rules(order: &Order, config: &Config) -> Vec<String> {
+fn flag_rules(order: &Order, config: &Config, earlier_orders: u32) -> Vec<String> {
+    let a = &config.approval;
+    let money = |d| crate::core::money::format(d, &order.currency);
     let mut rules = Vec::new();
-    if let Some(limit) = config.approval.total_over
+    if let Some(limit) = a.total_over
         && order.totals.total > limit
     {
         rules.push(format!(
             "total_over: total {} is above {}",
-            order.totals.total, limit
+            money(order.totals.total),
+            money(limit)
+        ));
+    }
+    if let Some(limit) = a.quantity_over
+        && let Some(line) = order.lines.iter().find(|l| l.quantity > limit)
+    {
+        rules.push(format!(
+            "quantity_over: {} x {} is more than {limit} of one item",
+            line.quantity, line.name
+        ));
+    }
+    if let Some(limit) = a.first_order_over
+        && earlier_orders == 0
+        && order.totals.total > limit
+    {
+        rules.push(format!(
+            "first_order_over: a first order from {} of {}, above {}",
+            order.customer.email,
+            money(order.totals.total),
+            money(limit)
+        ));
+    }
+    if let Some(country) = &order.country_code
+        && a.countries.iter().any(|c| c.eq_ignore_ascii_case(country))
+    {
+        rules.push(format!(
+            "countries: ships to {country}, a destination on the review list"
         ));
     }
     rules
@@ -1042,6 +1073,7 @@ mod tests {
             thread: Vec::new(),
             transaction_seen: false,
             token: None,
+            earlier_orders: 1,
         })
     }
 
@@ -1095,6 +1127,40 @@ mod tests {
         let d = run(&msg(&format!("5 x Blue Mug\n\n{ADDRESS}")), None, 0, 0);
         assert_eq!(d.order.unwrap().state, OrderState::AwaitingDetails);
         assert!(d.stock_moves.is_empty());
+    }
+
+    #[test]
+    fn each_flag_rule_is_named() {
+        let d = run(
+            &msg(&format!("8 x Cast Iron Teapot\n\n{ADDRESS}")),
+            None,
+            30,
+            0,
+        );
+        let order = d.order.unwrap();
+        assert_eq!(order.flags.len(), 1, "{:?}", order.flags);
+        assert!(
+            order.flags[0].starts_with("total_over: total 552.96 USD is above 500.00 USD"),
+            "{:?}",
+            order.flags
+        );
+        let mut config = config();
+        config.approval.total_over = None;
+        config.approval.quantity_over = Some(5);
+        config.approval.first_order_over = Some("100.00".parse().unwrap());
+        config.approval.countries = vec!["US".into()];
+        let rules = flag_rules(&order, &config, 0);
+        let names: Vec<&str> = rules.iter().map(|r| r.split(':').next().unwrap()).collect();
+        assert_eq!(names, ["quantity_over", "first_order_over", "countries"]);
+        assert!(
+            rules[0].contains("8 x Cast Iron Teapot is more than 5"),
+            "{rules:?}"
+        );
+        assert_eq!(
+            flag_rules(&order, &config, 3).len(),
+            2,
+            "a returning customer"
+        );
     }
 
     #[test]

@@ -31,9 +31,9 @@ pub use messages::{
     message_id_seen, resolve_message, update_message,
 };
 pub use orders::{
-    EventRow, OrderRow, find_order_by_reference, find_thread_order, insert_thread_ids,
-    latest_customer_order, list_orders, load_order, open_orders_with_deadlines, order_events,
-    order_thread, save_order,
+    EventRow, OrderRow, count_customer_orders, customer_order, find_order_by_reference,
+    find_thread_order, insert_thread_ids, list_orders, load_order, open_orders_with_deadlines,
+    order_events, order_thread, save_order,
 };
 pub use outbox::{
     OutboxRow, count_recent_replies, first_email, insert_outbox, mark_failed, mark_retry,

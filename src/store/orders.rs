@@ -79,13 +79,34 @@ pub fn find_thread_order<'a>(
     Ok(None)
 }
 
-/// The customer's most recent order, for a status question that names none.
-pub fn latest_customer_order(conn: &Connection, email: &str) -> Result<Option<Order>> {
-    let found: Option<(String, String)> = conn
-        .prepare_cached("SELECT reference, doc FROM orders WHERE customer_email = ?1 ORDER BY created_at DESC LIMIT 1")?
-        .query_row([email], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+/// The order a customer means when they name none: their one live order (awaiting something,
+/// paid or shipped); with none live, their latest; with several, none (we ask which).
+pub fn customer_order(conn: &Connection, email: &str) -> Result<Option<Order>> {
+    let live: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT reference, doc FROM orders WHERE customer_email = ?1
+             AND state NOT IN ('cancelled', 'rejected', 'expired') ORDER BY created_at DESC LIMIT 2",
+        )?
+        .query_map([email], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let found = match live.len() {
+        0 => conn
+            .prepare_cached("SELECT reference, doc FROM orders WHERE customer_email = ?1 ORDER BY created_at DESC LIMIT 1")?
+            .query_row([email], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+        1 => live.into_iter().next(),
+        _ => None,
+    };
     found.map(|(r, d)| parse_doc(&r, &d)).transpose()
+}
+
+/// How many orders a customer has placed, leaving out `except`.
+pub fn count_customer_orders(conn: &Connection, email: &str, except: Option<&str>) -> Result<u32> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM orders WHERE customer_email = ?1 AND reference IS NOT ?2",
+        )?
+        .query_row(params![email, except], |r| r.get(0))?)
 }
 
 /// The Message-IDs of an order's conversation with its customer, oldest first.
