@@ -248,6 +248,13 @@ pub struct Shop {
     /// Used when a shipping address names no country we can recognise.
     #[serde(default = "default_home_country")]
     pub home_country: String,
+    /// How returns work, told to a customer who wants to cancel a shipped order.
+    #[serde(default = "default_returns")]
+    pub returns: String,
+}
+
+fn default_returns() -> String {
+    "You can return unused items within 30 days of delivery: reply to this email and we will send you the return address. Once the items are back with us in their original condition, we refund the price of the items.".into()
 }
 
 fn default_prefix() -> String {

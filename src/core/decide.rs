@@ -152,6 +152,18 @@ pub enum Template {
         order: Order,
         reason: String,
     },
+    /// To the customer: how to return a shipped order.
+    Returns {
+        order: Order,
+    },
+    /// To the customer: the new shipping address is noted.
+    AddressChanged {
+        order: Order,
+    },
+    /// To the customer: shipped already; the address cannot change.
+    TooLateToChange {
+        order: Order,
+    },
     /// To the customer: the deadline is near.
     PaymentReminder {
         order: Order,
@@ -193,6 +205,9 @@ impl Template {
             Template::Rejected { .. } => "rejected",
             Template::Shipped { .. } => "shipped",
             Template::CancelledByShop { .. } => "cancelled_by_shop",
+            Template::Returns { .. } => "returns",
+            Template::AddressChanged { .. } => "address_changed",
+            Template::TooLateToChange { .. } => "too_late_to_change",
             Template::Alert { .. } => "alert",
         }
     }
@@ -356,6 +371,7 @@ fn status(input: &Input, mut d: Decision) -> Decision {
         "status_inquiry",
         json!({ "order": order.reference, "state": order.state.as_str() }),
     );
+    d.about = Some(order.reference.clone());
     let subject = format!(
         "Your order {}: {}",
         order.reference,
@@ -375,6 +391,11 @@ pub(super) fn cancel(input: &Input, mut d: Decision) -> Decision {
             "cancellation of {} from someone other than its customer",
             order.reference
         ));
+    }
+    match order.state {
+        OrderState::Paid => return super::aftersale::cancel_paid(input, d, order),
+        OrderState::Shipped => return super::aftersale::returns(input, d, order),
+        _ => {}
     }
     if !order.state.customer_may_cancel() {
         return d.hold(format!(
@@ -425,6 +446,14 @@ fn order_message(input: &Input, mut d: Decision) -> Decision {
             // "Thanks!" needs neither an answer nor a person.
             d.event("acknowledged", json!({ "order": order.reference }));
             return d;
+        }
+        Some(order)
+            if parsed.kind == Kind::CustomerReply
+                && parsed.shipping_address.is_some()
+                && parsed.requested.is_empty()
+                && belongs_to_sender(&order, input) =>
+        {
+            return super::aftersale::address_change(input, d, order);
         }
         Some(order) => {
             return d.hold(format!(

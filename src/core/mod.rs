@@ -3,6 +3,7 @@
 //! function of its inputs.
 
 pub mod address;
+pub mod aftersale;
 pub mod auth;
 pub mod body;
 pub mod catalog;

@@ -79,6 +79,7 @@ pub struct View {
     pub tracking: String,
     pub tracking_url: String,
     pub refund_due: bool,
+    pub returns: String,
 }
 
 pub struct FailedView {
@@ -133,6 +134,9 @@ mail_template!(ExpiredMail, "expired.txt");
 mail_template!(RejectedMail, "rejected.txt");
 mail_template!(ShippedMail, "shipped.txt");
 mail_template!(CancelledByShopMail, "cancelled_by_shop.txt");
+mail_template!(ReturnsMail, "returns.txt");
+mail_template!(AddressChangedMail, "address_changed.txt");
+mail_template!(TooLateToChangeMail, "too_late_to_change.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
@@ -157,6 +161,9 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::Rejected { .. } => RejectedMail { v }.render(),
         Template::Shipped { .. } => ShippedMail { v }.render(),
         Template::CancelledByShop { .. } => CancelledByShopMail { v }.render(),
+        Template::Returns { .. } => ReturnsMail { v }.render(),
+        Template::AddressChanged { .. } => AddressChangedMail { v }.render(),
+        Template::TooLateToChange { .. } => TooLateToChangeMail { v }.render(),
     };
     let text = rendered.map_err(|source| ComposeError::Render {
         template: email.template.name(),
@@ -235,7 +242,10 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::Expired { order }
         | Template::Rejected { order, .. }
         | Template::Shipped { order }
-        | Template::CancelledByShop { order, .. } => Some(order),
+        | Template::CancelledByShop { order, .. }
+        | Template::Returns { order }
+        | Template::AddressChanged { order }
+        | Template::TooLateToChange { order } => Some(order),
         Template::StatusUnknown | Template::DeliveryFailed { .. } | Template::Alert { .. } => None,
     };
     let currency = config.shop.currency.clone();
@@ -347,6 +357,7 @@ fn view(email: &Email, config: &Config) -> View {
         tracking: shipment.map(|s| s.tracking.clone()).unwrap_or_default(),
         tracking_url: shipment.and_then(|s| s.url.clone()).unwrap_or_default(),
         refund_due: order.is_some_and(|o| o.refund_due),
+        returns: config.shop.returns.clone(),
     };
     match &email.template {
         Template::AskDetails {

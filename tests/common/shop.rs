@@ -137,3 +137,24 @@ impl Shop {
         out[start..].split_whitespace().next().unwrap().to_string()
     }
 }
+
+impl Shop {
+    /// Trust the lab's mail server's DKIM verdicts (`[security] authserv_id`).
+    pub fn require_authentication(&self) {
+        self.edit_config(
+            "# authserv_id = \"mx.lindenclay.test\"",
+            "authserv_id = \"mx.lindenclay.test\"",
+        );
+    }
+
+    /// A fresh command from Mara, DKIM-signed as our server saw it.
+    pub fn seller_says(&self, body: &str, at: &str) -> String {
+        let n = self.outbox().len() + self.orders().len() * 1000;
+        let id = format!("seller-{n}-{}@lindenclay.test", body.len());
+        let raw = eml("mara@lindenclay.test", "command", &id, None, body);
+        let raw = format!(
+            "Authentication-Results: mx.lindenclay.test; dkim=pass header.d=lindenclay.test\r\n{raw}"
+        );
+        self.deliver(&format!("{}.eml", id.replace('@', "_")), &raw, at)
+    }
+}

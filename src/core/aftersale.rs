@@ -1,0 +1,153 @@
+//! After the quote has gone out: cancellations of paid and shipped orders, and changes of the
+//! shipping address.
+
+use serde_json::json;
+
+use super::decide::{Decision, Input, MoveKind, Template, move_lines, reply, seller_alert};
+use super::order::{Order, OrderState};
+
+/// Paid, not shipped: cancelled, the goods back on the shelf, the sellers asked to refund (they
+/// confirm with `refunded REF`).
+pub fn cancel_paid(input: &Input, mut d: Decision, mut order: Order) -> Decision {
+    move_lines(
+        &order,
+        MoveKind::Return,
+        format!(
+            "cancelled by the customer after payment ({})",
+            order.reference
+        ),
+        &mut d,
+    );
+    if let Err(e) = order.transition(OrderState::Cancelled) {
+        return d.hold(e.to_string());
+    }
+    order.refund_due = true;
+    d.event(
+        "state_changed",
+        json!({ "to": "cancelled", "by": "customer", "after": "payment" }),
+    );
+    d.event(
+        "refund_due",
+        json!({ "order": order.reference, "amount": order.paid().to_string(), "currency": order.currency }),
+    );
+    d.emails.push(reply(
+        input,
+        format!("Order {} cancelled", order.reference),
+        Template::Cancelled {
+            order: order.clone(),
+        },
+    ));
+    d.emails.extend(seller_alert(
+        input.config,
+        &format!("Refund due: order {} cancelled after payment", order.reference),
+        &format!(
+            "{} cancelled order {} after paying {} {}, before it shipped. Its items are back in stock; please do not ship it. Refund the customer, then write `refunded {}`.",
+            order.customer.email,
+            order.reference,
+            order.paid(),
+            order.currency,
+            order.reference
+        ),
+    ));
+    d.order = Some(order);
+    d
+}
+
+/// Shipped: too late to cancel. The customer is told how returns work; a seller takes it on.
+pub fn returns(input: &Input, mut d: Decision, order: Order) -> Decision {
+    d.event(
+        "return_requested",
+        json!({ "order": order.reference, "by": order.customer.email }),
+    );
+    d.about = Some(order.reference.clone());
+    d.emails.push(reply(
+        input,
+        format!("Order {}: returning it", order.reference),
+        Template::Returns {
+            order: order.clone(),
+        },
+    ));
+    d.emails.extend(seller_alert(
+        input.config,
+        &format!("Return wanted: order {}", order.reference),
+        &format!(
+            "{} wants to cancel order {}, which has already shipped. They were sent the returns instructions; please follow it up (`mailcart review` has their message).",
+            order.customer.email, order.reference
+        ),
+    ));
+    d.hold(format!(
+        "the customer wants to cancel {}, which has shipped: a return",
+        order.reference
+    ))
+}
+
+/// A new shipping address in the order's thread. Before shipping it replaces the old one (the
+/// sellers are told, since a packing slip may be printed); after, it is too late. A new
+/// country would change shipping and tax, so that goes to a person.
+pub fn address_change(input: &Input, mut d: Decision, mut order: Order) -> Decision {
+    let Some(address) = input.parsed.shipping_address.clone() else {
+        return d;
+    };
+    let home = &input.config.shop.home_country;
+    let country = |c: &Option<String>| c.clone().unwrap_or_else(|| home.clone());
+    match order.state {
+        OrderState::Shipped => {
+            d.event(
+                "address_change_too_late",
+                json!({ "order": order.reference }),
+            );
+            d.about = Some(order.reference.clone());
+            d.emails.push(reply(
+                input,
+                format!("Order {}: already on its way", order.reference),
+                Template::TooLateToChange { order },
+            ));
+            d
+        }
+        OrderState::AwaitingApproval | OrderState::AwaitingPayment | OrderState::Paid => {
+            if country(&address.country_code) != country(&order.country_code) {
+                return d.hold(format!(
+                    "new shipping address for {} in another country ({}): shipping and tax change, a person should answer",
+                    order.reference,
+                    country(&address.country_code)
+                ));
+            }
+            let old = order
+                .shipping_address
+                .as_ref()
+                .map(|a| a.text.clone())
+                .unwrap_or_default();
+            order.shipping_address = Some(address.clone());
+            order.country_code = address.country_code.clone().or(order.country_code);
+            d.event(
+                "address_changed",
+                json!({ "order": order.reference, "from": old, "to": address.text }),
+            );
+            d.emails.push(reply(
+                input,
+                format!("Order {}: new shipping address", order.reference),
+                Template::AddressChanged {
+                    order: order.clone(),
+                },
+            ));
+            d.emails.extend(seller_alert(
+                input.config,
+                &format!("New shipping address for order {}", order.reference),
+                &format!(
+                    "{} changed the shipping address of order {} ({}).\n\nOld:\n{old}\n\nNew:\n{}",
+                    order.customer.email,
+                    order.reference,
+                    order.state.as_str(),
+                    address.text
+                ),
+            ));
+            d.order = Some(order);
+            d
+        }
+        _ => d.hold(format!(
+            "a new shipping address for {}, which is {}",
+            order.reference,
+            order.state.as_str()
+        )),
+    }
+}
