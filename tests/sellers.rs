@@ -266,6 +266,18 @@ fn fresh_commands_cancel_refund_and_note_with_authentication() {
     );
     fresh(format!("paid {r}"), "2026-12-01T10:00:00Z");
     assert_eq!(state(&shop, &r), "paid");
+    let slips = shop.mail_with("please pack it");
+    assert_eq!(slips.len(), 2);
+    assert!(
+        slips[0].contains("sam@lindenclay.test: customer phoned, wants it gift wrapped"),
+        "the seller's note is on the slip: {}",
+        slips[0]
+    );
+    assert!(
+        slips[0].contains("2 x Blue Mug"),
+        "and the customer's words: {}",
+        slips[0]
+    );
     let out = fresh(
         format!("cancel {r} the glaze cracked in the kiln"),
         "2026-12-01T11:00:00Z",

@@ -505,9 +505,18 @@ fn new_order(input: &Input) -> Order {
         shipment: None,
         refund_due: false,
         refunded: false,
+        customer_message: first_chars(input.msg.text.trim(), 2000),
+        notes: Vec::new(),
     };
     order = merge_into(order, parsed);
     order
+}
+
+fn first_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
 }
 
 /// A later message refines the order: a SKU named again takes the new quantity, new SKUs are

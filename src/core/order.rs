@@ -139,6 +139,13 @@ pub struct Order {
     pub refund_due: bool,
     #[serde(default)]
     pub refunded: bool,
+    /// What the customer wrote when ordering (their own words, quotes removed), for the
+    /// packing slip: wishes such as gift wrapping live there.
+    #[serde(default)]
+    pub customer_message: String,
+    /// Sellers' `note REF ...` lines, oldest first.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -79,10 +79,13 @@ pub fn command(input: &Input, d: Decision) -> Decision {
             d
         }
         Verb::Note => {
+            let mut order = order;
+            order.notes.push(format!("{sender}: {}", cmd.rest));
             d.event(
                 "note",
                 json!({ "by": sender, "text": cmd.rest, "check": check }),
             );
+            d.order = Some(order);
             d
         }
     }

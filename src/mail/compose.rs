@@ -80,6 +80,8 @@ pub struct View {
     pub tracking_url: String,
     pub refund_due: bool,
     pub returns: String,
+    pub customer_message: String,
+    pub notes: Vec<String>,
 }
 
 pub struct FailedView {
@@ -358,6 +360,10 @@ fn view(email: &Email, config: &Config) -> View {
         tracking_url: shipment.and_then(|s| s.url.clone()).unwrap_or_default(),
         refund_due: order.is_some_and(|o| o.refund_due),
         returns: config.shop.returns.clone(),
+        customer_message: order
+            .map(|o| o.customer_message.clone())
+            .unwrap_or_default(),
+        notes: order.map(|o| o.notes.clone()).unwrap_or_default(),
     };
     match &email.template {
         Template::AskDetails {
