@@ -36,7 +36,6 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     let db = Db::open(&config.storage.database)?;
     let (stop, stopped) = watch::channel(false);
     let wake = Arc::new(Notify::new());
-    let backlog = Arc::new(crate::dispatch::Backlog::default());
 
     let dispatcher: JoinHandle<()> = match &config.smtp {
         Some(smtp) => {
@@ -47,7 +46,6 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
                 config.clone(),
                 sink,
                 wake.clone(),
-                backlog.clone(),
                 stopped.clone(),
             ))
         }
@@ -62,7 +60,6 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         db.clone(),
         config.clone(),
         wake.clone(),
-        backlog,
         stopped.clone(),
     ));
     let timers = tokio::spawn(timers(

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use time::OffsetDateTime;
-
 use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
@@ -58,50 +56,6 @@ pub async fn drain(db: &Db, config: &Arc<Config>, sink: &SmtpSink) -> Result<usi
     }
 }
 
-/// How many messages the mailbox source has listed but not yet taken. While it catches up on a
-/// backlog, taking goes first: every order is stored sooner, and the two do not fight over
-/// the CPU the mail servers need too. No reply waits more than `CATCH_UP_HOLD` for it.
-#[derive(Debug, Default)]
-pub struct Backlog {
-    left: AtomicUsize,
-    drained: Notify,
-}
-
-impl Backlog {
-    /// The source still has `n` messages to take (0: caught up).
-    pub fn set(&self, n: usize) {
-        self.left.store(n, Ordering::SeqCst);
-        if n == 0 {
-            self.drained.notify_waiters();
-        }
-    }
-
-    pub fn left(&self) -> usize {
-        self.left.load(Ordering::SeqCst)
-    }
-
-    /// Until the source has caught up, at most `limit`.
-    async fn wait(&self, limit: Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.left() > 0 && tokio::time::Instant::now() < deadline {
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if self.left() == 0 {
-                break;
-            }
-            tokio::select! {
-                _ = &mut drained => {}
-                _ = tokio::time::sleep_until(deadline) => {}
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-            }
-        }
-    }
-}
-
-/// The longest a reply is held back while the source takes a backlog.
-const CATCH_UP_HOLD: Duration = Duration::from_secs(10);
-
 /// The dispatcher loop of `mailcart run`. Sends what is due, then waits for the first of: a
 /// `wake` (new mail was queued), the next retry time, a 30 s tick, or `shutdown`. On shutdown
 /// it starts no new send, lets those in flight finish (each bounded by the SMTP timeout), and
@@ -111,7 +65,6 @@ pub async fn run(
     config: Arc<Config>,
     sink: SmtpSink,
     wake: Arc<Notify>,
-    backlog: Arc<Backlog>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::info!(
@@ -129,12 +82,6 @@ pub async fn run(
         tokio::pin!(notified);
         notified.as_mut().enable();
 
-        if backlog.left() > 0 {
-            tokio::select! {
-                _ = backlog.wait(CATCH_UP_HOLD) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
         let healthy = match round(&db, &config, &sink, Some(&shutdown)).await {
             Ok(tally) if tally.rows > 0 => {
                 // More may be due (a full batch, a failure notice just queued): look again.

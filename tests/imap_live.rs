@@ -99,13 +99,7 @@ fn start(shop: &Shop) -> Running {
 fn start_with(shop: &Shop, config: Arc<Config>) -> Running {
     let (stop, stopped) = watch::channel(false);
     let wake = Arc::new(Notify::new());
-    let task = tokio::spawn(imap::run(
-        shop.db.clone(),
-        config,
-        wake.clone(),
-        Arc::default(),
-        stopped,
-    ));
+    let task = tokio::spawn(imap::run(shop.db.clone(), config, wake.clone(), stopped));
     Running { task, stop, wake }
 }
 

@@ -445,7 +445,6 @@ async fn the_dispatcher_sends_when_woken_and_stops_on_shutdown() {
         Arc::clone(&shop.config),
         sink(&shop),
         Arc::clone(&wake),
-        Arc::default(),
         stopped,
     ));
     // Let it find the empty queue and go to sleep.

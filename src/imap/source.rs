@@ -7,8 +7,6 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{Notify, watch};
 
-use crate::dispatch::Backlog;
-
 use super::ImapError;
 use super::net::{connect, server};
 use super::session::{Part, Session, Wake};
@@ -35,7 +33,6 @@ pub async fn run(
     db: Db,
     config: Arc<Config>,
     outbox_wake: Arc<Notify>,
-    backlog: Arc<Backlog>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let Some(cfg) = config.imap.clone() else {
@@ -47,7 +44,6 @@ pub async fn run(
         config: &config,
         cfg: &cfg,
         wake: &outbox_wake,
-        backlog: &backlog,
     };
     let mut retry = Backoff::new();
     // Failed attempts since the last good connection.
@@ -97,7 +93,6 @@ struct Ctx<'a> {
     config: &'a Arc<Config>,
     cfg: &'a Imap,
     wake: &'a Notify,
-    backlog: &'a Backlog,
 }
 
 /// One connection's life: returns Ok on shutdown (after LOGOUT), Err when it broke.
@@ -302,21 +297,12 @@ async fn sync(
             after_uid = *last_uid,
             "new messages in the mailbox"
         );
-        let mut left = new.len();
         for batch in batches(&new, ctx.cfg.batch_size, ctx.cfg.max_message_bytes) {
-            left -= batch.len();
-            // Set before the batch's replies are woken, so that the last batch's go at once.
-            ctx.backlog.set(left);
-            let taken = take_batch(s, ctx, uidvalidity, batch).await;
-            if taken.is_err() {
-                ctx.backlog.set(0);
-            }
-            taken?;
+            take_batch(s, ctx, uidvalidity, batch).await?;
             if let Some((uid, _)) = batch.last() {
                 *last_uid = *uid;
             }
             if stopping(shutdown) {
-                ctx.backlog.set(0);
                 return Ok(true);
             }
         }
