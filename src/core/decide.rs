@@ -1269,13 +1269,25 @@ mod tests {
     }
 
     #[test]
-    fn cancelling_a_paid_order_needs_a_person() {
+    fn cancelling_a_paid_order_returns_the_goods_and_owes_a_refund() {
         let mut order = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 0)
             .order
             .unwrap();
         order.state = OrderState::Paid;
+        order.reserved_until = None;
+        let d = run(&msg("Please cancel my order"), Some(order.clone()), 10, 0);
+        let cancelled = d.order.unwrap();
+        assert_eq!(cancelled.state, OrderState::Cancelled);
+        assert!(cancelled.refund_due);
+        assert_eq!(d.stock_moves.len(), 1);
+        assert_eq!(d.stock_moves[0].kind, MoveKind::Return);
+        let names: Vec<&str> = d.emails.iter().map(|e| e.template.name()).collect();
+        assert_eq!(names, ["cancelled", "alert", "alert"]);
+
+        order.state = OrderState::Shipped;
         let d = run(&msg("Please cancel my order"), Some(order), 10, 0);
-        assert!(d.emails.is_empty());
-        assert!(d.attention.unwrap().contains("paid"));
+        assert!(d.order.is_none(), "a shipped order stays shipped");
+        assert!(d.attention.unwrap().contains("shipped"));
+        assert_eq!(d.emails[0].template.name(), "returns");
     }
 }
