@@ -92,7 +92,7 @@ pub fn pending_outbox(
     limit: usize,
 ) -> Result<Vec<OutboxRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW} FROM outbox WHERE status IN ('pending', 'sending')
+        "SELECT {ROW} FROM outbox INDEXED BY outbox_due WHERE status IN ('pending', 'sending')
          AND (next_attempt_at IS NULL OR next_attempt_at <= ?2) ORDER BY id LIMIT ?1"
     ))?;
     let rows = stmt.query_map(params![limit as i64, ts(now)], row)?;

@@ -17,3 +17,7 @@ CREATE INDEX command_tokens_order ON command_tokens(order_ref, purpose);
 -- 'customer' for the customer's messages and ours to them; 'shop' for sellers' and ours to
 -- sellers; 'other' (a payment provider). Mail to the customer threads only under the first.
 ALTER TABLE thread_ids ADD COLUMN party TEXT NOT NULL DEFAULT 'customer';
+
+-- The dispatcher's queue in id order, holding only what waits: with 10,000 replies queued, the
+-- status index made every round gather and sort them all (their bodies too) to take 64.
+CREATE INDEX outbox_due ON outbox(id) WHERE status IN ('pending', 'sending');
