@@ -55,6 +55,15 @@ impl Inbound {
             .map(String::as_str)
     }
 
+    /// The From address (lowercased), empty when there is none: who vouches for a command or
+    /// a payment notice, unlike `correspondent`, which a sender may point anywhere.
+    pub fn sender(&self) -> String {
+        self.from
+            .as_ref()
+            .map(|m| m.email.clone())
+            .unwrap_or_default()
+    }
+
     /// The address we answer: Reply-To over From.
     pub fn correspondent(&self) -> Option<&Mailbox> {
         self.reply_to.as_ref().or(self.from.as_ref())

@@ -20,12 +20,7 @@ use super::order::{Order, OrderState, Payment, Shipment};
 use time::Duration;
 
 pub fn command(input: &Input, d: Decision) -> Decision {
-    let sender = input
-        .msg
-        .from
-        .as_ref()
-        .map(|m| m.email.clone())
-        .unwrap_or_default();
+    let sender = input.msg.sender();
     let Some(cmd) = parse_command(&input.msg.text) else {
         return d.hold("a seller command that could not be read");
     };

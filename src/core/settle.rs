@@ -26,12 +26,7 @@ use crate::config::Config;
 const FULFILMENT_DAYS: i64 = 60;
 
 pub fn payment(input: &Input, d: Decision) -> Decision {
-    let sender = input
-        .msg
-        .from
-        .as_ref()
-        .map(|m| m.email.clone())
-        .unwrap_or_default();
+    let sender = input.msg.sender();
     if !input.config.is_trusted_payer_service(&sender) {
         return claim(input, d, &sender);
     }
