@@ -233,20 +233,7 @@ fn a_payment_notice_through_the_mta_confirms_the_order_and_the_sellers_get_a_pac
         .to_string();
     assert!(quote.contains("Total:    46.88 USD"), "{quote}");
 
-    // PayPal's notice, in its real shape, for this order's reference and amount.
-    let notice = std::fs::read_to_string(repo().join("mailbox-fixtures/53-paypal-payment.eml"))
-        .unwrap()
-        .replace("MC-7K2QXD9F", &reference)
-        .replace("116.00", "46.88")
-        .replace("4RT12345AB678901C", &format!("LIVE{}", std::process::id()));
-    let notice_file = shop.dir.path().join("notice.eml");
-    std::fs::write(&notice_file, notice).unwrap();
-    mailtool(&[
-        "send",
-        "service@paypal.example",
-        SHOP,
-        notice_file.to_str().unwrap(),
-    ]);
+    pay_through_paypal(&shop, &reference, "46.88");
     // The confirmation answers the quote, in the customer's mailbox.
     let took = wait_for_answers("pat@example.test", &quote_id, 1, 30, &shop);
     eprintln!("confirmation arrived {took:?} after the MTA took the payment notice");
@@ -266,6 +253,26 @@ fn a_payment_notice_through_the_mta_confirms_the_order_and_the_sellers_get_a_pac
         std::thread::sleep(Duration::from_millis(100));
     }
     shop.stop();
+}
+
+/// PayPal's notice (fixture 53, in its real shape) for `reference` and `amount`, through the MTA.
+fn pay_through_paypal(shop: &Shop, reference: &str, amount: &str) {
+    let notice = std::fs::read_to_string(repo().join("mailbox-fixtures/53-paypal-payment.eml"))
+        .unwrap()
+        .replace("MC-7K2QXD9F", reference)
+        .replace("116.00", amount)
+        .replace(
+            "4RT12345AB678901C",
+            &format!("LIVE{}", reference.replace('-', "")),
+        );
+    let file = shop.dir.path().join(format!("notice-{reference}.eml"));
+    std::fs::write(&file, notice).unwrap();
+    mailtool(&[
+        "send",
+        "service@paypal.example",
+        SHOP,
+        file.to_str().unwrap(),
+    ]);
 }
 
 /// Poll `mailtool find USER SUBJECT` until a message turns up; its Message-ID.
@@ -318,24 +325,11 @@ fn a_seller_approves_and_ships_by_replying_through_the_mta() {
     let status = shop.status();
     assert_eq!(status["orders"]["awaiting_payment"], 1, "{status}");
 
-    // Paid (through a seller's word here: the lab's MTA writes no Authentication-Results, so
-    // a PayPal notice is what the payment test covers), then shipped by reply to the slip.
+    // Paid through PayPal, then shipped by reply to the packing slip.
     let reference = shop.cli(&["orders", "--json"]);
     let reference: serde_json::Value = serde_json::from_str(&reference).unwrap();
     let reference = reference[0]["reference"].as_str().unwrap().to_string();
-    let notice = std::fs::read_to_string(repo().join("mailbox-fixtures/53-paypal-payment.eml"))
-        .unwrap()
-        .replace("MC-7K2QXD9F", &reference)
-        .replace("$116.00 USD", "$552.96 USD")
-        .replace("4RT12345AB678901C", &format!("SHIP{}", std::process::id()));
-    let notice_file = shop.dir.path().join("notice.eml");
-    std::fs::write(&notice_file, notice).unwrap();
-    mailtool(&[
-        "send",
-        "service@paypal.example",
-        SHOP,
-        notice_file.to_str().unwrap(),
-    ]);
+    pay_through_paypal(&shop, &reference, "552.96");
     let slip = wait_for_subject("mara@lindenclay.test", "Pack order", &shop);
     reply("ship", &slip, "shipped USPS 9400111899223197428490");
     wait_for_subject("pat@example.test", "has shipped", &shop);
