@@ -277,9 +277,7 @@ fn approve(
             order.reference, order.customer.email
         ),
     ));
-    d.retire_tokens = Some((order.reference.clone(), Purpose::Approval));
-    d.order = Some(order);
-    d
+    answered(d, order, Purpose::Approval)
 }
 
 fn reject(
@@ -323,9 +321,7 @@ fn reject(
             }
         ),
     ));
-    d.retire_tokens = Some((order.reference.clone(), Purpose::Approval));
-    d.order = Some(order);
-    d
+    answered(d, order, Purpose::Approval)
 }
 
 fn shipped(
@@ -371,9 +367,7 @@ fn shipped(
             order: order.clone(),
         },
     ));
-    d.retire_tokens = Some((order.reference.clone(), Purpose::Fulfilment));
-    d.order = Some(order);
-    d
+    answered(d, order, Purpose::Fulfilment)
 }
 
 fn cancel_by_shop(
@@ -437,6 +431,14 @@ fn cancel_by_shop(
             ),
         ));
     }
+    d.order = Some(order);
+    d
+}
+
+/// The command was carried out: the order is saved and every request of `purpose` about it is
+/// answered (its tokens retired).
+fn answered(mut d: Decision, order: Order, purpose: Purpose) -> Decision {
+    d.retire_tokens = Some((order.reference.clone(), purpose));
     d.order = Some(order);
     d
 }

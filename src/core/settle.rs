@@ -214,9 +214,7 @@ fn paid(
         Purpose::Fulfilment,
         input.now + time::Duration::days(FULFILMENT_DAYS),
     ));
-    d.payment = Some(entry);
-    d.order = Some(order);
-    d
+    recorded(d, order, entry)
 }
 
 fn partial(
@@ -241,6 +239,11 @@ fn partial(
             received,
         },
     ));
+    recorded(d, order, entry)
+}
+
+/// The money counted: the order is saved with it, and the notice goes to the books.
+fn recorded(mut d: Decision, order: Order, entry: PaymentEntry) -> Decision {
     d.payment = Some(entry);
     d.order = Some(order);
     d
