@@ -216,3 +216,31 @@ pub fn status_text(v: &Value) -> String {
     }
     s
 }
+
+pub fn verify_text(r: &crate::store::VerifyReport) -> String {
+    let mut out = format!(
+        "events:      {} in the chain, head {}\n\
+         stock moves: {} in the chain, head {}\n\
+         messages:    {} received, {} sent, each matching its hash ({} raw copies purged)\n\
+         orders:      {} and {} payments, each as the record last saved it\n\
+         stock:       {} SKUs, each equal to the sum of its ledger\n",
+        r.events,
+        r.events_head,
+        r.stock_moves,
+        r.stock_head,
+        r.messages_in,
+        r.messages_out,
+        r.purged,
+        r.orders,
+        r.payments,
+        r.skus
+    );
+    if r.ok() {
+        out.push_str("verified: the record is whole\n");
+    } else {
+        for b in &r.breaks {
+            out.push_str(&format!("BROKEN: {b}\n"));
+        }
+    }
+    out
+}

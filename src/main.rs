@@ -108,6 +108,16 @@ enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Check the record: the event and stock chains, every raw message against its hash, and
+    /// stock against the ledger. Exits 1 at the first break, naming it.
+    Verify {
+        #[arg(long)]
+        json: bool,
+        /// A chain head written down earlier (by `verify` or an export's MANIFEST): it must
+        /// still be in the chain, which a rewrite of the history since then cannot fake.
+        #[arg(long, value_name = "HASH")]
+        head: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -307,6 +317,27 @@ fn run(cli: Cli) -> Result<()> {
                         h.reason
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::Verify { json, head } => {
+            let config = load_config(&cli.config)?;
+            let conn = store::open(&config.storage.database)?;
+            let mut report = store::verify(&conn)?;
+            for h in head {
+                if !store::chain_has(&conn, &h)? {
+                    report.breaks.push(format!(
+                        "the head {h} written down earlier is not in the chain: the history was rewritten or cut"
+                    ));
+                }
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", cli_view::verify_text(&report));
+            }
+            if !report.ok() {
+                std::process::exit(1);
             }
             Ok(())
         }

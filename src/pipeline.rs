@@ -431,8 +431,6 @@ fn apply(
             };
             store::insert_thread_ids(tx, reference, party, [out_id.as_str()])?;
         }
-        let detail = serde_json::json!({ "template": email.template.name(), "to": to, "outbox_message_id": out_id });
-        store::insert_event(tx, now, r, message_id, "email_queued", &detail)?;
         outcome.emails.push((email.template.name().to_string(), to));
     }
     if let Some(s) = &source {

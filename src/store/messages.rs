@@ -39,7 +39,11 @@ pub fn insert_message(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![m.message_id, m.sha256, ts(now), m.from_addr, m.subject, duplicate_of, m.raw])?;
-    Ok(tx.last_insert_rowid())
+    let row = tx.last_insert_rowid();
+    // The chain holds the hash of every raw copy: `verify` checks each against it.
+    let detail = serde_json::json!({ "row": row, "sha256": m.sha256, "direction": "in" });
+    super::insert_event(tx, now, None, Some(m.message_id), "message_stored", &detail)?;
+    Ok(row)
 }
 
 pub fn update_message(

@@ -1,15 +1,18 @@
 //! SQLite: the one place state lives. One connection writes; every decision is one
 //! transaction holding the raw message, the order, the ledger rows, the events and the outbox.
 
+mod backfill;
 mod catalog;
+mod chain;
 mod commands;
 mod events;
 mod mailbox;
 mod messages;
 mod orders;
 mod outbox;
-mod payments;
+pub mod payments;
 mod stock;
+mod verify;
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,8 +23,9 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 pub use catalog::{ImportReport, import_catalog_csv, load_catalog, parse_catalog_csv};
+pub use chain::{Chain, GENESIS, event_link, link, stock_link};
 pub use commands::{find_command_token, insert_command_token, retire_command_tokens};
-pub use events::insert_event;
+pub use events::{insert_event, insert_event_id};
 pub use mailbox::{
     Checkpoint, ServerContact, checkpoints, load_checkpoint, orders_by_state, record_contact,
     save_checkpoint, server_contacts,
@@ -42,6 +46,7 @@ pub use outbox::{
 };
 pub use payments::{insert_payment, transaction_seen};
 pub use stock::{StockRow, apply_move, available_map, inventory};
+pub use verify::{VerifyReport, chain_has, verify};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,12 +62,15 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-static MIGRATIONS: &[M<'static>] = &[
-    M::up(include_str!("schema_v1.sql")),
-    M::up(include_str!("schema_v2.sql")),
-    M::up(include_str!("schema_v3.sql")),
-    M::up(include_str!("schema_v4.sql")),
-];
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(include_str!("schema_v1.sql")),
+        M::up(include_str!("schema_v2.sql")),
+        M::up(include_str!("schema_v3.sql")),
+        M::up(include_str!("schema_v4.sql")),
+        M::up_with_hook(include_str!("schema_v5.sql"), backfill::backfill),
+    ])
+}
 
 /// Open (creating if needed) and migrate the database.
 pub fn open(path: &Path) -> Result<Connection> {
@@ -82,7 +90,7 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Each message is a savepoint; its rollback journal stays in memory instead of a temp file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+    migrations().to_latest(&mut conn)?;
     Ok(conn)
 }
 
@@ -101,7 +109,44 @@ mod tests {
 
     #[test]
     fn migrations_are_valid() {
-        Migrations::from_slice(MIGRATIONS).validate().unwrap();
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn a_database_from_before_the_chains_is_linked_on_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 4).unwrap();
+            conn.execute_batch(
+                "INSERT INTO catalog VALUES ('MUG', 'Mug', '10.00', '[]', 't');
+                 INSERT INTO stock VALUES ('MUG', 5, 1);
+                 INSERT INTO stock_moves (at, sku, kind, quantity, reason) VALUES ('t', 'MUG', 'receipt', 5, 'r');
+                 INSERT INTO stock_moves (at, sku, kind, quantity, reason) VALUES ('t', 'MUG', 'reserve', 1, 'r');
+                 INSERT INTO messages (message_id, sha256, received_at, raw) VALUES
+                   ('a@x', '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824', 't', CAST('hello' AS BLOB));
+                 INSERT INTO events (at, kind, detail) VALUES ('t', 'one', '{}'), ('t', 'two', '{\"a\":1}');
+                 INSERT INTO outbox (message_id, to_addrs, to_customer, subject, template, raw, created_at)
+                   VALUES ('o@x', 'p@x', 1, 's', 't', CAST('out' AS BLOB), 't');",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let report = verify(&conn).unwrap();
+        assert!(report.ok(), "{:?}", report.breaks);
+        assert_eq!(
+            (
+                report.events,
+                report.stock_moves,
+                report.messages_in,
+                report.messages_out
+            ),
+            (3, 2, 1, 1)
+        );
+        conn.execute("UPDATE messages SET raw = CAST('hellO' AS BLOB)", [])
+            .unwrap();
+        assert!(!verify(&conn).unwrap().ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::{Result, StoreError, ts};
 use crate::core::order::Order;
+use crate::mail::read::sha256_hex;
 
 pub fn save_order(tx: &Connection, order: &Order, now: OffsetDateTime) -> Result<()> {
     let doc = serde_json::to_string(order).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -30,6 +31,16 @@ pub fn save_order(tx: &Connection, order: &Order, now: OffsetDateTime) -> Result
         ts(now),
         doc
     ])?;
+    // The chain holds each version of the order, so `verify` can tell the row was not edited.
+    let detail = serde_json::json!({ "state": order.state.as_str(), "total": t.total.to_string(), "sha256": sha256_hex(doc.as_bytes()) });
+    super::insert_event(
+        tx,
+        now,
+        Some(&order.reference),
+        None,
+        "order_saved",
+        &detail,
+    )?;
     tx.prepare_cached("DELETE FROM order_lines WHERE order_ref = ?1")?
         .execute([&order.reference])?;
     let mut insert = tx.prepare_cached(

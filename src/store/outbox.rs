@@ -4,6 +4,7 @@ use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
 use super::{Result, ts};
+use crate::mail::read::sha256_hex;
 
 pub struct OutboxRow {
     pub id: i64,
@@ -60,11 +61,25 @@ pub fn insert_outbox(
     raw: &[u8],
     now: OffsetDateTime,
 ) -> Result<()> {
+    let sha256 = sha256_hex(raw);
     tx.prepare_cached(
-        "INSERT INTO outbox (message_id, order_ref, to_addrs, to_customer, subject, template, raw, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO outbox (message_id, order_ref, to_addrs, to_customer, subject, template, raw, created_at, sha256)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![message_id, order_ref, to_addrs, to_customer, subject, template, raw, ts(now)])?;
+    .execute(params![message_id, order_ref, to_addrs, to_customer, subject, template, raw, ts(now), sha256])?;
+    let row = tx.last_insert_rowid();
+    let detail = serde_json::json!({
+        "template": template, "to": to_addrs, "outbox_message_id": message_id,
+        "row": row, "sha256": sha256, "direction": "out",
+    });
+    super::insert_event(
+        tx,
+        now,
+        order_ref,
+        Some(message_id),
+        "email_queued",
+        &detail,
+    )?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use super::{Result, ts};
 use crate::core::decide::PaymentEntry;
+use crate::mail::read::sha256_hex;
 
 pub fn insert_payment(
     tx: &Connection,
@@ -13,22 +14,93 @@ pub fn insert_payment(
     now: OffsetDateTime,
 ) -> Result<()> {
     let n = &entry.notice;
+    let row = PaymentRow {
+        at: ts(now),
+        order_ref: entry.order_ref.clone(),
+        message_id: message_id.to_string(),
+        provider: entry.provider.to_string(),
+        transaction_id: n.transaction_id.clone(),
+        amount: n.amount.map(|a| a.to_string()),
+        currency: n.currency.clone(),
+        payer: n.payer.clone(),
+        outcome: entry.outcome.to_string(),
+    };
     tx.prepare_cached(
         "INSERT INTO payments (at, order_ref, message_id, provider, transaction_id, amount, currency, payer, outcome)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
-        ts(now),
-        entry.order_ref,
-        message_id,
-        entry.provider,
-        n.transaction_id,
-        n.amount.map(|a| a.to_string()),
-        n.currency,
-        n.payer,
-        entry.outcome
+        row.at,
+        row.order_ref,
+        row.message_id,
+        row.provider,
+        row.transaction_id,
+        row.amount,
+        row.currency,
+        row.payer,
+        row.outcome
     ])?;
+    let id = tx.last_insert_rowid();
+    let detail = serde_json::json!({ "row": id, "outcome": row.outcome, "sha256": row.digest() });
+    super::insert_event(
+        tx,
+        now,
+        row.order_ref.as_deref(),
+        Some(message_id),
+        "payment_recorded",
+        &detail,
+    )?;
     Ok(())
+}
+
+/// A row of `payments`, as the books and `verify` read it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PaymentRow {
+    pub at: String,
+    pub order_ref: Option<String>,
+    pub message_id: String,
+    pub provider: String,
+    pub transaction_id: Option<String>,
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    pub payer: Option<String>,
+    pub outcome: String,
+}
+
+pub const PAYMENT_COLUMNS: &str =
+    "at, order_ref, message_id, provider, transaction_id, amount, currency, payer, outcome";
+
+impl PaymentRow {
+    /// Read from a row selected with `PAYMENT_COLUMNS` starting at column `at`.
+    pub fn from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<PaymentRow> {
+        Ok(PaymentRow {
+            at: r.get(at)?,
+            order_ref: r.get(at + 1)?,
+            message_id: r.get(at + 2)?,
+            provider: r.get(at + 3)?,
+            transaction_id: r.get(at + 4)?,
+            amount: r.get(at + 5)?,
+            currency: r.get(at + 6)?,
+            payer: r.get(at + 7)?,
+            outcome: r.get(at + 8)?,
+        })
+    }
+
+    /// The SHA-256 of the row as a JSON array in column order (what the chain holds).
+    pub fn digest(&self) -> String {
+        let fields = serde_json::json!([
+            self.at,
+            self.order_ref,
+            self.message_id,
+            self.provider,
+            self.transaction_id,
+            self.amount,
+            self.currency,
+            self.payer,
+            self.outcome
+        ]);
+        sha256_hex(fields.to_string().as_bytes())
+    }
 }
 
 /// Whether `provider` has told us of this transaction before.

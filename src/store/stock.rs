@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::chain::{Chain, next_link, stock_link};
 use super::{Result, StoreError, ts};
 use crate::core::decide::{MoveKind, StockMove};
 
@@ -23,10 +24,33 @@ pub fn apply_move(
             mv.kind, mv.sku
         )));
     }
+    let (id, prev) = next_link(tx, Chain::StockMoves)?;
+    let at = ts(now);
+    let hash = stock_link(
+        &prev,
+        id,
+        &at,
+        &mv.sku,
+        mv.kind.as_str(),
+        q,
+        order_ref,
+        &mv.reason,
+    );
     tx.prepare_cached(
-        "INSERT INTO stock_moves (at, sku, kind, quantity, order_ref, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO stock_moves (id, at, sku, kind, quantity, order_ref, reason, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![ts(now), mv.sku, mv.kind.as_str(), q, order_ref, mv.reason])?;
+    .execute(params![
+        id,
+        at,
+        mv.sku,
+        mv.kind.as_str(),
+        q,
+        order_ref,
+        mv.reason,
+        prev,
+        hash
+    ])?;
     // A sale takes the goods off the shelf and ends their reservation.
     let (on_hand, reserved) = match mv.kind {
         MoveKind::Receipt | MoveKind::Return | MoveKind::Adjustment => (q, 0),

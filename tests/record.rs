@@ -1,0 +1,228 @@
+//! The record: `mailcart verify` on the demo's whole history, clean and after each kind of
+//! edit made behind mailcart's back (straight into the SQLite file, as an insider could).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+
+/// The demo's workspace: orders, quotes, a payment, a packing slip, reminders, stock moves.
+fn history() -> (tempfile::TempDir, PathBuf) {
+    let keep = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mailcart"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["demo", "--keep"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let dir = text
+        .lines()
+        .last()
+        .unwrap()
+        .trim_start_matches("workspace kept at ")
+        .to_string();
+    let dest = keep.path().join("shop");
+    copy_dir(Path::new(&dir), &dest);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let config = dest.join("config.toml");
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&dir, dest.to_str().unwrap());
+    std::fs::write(&config, text).unwrap();
+    (keep, config)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// `mailcart verify`: (exit status 0, stdout).
+fn verify(config: &Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mailcart"))
+        .arg("--config")
+        .arg(config)
+        .arg("verify")
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn db(config: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(config.parent().unwrap().join("mailcart.db")).unwrap()
+}
+
+fn head(text: &str) -> String {
+    let line = text.lines().find(|l| l.starts_with("events:")).unwrap();
+    line.rsplit(' ').next().unwrap().to_string()
+}
+
+#[test]
+fn verify_passes_on_the_record_as_mailcart_wrote_it() {
+    let (_keep, config) = history();
+    let (ok, text) = verify(&config, &[]);
+    assert!(ok, "{text}");
+    assert!(text.contains("verified: the record is whole"), "{text}");
+    for line in ["events:", "stock moves:", "messages:", "orders:", "stock:"] {
+        assert!(text.contains(line), "{text}");
+    }
+    let conn = db(&config);
+    let payments: i64 = conn
+        .query_row("SELECT COUNT(*) FROM payments", [], |r| r.get(0))
+        .unwrap();
+    assert!(payments >= 1, "the demo's history should hold a payment");
+}
+
+#[test]
+fn verify_catches_every_edit_behind_its_back() {
+    let (_keep, config) = history();
+    let (_, clean) = verify(&config, &[]);
+    let original = std::fs::read(config.parent().unwrap().join("mailcart.db")).unwrap();
+    let cases: &[(&str, &str)] = &[
+        (
+            "UPDATE events SET detail = '{}' WHERE id = 40",
+            "event 40: its detail was changed",
+        ),
+        (
+            "UPDATE events SET kind = 'nothing' WHERE id = 41",
+            "event 41 (nothing)",
+        ),
+        (
+            "DELETE FROM events WHERE id = 42",
+            "event 43: does not follow",
+        ),
+        (
+            "UPDATE stock SET on_hand = on_hand + 1 WHERE sku = 'MUG-BLU'",
+            "stock of MUG-BLU",
+        ),
+        (
+            "UPDATE stock_moves SET quantity = quantity + 1 WHERE id = 5",
+            "stock move 5: was changed",
+        ),
+        (
+            "DELETE FROM stock_moves WHERE id = 6",
+            "stock move 7: does not follow",
+        ),
+        (
+            "UPDATE messages SET raw = CAST('hello' AS BLOB) WHERE id = 3",
+            "inbound message 3: its raw copy",
+        ),
+        (
+            "UPDATE messages SET raw = CAST('x' AS BLOB), sha256 = 'ab' WHERE id = 4",
+            "inbound message 4: its hash was changed",
+        ),
+        (
+            "DELETE FROM messages WHERE id = 5",
+            "inbound messages recorded in the chain are missing",
+        ),
+        (
+            "UPDATE outbox SET raw = CAST('x' AS BLOB) WHERE id = 2",
+            "outgoing message 2: its raw copy",
+        ),
+        (
+            "UPDATE orders SET total = '1.00' WHERE reference = (SELECT MIN(reference) FROM orders)",
+            "differ from its recorded document",
+        ),
+        (
+            "UPDATE order_lines SET quantity = 9 WHERE rowid = (SELECT MAX(rowid) FROM order_lines)",
+            "its lines differ",
+        ),
+        (
+            "UPDATE orders SET doc = replace(doc, '\"state\"', '\"state\" ') WHERE reference = (SELECT MIN(reference) FROM orders)",
+            "its document was changed",
+        ),
+        (
+            "DELETE FROM order_lines WHERE rowid = (SELECT MAX(rowid) FROM order_lines)",
+            "its lines differ",
+        ),
+        ("UPDATE payments SET amount = '1.00'", "payment 1: changed"),
+        (
+            "INSERT INTO payments (at, message_id, provider, amount, outcome) VALUES ('2026-01-01', 'x', 'p', '5', 'matched')",
+            "changed or added behind",
+        ),
+    ];
+    let db_path = config.parent().unwrap().join("mailcart.db");
+    for (sql, expect) in cases {
+        std::fs::write(&db_path, &original).unwrap();
+        db(&config).execute_batch(sql).unwrap();
+        let (ok, text) = verify(&config, &[]);
+        assert!(!ok, "verify passed after {sql}:\n{text}");
+        assert!(text.contains(&format!("BROKEN: ")), "{text}");
+        assert!(
+            text.contains(expect),
+            "after {sql} expected {expect:?}:\n{text}"
+        );
+    }
+
+    // An insider who knows the hash rules rewrites an event and its own links: the next
+    // event no longer follows it. Rewriting the whole tail as well is caught by a head
+    // written down before (an export's MANIFEST holds one).
+    std::fs::write(&db_path, &original).unwrap();
+    {
+        let conn = db(&config);
+        let (prev, at, order_ref, message_id, kind): (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+        ) = conn
+            .query_row(
+                "SELECT prev_hash, at, order_ref, message_id, kind FROM events WHERE id = 30",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        let detail = "{\"forged\":true}";
+        let detail_sha = mailcart::mail::read::sha256_hex(detail.as_bytes());
+        let hash = mailcart::store::event_link(
+            &prev,
+            30,
+            &at,
+            order_ref.as_deref(),
+            message_id.as_deref(),
+            &kind,
+            &detail_sha,
+        );
+        conn.execute(
+            "UPDATE events SET detail = ?1, detail_sha256 = ?2, hash = ?3 WHERE id = 30",
+            rusqlite::params![detail, detail_sha, hash],
+        )
+        .unwrap();
+    }
+    let (ok, text) = verify(&config, &[]);
+    assert!(!ok && text.contains("event 31: does not follow"), "{text}");
+
+    std::fs::write(&db_path, &original).unwrap();
+    let old_head = head(&clean);
+    db(&config)
+        .execute_batch("DELETE FROM events WHERE id = (SELECT MAX(id) FROM events)")
+        .unwrap();
+    let (ok, text) = verify(&config, &[]);
+    assert!(
+        ok,
+        "cutting the newest event leaves a whole (shorter) chain:\n{text}"
+    );
+    let (ok, text) = verify(&config, &["--head", &old_head]);
+    assert!(!ok && text.contains("is not in the chain"), "{text}");
+
+    std::fs::write(&db_path, &original).unwrap();
+    let (ok, text) = verify(&config, &["--head", &old_head]);
+    assert!(ok, "{text}");
+}
