@@ -6,6 +6,7 @@ pub mod core;
 pub mod daemon;
 pub mod db;
 pub mod dispatch;
+pub mod export;
 pub mod imap;
 pub mod lock;
 pub mod mail;

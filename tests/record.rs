@@ -226,3 +226,239 @@ fn verify_catches_every_edit_behind_its_back() {
     let (ok, text) = verify(&config, &["--head", &old_head]);
     assert!(ok, "{text}");
 }
+
+/// Run `mailcart` with `args`, asserting success; stdout.
+fn run(config: &Path, args: &[&str]) -> String {
+    common::mailcart(config, args)
+}
+
+fn csv_rows(path: &Path) -> Vec<csv::StringRecord> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.records().map(|x| x.unwrap()).collect()
+}
+
+fn count(config: &Path, sql: &str) -> usize {
+    db(config)
+        .query_row(sql, [], |r| r.get::<_, i64>(0))
+        .unwrap() as usize
+}
+
+#[test]
+fn an_export_checks_out_with_sha256sum_and_matches_the_database() {
+    let (keep, config) = history();
+    let out = keep.path().join("export");
+    let text = run(&config, &["export", "--out", out.to_str().unwrap()]);
+    assert!(text.contains("sha256sum -c MANIFEST"), "{text}");
+
+    // The auditor's check, without mailcart.
+    let check = Command::new("sha256sum")
+        .args(["--strict", "-c", "MANIFEST"])
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let listed = String::from_utf8_lossy(&check.stdout).lines().count();
+    let files = 6 + std::fs::read_dir(out.join("messages")).unwrap().count();
+    assert_eq!(listed, files, "every file is in the MANIFEST");
+
+    let manifest = std::fs::read_to_string(out.join("MANIFEST")).unwrap();
+    for needle in [
+        "# period:",
+        "# tool: mailcart",
+        "# verify at export: the record is whole",
+    ] {
+        assert!(manifest.contains(needle), "{manifest}");
+    }
+
+    for (file, table) in [
+        ("orders.csv", "orders"),
+        ("order_lines.csv", "order_lines"),
+        ("payments.csv", "payments"),
+        ("stock_moves.csv", "stock_moves"),
+    ] {
+        assert_eq!(
+            csv_rows(&out.join(file)).len(),
+            count(&config, &format!("SELECT COUNT(*) FROM {table}")),
+            "{file}"
+        );
+    }
+    let events = csv_rows(&out.join("events.csv"));
+    assert_eq!(
+        events.len() + 1,
+        count(&config, "SELECT COUNT(*) FROM events"),
+        "all but the export's own event"
+    );
+    let messages = csv_rows(&out.join("messages.csv"));
+    assert_eq!(
+        messages.len(),
+        count(
+            &config,
+            "SELECT (SELECT COUNT(*) FROM messages) + (SELECT COUNT(*) FROM outbox)"
+        )
+    );
+    // Each message row names its file, whose bytes hash to the row's sha256.
+    for m in &messages {
+        let raw = std::fs::read(out.join(&m[11])).unwrap();
+        assert_eq!(mailcart::mail::read::sha256_hex(&raw), &m[9]);
+    }
+    // Money as decimal strings with a dot; times ISO 8601 UTC.
+    let orders = csv_rows(&out.join("orders.csv"));
+    let money = regex::Regex::new(r"^\d+\.\d{2}$").unwrap();
+    let iso = regex::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z$").unwrap();
+    for o in &orders {
+        assert!(money.is_match(&o[9]), "total {:?}", &o[9]);
+        assert!(iso.is_match(&o[10]), "created_at {:?}", &o[10]);
+    }
+
+    // The chain recomputed from events.csv by a script that knows only the README's rule.
+    let script = r#"
+import csv, hashlib, json, sys
+prev = "0" * 64
+for row in csv.DictReader(open(sys.argv[1], newline="", encoding="utf-8")):
+    assert hashlib.sha256(row["detail"].encode()).hexdigest() == row["detail_sha256"], row["id"]
+    fields = [prev, int(row["id"]), row["at"], row["order_ref"] or None, row["message_id"] or None, row["kind"], row["detail_sha256"]]
+    h = hashlib.sha256(json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    assert row["prev_hash"] == prev and row["hash"] == h, row["id"]
+    prev = h
+print(prev)
+"#;
+    let py = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(out.join("events.csv"))
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let py_head = String::from_utf8_lossy(&py.stdout).trim().to_string();
+    assert!(
+        manifest.contains(&format!("# events chain head: {py_head}")),
+        "{py_head}\n{manifest}"
+    );
+
+    // Exporting into a folder that holds something is refused.
+    let again = Command::new(env!("CARGO_BIN_EXE_mailcart"))
+        .arg("--config")
+        .arg(&config)
+        .args(["export", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
+
+#[test]
+fn an_order_dossier_and_a_period_in_json_lines() {
+    let (keep, config) = history();
+    let paid: String = db(&config)
+        .query_row(
+            "SELECT reference FROM orders WHERE state = 'paid' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = keep.path().join("dossier");
+    run(
+        &config,
+        &[
+            "export",
+            "--out",
+            out.to_str().unwrap(),
+            "--order",
+            &paid,
+            "--format",
+            "jsonl",
+        ],
+    );
+    let check = Command::new("sha256sum")
+        .args(["-c", "MANIFEST"])
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    let lines = |f: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(out.join(f))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let orders = lines("orders.jsonl");
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["reference"], paid.as_str());
+    assert_eq!(orders[0]["state"], "paid");
+    assert!(
+        !lines("payments.jsonl").is_empty(),
+        "the dossier holds its payment"
+    );
+    assert!(
+        lines("stock_moves.jsonl")
+            .iter()
+            .all(|m| m["order_ref"] == paid.as_str())
+    );
+    assert!(
+        lines("stock_moves.jsonl")
+            .iter()
+            .any(|m| m["kind"] == "sale")
+    );
+    let messages = lines("messages.jsonl");
+    assert!(
+        messages.iter().any(|m| m["direction"] == "in")
+            && messages.iter().any(|m| m["direction"] == "out")
+    );
+    assert!(messages.iter().all(|m| m["order_ref"] == paid.as_str()));
+    let templates: Vec<&str> = messages.iter().filter_map(|m| m["kind"].as_str()).collect();
+    assert!(
+        templates.contains(&"quote") && templates.contains(&"payment_confirmed"),
+        "{templates:?}"
+    );
+    assert!(
+        lines("events.jsonl")
+            .iter()
+            .all(|e| e["order_ref"] == paid.as_str())
+    );
+
+    // A period before anything happened holds nothing but the empty files and the MANIFEST.
+    let empty = keep.path().join("empty");
+    run(
+        &config,
+        &[
+            "export",
+            "--out",
+            empty.to_str().unwrap(),
+            "--from",
+            "2001-01-01",
+            "--to",
+            "2001-12-31",
+        ],
+    );
+    assert_eq!(csv_rows(&empty.join("orders.csv")).len(), 0);
+    assert_eq!(csv_rows(&empty.join("events.csv")).len(), 0);
+    let manifest = std::fs::read_to_string(empty.join("MANIFEST")).unwrap();
+    assert!(
+        manifest.contains("2001-01-01T00:00:00.000000Z to 2002-01-01T00:00:00.000000Z"),
+        "{manifest}"
+    );
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_mailcart"))
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "export",
+            "--out",
+            keep.path().join("none").to_str().unwrap(),
+            "--order",
+            "MC-NOSUCH",
+        ])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no order MC-NOSUCH"));
+}
