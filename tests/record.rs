@@ -163,7 +163,7 @@ fn verify_catches_every_edit_behind_its_back() {
         db(&config).execute_batch(sql).unwrap();
         let (ok, text) = verify(&config, &[]);
         assert!(!ok, "verify passed after {sql}:\n{text}");
-        assert!(text.contains(&format!("BROKEN: ")), "{text}");
+        assert!(text.contains("BROKEN: "), "{text}");
         assert!(
             text.contains(expect),
             "after {sql} expected {expect:?}:\n{text}"
