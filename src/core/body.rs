@@ -1763,12 +1763,13 @@ Pat</pre>"#,
         assert_eq!(strip_reply(&unflow(body, false)), "2 x Blue Glazed Mug");
     }
 
-    /// Debug builds are slow; these bounds only catch quadratic blow-ups, which take minutes.
+    /// Debug builds are slow, and CI shares two cores with the lab: these bounds only catch
+    /// quadratic blow-ups, which take many minutes (10 s was hit at 13 s on a busy machine).
     fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
         let start = Instant::now();
         let out = f();
         let took = start.elapsed();
-        assert!(took < Duration::from_secs(10), "{what} took {took:?}");
+        assert!(took < Duration::from_secs(60), "{what} took {took:?}");
         out
     }
 
