@@ -19,6 +19,7 @@ pub mod numbers;
 pub mod order;
 pub mod payment;
 pub mod pricing;
+pub mod redact;
 pub mod seller;
 pub mod settle;
 pub mod timers;
