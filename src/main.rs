@@ -527,6 +527,8 @@ fn parse(config_path: &Path, catalog_csv: Option<&Path>, file: &Path) -> Result<
         .as_ref()
         .map(|c| c.shop.reference_prefix.clone())
         .unwrap_or_else(|| "MC".into());
+    // What mailcart would keep is what it shows: a card number never reaches the terminal.
+    let raw = mailcart::core::redact::redact_message(&raw).map_or(raw, |r| r.raw);
     let msg = mailcart::mail::read::read(&raw);
     let parsed = read(
         &msg,

@@ -12,6 +12,7 @@ use crate::core::classify::Kind;
 use crate::core::decide::{Decision, Input, decide};
 use crate::core::extract::{ReadContext, read as read_parts};
 use crate::core::order::Order;
+use crate::core::redact::{Redacted, blot_cards, redact_message};
 use crate::mail::compose::compose;
 use crate::mail::read::{read, sha256_hex};
 use crate::store::{self, StoreError, StoredMessage};
@@ -158,6 +159,10 @@ fn handle(
     now: OffsetDateTime,
     refs: &mut dyn References,
 ) -> Result<Outcome, PipelineError> {
+    // Card numbers go before anything reads, hashes or keeps the message: from here on the
+    // redacted copy is the message (the same mail twice redacts the same way, so dedup holds).
+    let redacted = redact_message(raw);
+    let raw = redacted.as_ref().map_or(raw, |r| r.raw.as_slice());
     let hash = sha256_hex(raw);
     let msg = read(raw);
     let mut outcome = Outcome {
@@ -174,6 +179,9 @@ fn handle(
     }
     let earlier = store::message_id_seen(tx, &msg.message_id)?;
     let row = store::insert_message(tx, &stored(&msg, &hash, raw), now, earlier)?;
+    if let Some(r) = &redacted {
+        record_redaction(tx, now, &msg.message_id, row, r)?;
+    }
     if let Some(first) = earlier {
         // The same message again (another copy, another folder): kept, never acted on twice.
         let detail = serde_json::json!({ "duplicate_of": first, "sha256": hash });
@@ -247,6 +255,7 @@ fn handle(
         transaction_seen,
         token,
         earlier_orders,
+        cards_removed: redacted.as_ref().map_or(0, |r| r.count),
     });
     outcome.kind = Some(parsed.kind);
     apply(
@@ -264,6 +273,30 @@ fn handle(
         &mut outcome,
     )?;
     Ok(outcome)
+}
+
+/// Where and how many, never what: the numbers themselves are gone.
+fn record_redaction(
+    tx: &Connection,
+    now: OffsetDateTime,
+    message_id: &str,
+    row: i64,
+    r: &Redacted,
+) -> Result<(), StoreError> {
+    let detail = serde_json::json!({ "row": row, "count": r.count, "places": r.places });
+    tracing::warn!(
+        message_id,
+        count = r.count,
+        "card number removed from a message"
+    );
+    store::insert_event(
+        tx,
+        now,
+        None,
+        Some(message_id),
+        "card_number_redacted",
+        &detail,
+    )
 }
 
 fn stored<'a>(
@@ -515,6 +548,11 @@ fn keep_failed(
     now: OffsetDateTime,
     reason: &str,
 ) -> Result<Outcome, PipelineError> {
+    // The message that broke `handle` may be the one that breaks the redactor: then its digits
+    // are blotted byte by byte rather than stored as they came.
+    let redacted =
+        std::panic::catch_unwind(|| redact_message(raw)).unwrap_or_else(|_| blot_cards(raw));
+    let raw = redacted.as_ref().map_or(raw, |r| r.raw.as_slice());
     let hash = sha256_hex(raw);
     let msg =
         std::panic::catch_unwind(|| read(raw)).unwrap_or_else(|_| crate::core::inbound::Inbound {
@@ -523,6 +561,9 @@ fn keep_failed(
         });
     if !store::message_exists_by_hash(tx, &hash)? {
         let row = store::insert_message(tx, &stored(&msg, &hash, raw), now, None)?;
+        if let Some(r) = &redacted {
+            record_redaction(tx, now, &msg.message_id, row, r)?;
+        }
         store::update_message(tx, row, "unknown", None, Some(reason))?;
         store::insert_event(
             tx,

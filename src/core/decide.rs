@@ -41,6 +41,8 @@ pub struct Input<'a> {
     pub token: Option<CommandToken>,
     /// Orders this customer placed before (any state), for the first-order rule.
     pub earlier_orders: u32,
+    /// Card numbers removed from this message before it was stored (see `core::redact`).
+    pub cards_removed: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -117,6 +119,8 @@ pub enum Template {
         order: Order,
     },
     StatusUnknown,
+    /// To the sender: their message held a card number, which we removed; never send one.
+    CardWarning,
     Cancelled {
         order: Order,
     },
@@ -194,6 +198,7 @@ impl Template {
             Template::ApprovalRequest { .. } => "approval_request",
             Template::Status { .. } => "status",
             Template::StatusUnknown => "status_unknown",
+            Template::CardWarning => "card_warning",
             Template::Cancelled { .. } => "cancelled",
             Template::DeliveryFailed { .. } => "delivery_failed",
             Template::PaymentConfirmed { .. } => "payment_confirmed",
@@ -325,6 +330,7 @@ impl Decision {
 
 pub fn decide(input: Input) -> Decision {
     let mut decision = decide_kind(&input);
+    warn_about_cards(&input, &mut decision);
     apply_reply_cap(&input, &mut decision);
     decision
 }
@@ -1012,6 +1018,29 @@ fn strip_reply_prefix(theirs: &str, ours: &str) -> String {
     }
 }
 
+/// Someone who mails a card number once will do it again unless told; the warning goes to the
+/// sender of any message a person wrote, whatever else it asked, and never quotes the number.
+fn warn_about_cards(input: &Input, d: &mut Decision) {
+    let written_by_a_person = !matches!(
+        input.parsed.kind,
+        Kind::AutoReply | Kind::Bulk | Kind::Bounce | Kind::SellerCommand
+    );
+    if input.cards_removed == 0 || input.msg.set_aside.is_some() || !written_by_a_person {
+        return;
+    }
+    let mut email = reply(
+        input,
+        "Please never send card numbers by email".into(),
+        Template::CardWarning,
+    );
+    if email.to.iter().all(|m| m.email.is_empty()) {
+        return;
+    }
+    email.subject = "Please never send card numbers by email".into();
+    email.once = Some(format!("card-warning.{}", input.msg.message_id));
+    d.emails.push(email);
+}
+
 fn apply_reply_cap(input: &Input, d: &mut Decision) {
     let cap = input.config.limits.replies_per_correspondent_per_hour;
     let to_customer = d.emails.iter().filter(|e| e.to_customer).count() as u32;
@@ -1112,6 +1141,7 @@ mod tests {
             transaction_seen: false,
             token: None,
             earlier_orders: 1,
+            cards_removed: 0,
         })
     }
 

@@ -79,6 +79,30 @@ pub fn redact_message(raw: &[u8]) -> Option<Redacted> {
     redact_at_depth(raw, 0)
 }
 
+/// The last resort, for a message [`redact_message`] could not read: every digit of every card
+/// number visible in the raw bytes becomes "X", headers included. Blunt, but it stores nothing
+/// it should not (numbers inside an encoded part are beyond it, and beyond every reader too
+/// that could not parse this message).
+pub fn blot_cards(raw: &[u8]) -> Option<Redacted> {
+    let runs = card_runs(raw);
+    if runs.is_empty() {
+        return None;
+    }
+    let mut out = raw.to_vec();
+    for r in &runs {
+        for b in &mut out[r.clone()] {
+            if b.is_ascii_digit() {
+                *b = b'X';
+            }
+        }
+    }
+    Some(Redacted {
+        raw: out,
+        count: runs.len(),
+        places: Vec::new(),
+    })
+}
+
 fn redact_at_depth(raw: &[u8], depth: usize) -> Option<Redacted> {
     let findings = scan(raw, depth);
     if findings.is_empty() {
@@ -1248,9 +1272,9 @@ fn qp_encode_line(line: &[u8], eol: &str) -> Vec<u8> {
     out
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Base64 decoded leniently: anything outside the alphabet is skipped, padding ends a group.
+/// Not mail-parser's decoder (or the base64 crate's): they refuse a part at its first stray
+/// byte, and a number hidden behind one is still read by a lenient client.
 fn b64_decode(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 3);
     let (mut acc, mut bits) = (0u32, 0u32);
@@ -1279,29 +1303,17 @@ fn b64_decode(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn b64_encode_wrapped(bytes: &[u8], width: usize, eol: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() / 3 * 4 + bytes.len() / 40 + 4);
-    let mut col = 0;
-    for chunk in bytes.chunks(3) {
-        if col >= width {
-            out.extend_from_slice(eol.as_bytes());
-            col = 0;
-        }
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * k)) & 63) as usize]);
-            } else {
-                out.push(b'=');
-            }
-        }
-        col += 4;
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    // Whole 4-character groups per line, as the sender's own lines were.
+    if width >= text.len() {
+        return text.into_bytes();
     }
-    out
+    let line = width.div_ceil(4).max(1) * 4;
+    text.as_bytes()
+        .chunks(line)
+        .collect::<Vec<_>>()
+        .join(eol.as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------------

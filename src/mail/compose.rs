@@ -124,6 +124,7 @@ mail_template!(UnderReviewMail, "under_review.txt");
 mail_template!(ApprovalRequestMail, "approval_request.txt");
 mail_template!(StatusMail, "status.txt");
 mail_template!(StatusUnknownMail, "status_unknown.txt");
+mail_template!(CardWarningMail, "card_warning.txt");
 mail_template!(CancelledMail, "cancelled.txt");
 mail_template!(DeliveryFailedMail, "delivery_failed.txt");
 mail_template!(AlertMail, "alert.txt");
@@ -151,6 +152,7 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::ApprovalRequest { .. } => ApprovalRequestMail { v }.render(),
         Template::Status { .. } => StatusMail { v }.render(),
         Template::StatusUnknown => StatusUnknownMail { v }.render(),
+        Template::CardWarning => CardWarningMail { v }.render(),
         Template::Cancelled { .. } => CancelledMail { v }.render(),
         Template::DeliveryFailed { .. } => DeliveryFailedMail { v }.render(),
         Template::Alert { .. } => AlertMail { v }.render(),
@@ -248,7 +250,10 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::Returns { order }
         | Template::AddressChanged { order }
         | Template::TooLateToChange { order } => Some(order),
-        Template::StatusUnknown | Template::DeliveryFailed { .. } | Template::Alert { .. } => None,
+        Template::StatusUnknown
+        | Template::CardWarning
+        | Template::DeliveryFailed { .. }
+        | Template::Alert { .. } => None,
     };
     let currency = config.shop.currency.clone();
     let amount = |d| money::round(d, &currency).to_string();
