@@ -136,6 +136,32 @@ enum Command {
         #[arg(long, value_name = "REF", conflicts_with_all = ["from", "to"])]
         order: Option<String>,
     },
+    /// One customer's data: `customer export EMAIL` prints it as JSON (GDPR art. 15);
+    /// `customer erase EMAIL` pseudonymises it everywhere but the books (art. 17).
+    Customer {
+        #[command(subcommand)]
+        action: CustomerAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomerAction {
+    /// Everything held about EMAIL as one JSON document: orders, lines, payments, the messages
+    /// received and sent, and the events.
+    Export {
+        email: String,
+        /// Write it to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Replace EMAIL's name, address, email and messages by a pseudonym everywhere; keeps
+    /// references, dates, items and amounts. Refused while one of their orders is unfinished.
+    Erase {
+        email: String,
+        /// Do it (without this, only say what would be erased).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -401,11 +427,69 @@ fn run(cli: Cli) -> Result<()> {
             println!("check with: cd {} && sha256sum -c MANIFEST", out.display());
             Ok(())
         }
+        Command::Customer { action } => customer(&cli.config, action, now),
     }
 }
 
 /// Send what the messages queued: to the outbox folder, or over SMTP when configured (unless a
 /// running daemon will, which owns sending for this database).
+fn customer(config_path: &Path, action: CustomerAction, now: OffsetDateTime) -> Result<()> {
+    let config = load_config(config_path)?;
+    let mut conn = store::open(&config.storage.database)?;
+    match action {
+        CustomerAction::Export { email, out } => {
+            let data = mailcart::customer::export_customer(&mut conn, &email, now)?;
+            let text = serde_json::to_string_pretty(&data)? + "\n";
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+        }
+        CustomerAction::Erase { email, yes: false } => {
+            let f = store::customer::footprint(&conn, &email)?;
+            println!(
+                "would erase {}: {} orders, {} messages received, {} sent, {} payments, {} events",
+                f.email,
+                f.orders.len(),
+                f.messages.len(),
+                f.outbox.len(),
+                f.payments.len(),
+                f.events.len()
+            );
+            let open = store::customer::unfinished(&f);
+            if !open.is_empty() {
+                println!("refused while unfinished: {}", open.join(", "));
+            }
+            println!("run again with --yes to erase");
+        }
+        CustomerAction::Erase { email, yes: true } => {
+            let done = mailcart::customer::erase_customer(&mut conn, &config, &email, now)?;
+            let e = &done.erasure;
+            println!(
+                "erased: now {}; {} orders kept for the books ({}), {} messages received, {} sent, {} payments, {} events rewritten; {} outbox files",
+                e.pseudonym,
+                e.orders.len(),
+                e.orders.join(", "),
+                e.messages,
+                e.outbox,
+                e.payments,
+                e.events,
+                done.files_rewritten
+            );
+            if !done.wal_emptied {
+                eprintln!(
+                    "warning: another process is reading the database; the old pages leave the WAL file at its next checkpoint"
+                );
+            }
+            println!(
+                "not reached by mailcart: the shop's IMAP mailbox, mail already sent, and exports made before"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn deliver(config: &Config, now: OffsetDateTime) -> Result<()> {
     let Some(smtp) = &config.smtp else {
         let conn = store::open(&config.storage.database)?;

@@ -59,7 +59,7 @@ pub fn deliver_to_dir(
     }
 }
 
-fn file_name(message_id: &str) -> String {
+pub(crate) fn file_name(message_id: &str) -> String {
     let safe: String = message_id
         .chars()
         .map(|c| {
@@ -73,7 +73,7 @@ fn file_name(message_id: &str) -> String {
     format!("{safe}.eml")
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;

@@ -178,13 +178,27 @@ fn handle(
         return Ok(outcome);
     }
     let earlier = store::message_id_seen(tx, &msg.message_id)?;
-    let row = store::insert_message(tx, &stored(&msg, &hash, raw), now, earlier)?;
-    if let Some(r) = &redacted {
+    // A copy fetched again after its customer was erased (or its raw copy purged) is not
+    // kept: that would undo it. Any other copy is kept, and never acted on twice.
+    let gone = match earlier {
+        Some(first) => store::message_gone(tx, first)?,
+        None => false,
+    };
+    let row = if gone {
+        None
+    } else {
+        Some(store::insert_message(
+            tx,
+            &stored(&msg, &hash, raw),
+            now,
+            earlier,
+        )?)
+    };
+    if let (Some(r), Some(row)) = (&redacted, row) {
         record_redaction(tx, now, &msg.message_id, row, r)?;
     }
     if let Some(first) = earlier {
-        // The same message again (another copy, another folder): kept, never acted on twice.
-        let detail = serde_json::json!({ "duplicate_of": first, "sha256": hash });
+        let detail = serde_json::json!({ "duplicate_of": first, "sha256": hash, "kept": !gone });
         store::insert_event(
             tx,
             now,
@@ -195,6 +209,7 @@ fn handle(
         )?;
         return Ok(outcome);
     }
+    let row = row.ok_or_else(|| PipelineError::Bug("a new message was not stored".into()))?;
     outcome.duplicate = false;
 
     let parsed = read_parts(

@@ -66,17 +66,6 @@ fn run_logged(config: &Path, args: &[&str], json: bool) -> String {
     text
 }
 
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -170,8 +159,7 @@ fn card_numbers_are_gone_from_everything_mailcart_keeps_logs_sends_or_exports() 
 
     // Every byte mailcart left on disk (database, its WAL and shared memory, outbox, export),
     // and everything it printed.
-    let mut files = Vec::new();
-    files_under(shop.dir.path(), &mut files);
+    let files = common::files_under(shop.dir.path());
     let mut leaks = Vec::new();
     let db = rusqlite::Connection::open(shop.dir.path().join("mailcart.db")).unwrap();
     let stored: Vec<(String, Vec<u8>)> = db

@@ -11,6 +11,7 @@ pub mod classify;
 pub mod command;
 pub mod decide;
 pub mod delivery;
+pub mod erase;
 pub mod extract;
 pub mod inbound;
 pub mod items;

@@ -28,6 +28,17 @@ pub fn message_id_seen(conn: &Connection, message_id: &str) -> Result<Option<i64
         .optional()?)
 }
 
+/// The first copy of this message was erased or purged: a later copy must not bring it back.
+pub fn message_gone(conn: &Connection, row: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT erased_at IS NOT NULL OR purged_at IS NOT NULL FROM messages WHERE id = ?1",
+        )?
+        .query_row([row], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 pub fn insert_message(
     tx: &Connection,
     m: &StoredMessage,

@@ -5,6 +5,7 @@ mod backfill;
 mod catalog;
 mod chain;
 mod commands;
+pub mod customer;
 mod events;
 mod mailbox;
 mod messages;
@@ -32,7 +33,7 @@ pub use mailbox::{
 };
 pub use messages::{
     HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
-    message_id_seen, resolve_message, update_message,
+    message_gone, message_id_seen, resolve_message, update_message,
 };
 pub use orders::{
     EventRow, OrderRow, count_customer_orders, customer_order, find_order_by_reference,
@@ -69,6 +70,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v3.sql")),
         M::up(include_str!("schema_v4.sql")),
         M::up_with_hook(include_str!("schema_v5.sql"), backfill::backfill),
+        M::up(include_str!("schema_v6.sql")),
     ])
 }
 
