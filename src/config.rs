@@ -48,6 +48,8 @@ pub struct Config {
     pub security: Security,
     #[serde(default)]
     pub delivery: Delivery,
+    #[serde(default)]
+    pub retention: Retention,
     /// Tracking-page URL templates by carrier name; `{tracking}` is filled in. Added to (and
     /// overriding) the built-in ones for UPS, USPS, FedEx, DHL, Royal Mail, La Poste and
     /// Deutsche Post.
@@ -361,6 +363,15 @@ pub struct Security {
     pub authserv_id: Option<String>,
 }
 
+/// How long raw copies of messages are kept.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Raw messages (received and sent) older than this many days are emptied; orders,
+    /// events and each message's hash stay. Unset: kept for ever.
+    pub raw_messages_days: Option<u32>,
+}
+
 /// What the confirmation promises about delivery.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -640,6 +651,12 @@ impl Config {
         }
         if self.payments.due_days == 0 {
             return bad("payments.due_days", "must be at least 1");
+        }
+        if self.retention.raw_messages_days == Some(0) {
+            return bad(
+                "retention.raw_messages_days",
+                "must be at least 1 (leave it out to keep raw messages for ever)",
+            );
         }
         if self.limits.max_quantity == 0 {
             return bad("limits.max_quantity", "must be at least 1");

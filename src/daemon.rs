@@ -113,7 +113,11 @@ async fn timers(
         let cfg = Arc::clone(&config);
         let now = time::OffsetDateTime::now_utc();
         match db
-            .call(move |conn| crate::pipeline::run_timers(conn, &cfg, now))
+            .call(move |conn| {
+                let fired = crate::pipeline::run_timers(conn, &cfg, now)?;
+                crate::pipeline::run_retention(conn, &cfg, now)?;
+                Ok::<_, crate::pipeline::PipelineError>(fired)
+            })
             .await
         {
             Ok(Ok(fired)) if !fired.is_empty() => wake.notify_one(),

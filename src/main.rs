@@ -242,9 +242,18 @@ fn run(cli: Cli) -> Result<()> {
             let config = load_config(&cli.config)?;
             let mut conn = store::open(&config.storage.database)?;
             let outcomes = mailcart::pipeline::run_timers(&mut conn, &config, now)?;
+            let purged = mailcart::pipeline::run_retention(&mut conn, &config, now)?;
             let mut out = std::io::stdout().lock();
-            if outcomes.is_empty() {
+            if outcomes.is_empty() && purged == store::Purged::default() {
                 writeln!(out, "nothing due")?;
+            }
+            if purged != store::Purged::default() {
+                writeln!(
+                    out,
+                    "retention: raw copies of {} received and {} sent messages purged",
+                    purged.messages.len(),
+                    purged.outbox.len()
+                )?;
             }
             for outcome in &outcomes {
                 writeln!(

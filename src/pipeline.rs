@@ -542,6 +542,21 @@ pub fn run_timers(
     Ok(outcomes)
 }
 
+/// `[retention] raw_messages_days`: empty the raw copies past it (a bounded number per run).
+pub fn run_retention(
+    conn: &mut Connection,
+    config: &Config,
+    now: OffsetDateTime,
+) -> Result<store::Purged, PipelineError> {
+    let Some(days) = config.retention.raw_messages_days else {
+        return Ok(store::Purged::default());
+    };
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let purged = store::purge_raw(&tx, now - Duration::days(i64::from(days)), now)?;
+    tx.commit()?;
+    Ok(purged)
+}
+
 /// Keep a message for a person without reading it (say, over the size limit, where only its
 /// header was fetched): stored, listed by `review`, never answered.
 pub fn set_aside(

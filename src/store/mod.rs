@@ -12,6 +12,7 @@ mod messages;
 mod orders;
 mod outbox;
 pub mod payments;
+mod retention;
 mod stock;
 mod verify;
 
@@ -46,6 +47,7 @@ pub use outbox::{
     unmark_sending,
 };
 pub use payments::{insert_payment, transaction_seen};
+pub use retention::{Purged, purge_raw};
 pub use stock::{StockRow, apply_move, available_map, inventory};
 pub use verify::{VerifyReport, chain_has, verify};
 
@@ -92,6 +94,8 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Each message is a savepoint; its rollback journal stays in memory instead of a temp file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Purged and erased bytes are zeroed in the file, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     migrations().to_latest(&mut conn)?;
     Ok(conn)
 }
