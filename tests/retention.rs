@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::shop::{ADDRESS, PAT, Shop, eml};
+use common::shop::{Shop, eml};
 
 fn count(shop: &Shop, sql: &str) -> i64 {
     let db = rusqlite::Connection::open(shop.dir.path().join("mailcart.db")).unwrap();
