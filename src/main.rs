@@ -13,6 +13,8 @@ use mailcart::core::catalog::Catalog;
 use mailcart::core::extract::{ReadContext, read};
 use mailcart::pipeline::{Outcome, RandomReferences, process_batch};
 use mailcart::{cli_view, outbox, store};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[derive(Parser)]
 #[command(
@@ -206,10 +208,15 @@ fn main() {
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
+    // async-imap traces every command and response as sent: the LOGIN password, and whole
+    // messages (card numbers, addresses). No log level, whatever MAILCART_LOG says, shows them.
+    let wire = tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.target().starts_with("async_imap") && *meta.level() == tracing::Level::TRACE)
+    });
     if cli.log_json {
-        logs.json().init();
+        logs.json().finish().with(wire).init();
     } else {
-        logs.init();
+        logs.finish().with(wire).init();
     }
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
