@@ -61,12 +61,13 @@ pub struct ExportSummary {
     pub verified: bool,
 }
 
-/// The tables, each with the time column its period is chosen by and the column naming its
-/// order. Columns are listed, never `*`, so that the files keep their shape as the schema grows.
+/// The tables, each with the time column its period is chosen by (or `first..last`, a span:
+/// an order belongs to every period it was alive in, from creation to its last change) and the
+/// column naming its order. Columns are listed, never `*`, so that the files keep their shape as the schema grows.
 const TABLES: &[(&str, &str, &str, &str)] = &[
     (
         "orders",
-        "o.created_at",
+        "o.created_at..o.updated_at",
         "o.reference",
         "SELECT o.reference, o.state, o.customer_email, json_extract(o.doc, '$.customer.name') AS customer_name,
                 json_extract(o.doc, '$.country_code') AS ship_country, o.currency, o.subtotal, o.shipping,
@@ -75,7 +76,7 @@ const TABLES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "order_lines",
-        "o.created_at",
+        "o.created_at..o.updated_at",
         "o.reference",
         "SELECT l.order_ref, l.line_no, l.sku, l.name, l.quantity, l.unit_price, l.line_total
          FROM order_lines l JOIN orders o ON o.reference = l.order_ref WHERE {where}
@@ -116,6 +117,8 @@ const MESSAGES: &str = "SELECT 'in' AS direction, m.id, m.message_id, m.received
 fn condition(time_col: &str, ref_col: &str, sel: &Selection) -> String {
     if sel.order.is_some() {
         format!("{ref_col} = :order")
+    } else if let Some((first, last)) = time_col.split_once("..") {
+        format!("{first} < :to AND {last} >= :from")
     } else {
         format!("{time_col} >= :from AND {time_col} < :to")
     }

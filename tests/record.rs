@@ -462,3 +462,47 @@ fn an_order_dossier_and_a_period_in_json_lines() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no order MC-NOSUCH"));
 }
+
+#[test]
+fn an_order_is_in_every_period_it_was_alive_in() {
+    let shop = common::shop::Shop::new();
+    shop.require_authentication();
+    let r = shop.quoted_order("o1@example.test", "2026-11-20T09:00:00Z");
+    let out = shop.seller_says(&format!("paid {r}"), "2026-12-02T10:00:00Z");
+    assert!(out.contains("[paid]"), "{out}");
+    let orders_in = |from: &str, to: &str| -> Vec<String> {
+        let dir = shop.dir.path().join(format!("export-{from}-{to}"));
+        shop.run(&[
+            "export",
+            "--out",
+            dir.to_str().unwrap(),
+            "--from",
+            from,
+            "--to",
+            to,
+        ]);
+        csv_rows(&dir.join("orders.csv"))
+            .iter()
+            .map(|row| row[0].to_string())
+            .collect()
+    };
+    assert_eq!(
+        orders_in("2026-11-01", "2026-11-30"),
+        [r.clone()],
+        "created in it"
+    );
+    assert_eq!(
+        orders_in("2026-12-01", "2026-12-31"),
+        [r.clone()],
+        "paid in it"
+    );
+    assert_eq!(
+        orders_in("2026-11-25", "2026-11-26"),
+        [r.clone()],
+        "waiting in it"
+    );
+    assert!(
+        orders_in("2026-11-01", "2026-11-19").is_empty(),
+        "before it existed"
+    );
+}
