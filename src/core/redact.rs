@@ -1376,6 +1376,19 @@ mod tests {
     }
 
     #[test]
+    fn the_last_resort_blots_digits_in_place_and_leaves_other_runs() {
+        let raw =
+            b"Message-ID: <4111111111111111@x>\r\n\r\npay 4111 1111 1111 1111 ok; order 12345678";
+        let r = blot_cards(raw).unwrap();
+        assert_eq!(r.count, 2);
+        assert_eq!(r.raw.len(), raw.len());
+        let text = String::from_utf8(r.raw).unwrap();
+        assert!(text.contains("pay XXXX XXXX XXXX XXXX ok"), "{text}");
+        assert!(text.contains("order 12345678"));
+        assert!(blot_cards(b"no numbers 123").is_none());
+    }
+
+    #[test]
     fn well_known_test_numbers_are_cards() {
         let numbers = [
             "4111111111111111",    // Visa 16
