@@ -488,17 +488,17 @@ fn an_order_is_in_every_period_it_was_alive_in() {
     };
     assert_eq!(
         orders_in("2026-11-01", "2026-11-30"),
-        [r.clone()],
+        std::slice::from_ref(&r),
         "created in it"
     );
     assert_eq!(
         orders_in("2026-12-01", "2026-12-31"),
-        [r.clone()],
+        std::slice::from_ref(&r),
         "paid in it"
     );
     assert_eq!(
         orders_in("2026-11-25", "2026-11-26"),
-        [r.clone()],
+        std::slice::from_ref(&r),
         "waiting in it"
     );
     assert!(

@@ -10,12 +10,9 @@ use crate::core::inbound::{Inbound, Mailbox};
 const MAX_TEXT: usize = 256 * 1024;
 
 pub fn sha256_hex(raw: &[u8]) -> String {
-    let digest = Sha256::digest(raw);
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    // `LowerHex` on the digest: one pass, no allocation per byte (that was a third of
+    // `verify`'s time on a large record).
+    format!("{:x}", Sha256::digest(raw))
 }
 
 /// Messages larger than this are kept raw but not read.

@@ -74,6 +74,7 @@ fn migrations() -> Migrations<'static> {
         M::up_with_hook(include_str!("schema_v5.sql"), backfill::backfill),
         M::up(include_str!("schema_v6.sql")),
         M::up(include_str!("schema_v7.sql")),
+        M::up(include_str!("schema_v8.sql")),
     ])
 }
 
