@@ -14,6 +14,8 @@
 //! MAILCART_BENCH_EXPORT_KEEP=1 (keep the export folders), MAILCART_BENCH_EXPORT_PLAIN_BUILD=1
 //! (build without the temporary index described in `build`).
 
+mod common;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -221,23 +223,7 @@ fn build(dir: &Path, n: usize, batch: usize, paid_pct: usize) -> PathBuf {
     mailcart(&["init", dir.to_str().unwrap()]);
     let config_path = dir.join("config.toml");
     let config_arg = config_path.to_str().unwrap();
-    // The fixture catalog with plenty of stock, so that every order is quoted and reserved.
-    let csv = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures/catalog.csv"),
-    )
-    .unwrap();
-    let csv: String = csv
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i == 0 {
-                return format!("{l}\n");
-            }
-            let mut f: Vec<&str> = l.split(',').collect();
-            f[3] = "10000000";
-            format!("{}\n", f.join(","))
-        })
-        .collect();
+    let csv = common::stocked_catalog_csv("10000000");
     let catalog = dir.join("catalog.csv");
     std::fs::write(&catalog, csv).unwrap();
     mailcart(&[

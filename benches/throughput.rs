@@ -5,6 +5,8 @@
 //! Options (env): MAILCART_BENCH_N (default 10000), MAILCART_BENCH_BATCH (default 256,
 //! messages per commit; 1 gives one fsync'd commit per message).
 
+mod common;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -133,23 +135,7 @@ fn main() {
     );
     let config = Config::from_toml(&text, Path::new("bench")).unwrap();
     let mut conn = mailcart::store::open(&config.storage.database).unwrap();
-    let csv = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures/catalog.csv"),
-    )
-    .unwrap();
-    // Plenty of stock, so every order can be quoted and reserved.
-    let csv: String = csv
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            if i == 0 {
-                return format!("{l}\n");
-            }
-            let mut f: Vec<&str> = l.split(',').collect();
-            f[3] = "1000000";
-            format!("{}\n", f.join(","))
-        })
-        .collect();
+    let csv = common::stocked_catalog_csv("1000000");
     let now = time::OffsetDateTime::now_utc();
     let tx = conn.transaction().unwrap();
     mailcart::store::import_catalog_csv(&tx, csv.as_bytes(), now).unwrap();

@@ -65,8 +65,6 @@ pub fn erase_customer(
     email: &str,
     now: OffsetDateTime,
 ) -> Result<Erased, CustomerError> {
-    // Freed and overwritten cells are zeroed, not left in free pages for a hex editor.
-    conn.pragma_update(None, "secure_delete", "ON")?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let f = footprint(&tx, email)?;
     if f.orders.is_empty() && f.messages.is_empty() && f.outbox.is_empty() {

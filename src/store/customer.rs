@@ -52,24 +52,25 @@ pub fn footprint(conn: &Connection, email: &str) -> Result<Footprint> {
            OR order_ref IN (SELECT value FROM json_each(?2))
            OR message_id IN (SELECT message_id FROM thread_ids
                              WHERE order_ref IN (SELECT value FROM json_each(?2)))")?;
-    let mut outbox = ids(
+    let outbox = ids(
         "SELECT id FROM outbox WHERE order_ref IN (SELECT value FROM json_each(?2))
            OR instr(lower(to_addrs), ?1) > 0",
     )?;
     // `instr` found candidates; keep those with this exact address among the recipients.
-    let mut stmt =
-        conn.prepare("SELECT id, order_ref, lower(to_addrs) FROM outbox WHERE id = ?1")?;
-    outbox.retain(|id| {
-        stmt.query_row([id], |r| {
-            let order: Option<String> = r.get(1)?;
-            let to: String = r.get(2)?;
-            Ok(order.is_some_and(|o| refs.contains(&o))
-                || to
-                    .split(',')
-                    .any(|a| a.trim().trim_matches(['<', '>']) == email))
-        })
-        .unwrap_or(false)
-    });
+    let mut stmt = conn.prepare("SELECT order_ref, lower(to_addrs) FROM outbox WHERE id = ?1")?;
+    let mut theirs = Vec::with_capacity(outbox.len());
+    for id in outbox {
+        let (order, to): (Option<String>, String) =
+            stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if order.is_some_and(|o| refs.contains(&o))
+            || to
+                .split(',')
+                .any(|a| a.trim().trim_matches(['<', '>']) == email)
+        {
+            theirs.push(id);
+        }
+    }
+    let outbox = theirs;
     let payments = ids(
         "SELECT id FROM payments WHERE order_ref IN (SELECT value FROM json_each(?2))
            OR lower(payer) = ?1",
