@@ -223,6 +223,8 @@ fn build(dir: &Path, n: usize, batch: usize, paid_pct: usize) -> PathBuf {
     mailcart(&["init", dir.to_str().unwrap()]);
     let config_path = dir.join("config.toml");
     let config_arg = config_path.to_str().unwrap();
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, common::without_global_reply_cap(&text)).unwrap();
     let csv = common::stocked_catalog_csv("10000000");
     let catalog = dir.join("catalog.csv");
     std::fs::write(&catalog, csv).unwrap();

@@ -53,6 +53,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+mod common;
+
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = Result<T, Error>;
 
@@ -346,7 +348,7 @@ impl Shop {
         };
         shop.cli(&["init", path_str(shop.dir.path())?])?;
         let config = shop.dir.path().join("config.toml");
-        let mut text = std::fs::read_to_string(&config)?;
+        let mut text = common::without_global_reply_cap(&std::fs::read_to_string(&config)?);
         text.push_str(&format!(
             "\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nusername = \"{SHOP}\"\n\
              password = \"{}\"\nmailbox = \"{mailbox}\"\ntimeout_seconds = 60\n\n\
@@ -357,16 +359,7 @@ impl Shop {
         ));
         std::fs::write(&config, text)?;
         // The fixture catalog with plenty of stock: no order runs short.
-        let csv = std::fs::read_to_string(repo().join("mailbox-fixtures/catalog.csv"))?;
-        let mut rewritten = String::new();
-        for (i, line) in csv.lines().enumerate() {
-            let mut fields: Vec<&str> = line.splitn(5, ',').collect();
-            if i > 0 && fields.len() == 5 {
-                fields[3] = "1000000";
-            }
-            rewritten.push_str(&fields.join(","));
-            rewritten.push('\n');
-        }
+        let rewritten = common::stocked_catalog_csv("1000000");
         let catalog = shop.dir.path().join("catalog.csv");
         std::fs::write(&catalog, rewritten)?;
         shop.cli(&["inventory", "import", path_str(&catalog)?])?;

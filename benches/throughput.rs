@@ -126,7 +126,7 @@ fn main() {
     println!("{n} messages, {:.1} MB", bytes as f64 / 1e6);
 
     let dir = tempfile::tempdir().unwrap();
-    let text = mailcart::EXAMPLE_CONFIG.replace(
+    let text = common::without_global_reply_cap(mailcart::EXAMPLE_CONFIG).replace(
         "database = \"mailcart.db\"",
         &format!(
             "database = {:?}",

@@ -154,8 +154,25 @@ pub fn inventory_table(rows: &[StockRow]) -> String {
 }
 
 /// `mailcart status`: where the mailbox stands, the servers, what waits, the orders.
-pub fn status_json(conn: &rusqlite::Connection) -> Result<Value, crate::store::StoreError> {
+pub fn status_json(
+    conn: &rusqlite::Connection,
+    pause_hours: u32,
+    now: time::OffsetDateTime,
+) -> Result<Value, crate::store::StoreError> {
     let (pending, sending, sent, failed) = crate::store::outbox_counts(conn)?;
+    let paused: Vec<Value> = crate::store::all_pauses(conn)?
+        .into_iter()
+        .filter(|p| p.active(now, pause_hours))
+        .map(|p| {
+            json!({
+                "scope": p.scope,
+                "opened_at": crate::store::ts(p.opened_at),
+                "last_held_at": crate::store::ts(p.last_held_at),
+                "lifts_at": crate::store::ts(p.last_held_at + time::Duration::hours(pause_hours.into())),
+                "reason": p.reason,
+            })
+        })
+        .collect();
     let held = crate::store::held_messages(conn)?.len();
     Ok(json!({
         "mailboxes": crate::store::checkpoints(conn)?.into_iter().map(|(m, c, at)| json!({
@@ -163,6 +180,7 @@ pub fn status_json(conn: &rusqlite::Connection) -> Result<Value, crate::store::S
         })).collect::<Vec<_>>(),
         "servers": crate::store::server_contacts(conn)?,
         "held_for_a_person": held,
+        "paused": paused,
         "outbox": { "pending": pending, "sending": sending, "sent": sent, "failed": failed },
         "orders": crate::store::orders_by_state(conn)?.into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<String, Value>>(),
     }))
@@ -207,6 +225,26 @@ pub fn status_text(v: &Value) -> String {
         "held for a person: {} (`mailcart review`)",
         v["held_for_a_person"]
     );
+    for p in v["paused"].as_array().cloned().unwrap_or_default() {
+        let scope = p["scope"].as_str().unwrap_or("");
+        let who = if scope == crate::core::reply_cap::ALL {
+            "all customers (the breaker)".to_string()
+        } else {
+            scope.to_string()
+        };
+        let _ = writeln!(
+            s,
+            "automatic replies paused for {who} since {}: {}; lifts at {} unless more mail is held (`mailcart resume {}`)",
+            p["opened_at"].as_str().unwrap_or(""),
+            p["reason"].as_str().unwrap_or(""),
+            p["lifts_at"].as_str().unwrap_or(""),
+            if scope == crate::core::reply_cap::ALL {
+                "--all"
+            } else {
+                scope
+            },
+        );
+    }
     let orders = v["orders"].as_object().cloned().unwrap_or_default();
     if orders.is_empty() {
         let _ = writeln!(s, "orders: none");

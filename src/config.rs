@@ -473,6 +473,18 @@ pub struct Limits {
     /// Automatic replies to one correspondent in any hour; more are held, never sent.
     #[serde(default = "default_replies_per_hour")]
     pub replies_per_correspondent_per_hour: u32,
+    /// The same over any 24 hours: an auto-responder that answers slower than the hourly cap
+    /// would still loop all day.
+    #[serde(default = "default_replies_per_day")]
+    pub replies_per_correspondent_per_day: u32,
+    /// Automatic replies to all customers together in any hour: past it every automatic reply
+    /// pauses (the circuit breaker) and the sellers are told once.
+    #[serde(default = "default_replies_all_per_hour")]
+    pub replies_per_hour: u32,
+    /// A pause (of one correspondent, or of all) lifts this long after the last message it
+    /// held, or when a person runs `mailcart resume`.
+    #[serde(default = "default_pause_hours")]
+    pub pause_hours: u32,
     /// Largest quantity of one item a customer may order in one line.
     #[serde(default = "default_max_quantity")]
     pub max_quantity: u32,
@@ -482,6 +494,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             replies_per_correspondent_per_hour: default_replies_per_hour(),
+            replies_per_correspondent_per_day: default_replies_per_day(),
+            replies_per_hour: default_replies_all_per_hour(),
+            pause_hours: default_pause_hours(),
             max_quantity: default_max_quantity(),
         }
     }
@@ -489,6 +504,15 @@ impl Default for Limits {
 
 fn default_replies_per_hour() -> u32 {
     5
+}
+fn default_replies_per_day() -> u32 {
+    20
+}
+fn default_replies_all_per_hour() -> u32 {
+    1000
+}
+fn default_pause_hours() -> u32 {
+    24
 }
 fn default_max_quantity() -> u32 {
     999
@@ -656,6 +680,29 @@ impl Config {
             return bad(
                 "retention.raw_messages_days",
                 "must be at least 1 (leave it out to keep raw messages for ever)",
+            );
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            (
+                "limits.replies_per_correspondent_per_hour",
+                l.replies_per_correspondent_per_hour,
+            ),
+            (
+                "limits.replies_per_correspondent_per_day",
+                l.replies_per_correspondent_per_day,
+            ),
+            ("limits.replies_per_hour", l.replies_per_hour),
+            ("limits.pause_hours", l.pause_hours),
+        ] {
+            if v == 0 {
+                return bad(key, "must be at least 1");
+            }
+        }
+        if l.replies_per_correspondent_per_day < l.replies_per_correspondent_per_hour {
+            return bad(
+                "limits.replies_per_correspondent_per_day",
+                "must be at least limits.replies_per_correspondent_per_hour",
             );
         }
         if self.limits.max_quantity == 0 {
@@ -899,6 +946,30 @@ mod tests {
         };
         assert_eq!(creds.password().unwrap(), "s3cret");
         assert!(!format!("{creds:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn loop_caps_are_checked() {
+        for (from, to, key) in [
+            (
+                "replies_per_hour = 1000",
+                "replies_per_hour = 0",
+                "limits.replies_per_hour",
+            ),
+            ("pause_hours = 24", "pause_hours = 0", "limits.pause_hours"),
+            (
+                "replies_per_correspondent_per_day = 20",
+                "replies_per_correspondent_per_day = 3",
+                "limits.replies_per_correspondent_per_day",
+            ),
+        ] {
+            let text = EXAMPLE.replace(from, to);
+            assert_ne!(text, EXAMPLE);
+            let err = Config::from_toml(&text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

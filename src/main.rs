@@ -99,6 +99,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Lift a pause of automatic replies (the loop caps): one correspondent's, or with `--all`
+    /// the breaker that holds every customer. Mail held meanwhile stays in `mailcart review`.
+    Resume {
+        /// The correspondent's address.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        email: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
     /// Messages set aside for a person, with the reason; `--resolve ID` marks one dealt with.
     Review {
         #[arg(long)]
@@ -354,12 +363,41 @@ fn run(cli: Cli) -> Result<()> {
         Command::Status { json } => {
             let config = load_config(&cli.config)?;
             let conn = store::open(&config.storage.database)?;
-            let v = cli_view::status_json(&conn)?;
+            let v = cli_view::status_json(&conn, config.limits.pause_hours, now)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", cli_view::status_text(&v));
             }
+            Ok(())
+        }
+        Command::Resume { email, .. } => {
+            let config = load_config(&cli.config)?;
+            let mut conn = store::open(&config.storage.database)?;
+            let scope = match &email {
+                Some(e) => e.trim().to_ascii_lowercase(),
+                None => mailcart::core::reply_cap::ALL.to_string(),
+            };
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if !store::resume(&tx, &scope)? {
+                bail!(
+                    "automatic replies to {} are not paused (see `mailcart status`)",
+                    email.as_deref().unwrap_or("all customers")
+                );
+            }
+            store::insert_event(
+                &tx,
+                now,
+                None,
+                None,
+                "replies_resumed",
+                &serde_json::json!({ "scope": scope }),
+            )?;
+            tx.commit()?;
+            println!(
+                "automatic replies to {} resume; mail held meanwhile is still in `mailcart review`",
+                email.as_deref().unwrap_or("all customers")
+            );
             Ok(())
         }
         Command::Review {

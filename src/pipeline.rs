@@ -104,11 +104,18 @@ pub fn process_batch_from(
     let catalog = store::load_catalog(conn)?;
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(messages.len());
+    // Counted once a batch and carried along: a count per message would read an hour of a
+    // busy shop's outbox every time.
+    let mut to_all = store::count_all_recent_replies(
+        &tx,
+        now - Duration::hours(1),
+        config.limits.replies_per_hour.saturating_add(1),
+    )?;
     for raw in messages {
         let mut sp = tx.savepoint()?;
         // A bug must cost one message a person's look, never the batch or the process.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle(&sp, config, &catalog, raw, now, refs)
+            handle(&sp, config, &catalog, raw, now, refs, &mut to_all)
         }))
         .unwrap_or_else(|panic| {
             let what = panic
@@ -158,6 +165,7 @@ fn handle(
     raw: &[u8],
     now: OffsetDateTime,
     refs: &mut dyn References,
+    to_all: &mut u32,
 ) -> Result<Outcome, PipelineError> {
     // Card numbers go before anything reads, hashes or keeps the message: from here on the
     // redacted copy is the message (the same mail twice redacts the same way, so dedup holds).
@@ -260,11 +268,8 @@ fn handle(
         catalog,
         order,
         available: &available,
-        replies_last_hour: store::count_recent_replies(
-            tx,
-            &correspondent,
-            now - Duration::hours(1),
-        )?,
+        recent: store::recent_replies(tx, &correspondent, now, *to_all)?,
+        pauses: store::pauses_for(tx, &correspondent)?,
         new_reference: fresh_reference(tx, config, refs)?,
         thread,
         transaction_seen,
@@ -273,6 +278,7 @@ fn handle(
         cards_removed: redacted.as_ref().map_or(0, |r| r.count),
     });
     outcome.kind = Some(parsed.kind);
+    *to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
     apply(
         tx,
         config,
@@ -429,6 +435,9 @@ fn apply(
     }
     for event in &decision.events {
         store::insert_event(tx, now, r, message_id, event.kind, &event.detail)?;
+    }
+    if let Some(change) = &decision.pause {
+        store::apply_pause(tx, change, now)?;
     }
     if let (Some(payment), Some(id)) = (&decision.payment, message_id) {
         store::insert_payment(tx, payment, id, now)?;

@@ -330,10 +330,22 @@ fn replies_to_one_address_are_capped() {
             &format!("2026-11-22T09:0{i}:00Z"),
         );
     }
+    let to_pat = || {
+        let all = shop.outbox();
+        all.iter()
+            .filter(|(_, t)| !t.contains("are paused"))
+            .count()
+    };
     assert_eq!(
-        shop.outbox().len(),
+        to_pat(),
         5,
         "at most 5 automatic replies an hour to one address"
+    );
+    assert_eq!(
+        shop.mail_with("Automatic replies to pat@example.test are paused")
+            .len(),
+        2,
+        "one alert to each seller"
     );
     let held = shop.json(&["review", "--json"]);
     assert!(
@@ -343,13 +355,21 @@ fn replies_to_one_address_are_capped() {
             .any(|h| h["reason"].as_str().unwrap().contains("reply cap")),
         "{held}"
     );
-    // An hour later the customer is answered again.
-    shop.deliver(
+    // The address stays paused while it keeps writing (tests/loops.rs has the whole day) ...
+    let out = shop.deliver(
         "9.eml",
         &eml(PAT, "Hello", "cap9@example.test", None, "2 x Blue Mug\n"),
         "2026-11-22T10:30:00Z",
     );
-    assert_eq!(shop.outbox().len(), 6);
+    assert!(out.contains("paused"), "{out}");
+    assert_eq!(to_pat(), 5);
+    // ... and is answered again after a quiet day.
+    shop.deliver(
+        "10.eml",
+        &eml(PAT, "Hello", "cap10@example.test", None, "2 x Blue Mug\n"),
+        "2026-11-23T10:31:00Z",
+    );
+    assert_eq!(to_pat(), 6);
 }
 
 #[test]

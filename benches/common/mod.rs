@@ -20,3 +20,15 @@ pub fn stocked_catalog_csv(stock: &str) -> String {
         })
         .collect()
 }
+
+/// A config text without the global cap on automatic replies (`[limits] replies_per_hour`):
+/// a bench answers thousands of customers within the hour, which a shop's loop breaker would
+/// rightly stop.
+pub fn without_global_reply_cap(config: &str) -> String {
+    let capped = "replies_per_hour = 1000\n";
+    assert!(
+        config.contains(capped),
+        "the example config's global reply cap moved"
+    );
+    config.replace(capped, "replies_per_hour = 4000000000\n")
+}

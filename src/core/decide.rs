@@ -16,6 +16,7 @@ use super::items::{ItemLine, Problem, Unmatched};
 use super::order::{Order, OrderLine, OrderState};
 use super::payment::PaymentNotice;
 use super::pricing::{Totals, price_order};
+use super::reply_cap::{self, Pause, PauseChange, RecentReplies};
 use crate::config::Config;
 
 pub struct Input<'a> {
@@ -28,8 +29,10 @@ pub struct Input<'a> {
     pub order: Option<Order>,
     /// Stock available to promise (on hand minus other orders' reservations), by SKU.
     pub available: &'a HashMap<String, i64>,
-    /// Automatic replies sent to this correspondent in the last hour.
-    pub replies_last_hour: u32,
+    /// Automatic replies already sent, for the loop caps (`core::reply_cap`).
+    pub recent: RecentReplies,
+    /// Pauses that may hold this message: the correspondent's and the one of all customers.
+    pub pauses: Vec<Pause>,
     /// A reference not yet used, should this message start an order.
     pub new_reference: String,
     /// The Message-IDs of `order`'s conversation, oldest first (to thread mail that answers
@@ -303,6 +306,8 @@ pub struct Decision {
     pub about: Option<String>,
     /// Command tokens of this order and purpose to retire (a command was carried out).
     pub retire_tokens: Option<(String, Purpose)>,
+    /// A loop cap opened a pause, or an open one held this message.
+    pub pause: Option<PauseChange>,
 }
 
 /// A payment notice as the books keep it: what it said, and what we made of it.
@@ -331,7 +336,7 @@ impl Decision {
 pub fn decide(input: Input) -> Decision {
     let mut decision = decide_kind(&input);
     warn_about_cards(&input, &mut decision);
-    apply_reply_cap(&input, &mut decision);
+    reply_cap::apply(&input, &mut decision);
     decision
 }
 
@@ -1041,21 +1046,6 @@ fn warn_about_cards(input: &Input, d: &mut Decision) {
     d.emails.push(email);
 }
 
-fn apply_reply_cap(input: &Input, d: &mut Decision) {
-    let cap = input.config.limits.replies_per_correspondent_per_hour;
-    let to_customer = d.emails.iter().filter(|e| e.to_customer).count() as u32;
-    if to_customer == 0 || input.replies_last_hour + to_customer <= cap {
-        return;
-    }
-    d.emails.retain(|e| !e.to_customer);
-    let reason = format!(
-        "reply cap reached: {} automatic replies to this address in the last hour",
-        input.replies_last_hour
-    );
-    d.event("reply_suppressed", json!({ "reason": reason }));
-    d.attention = Some(reason);
-}
-
 pub fn human_state(state: OrderState) -> &'static str {
     match state {
         OrderState::AwaitingDetails => "waiting for details from you",
@@ -1111,6 +1101,21 @@ mod tests {
     }
 
     fn run(m: &Inbound, order: Option<Order>, available: i64, replies: u32) -> Decision {
+        let recent = RecentReplies {
+            to_them_hour: replies,
+            to_them_day: replies,
+            to_all_hour: replies,
+        };
+        run_capped(m, order, available, recent, Vec::new())
+    }
+
+    fn run_capped(
+        m: &Inbound,
+        order: Option<Order>,
+        available: i64,
+        recent: RecentReplies,
+        pauses: Vec<Pause>,
+    ) -> Decision {
         let catalog = sample();
         let config = config();
         let parsed = read(
@@ -1135,7 +1140,8 @@ mod tests {
             catalog: &catalog,
             order,
             available: &available,
-            replies_last_hour: replies,
+            recent,
+            pauses,
             new_reference: "MC-TEST0001".into(),
             thread: Vec::new(),
             transaction_seen: false,
@@ -1252,9 +1258,104 @@ mod tests {
     #[test]
     fn reply_cap_holds_the_reply() {
         let d = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 5);
-        assert!(d.emails.is_empty());
+        assert!(d.emails.iter().all(|e| !e.to_customer));
         assert!(d.attention.unwrap().contains("reply cap"));
         assert!(d.order.is_some(), "the order is still recorded");
+    }
+
+    fn order_mail() -> Inbound {
+        msg(&format!("2 x Blue Mug\n\n{ADDRESS}"))
+    }
+
+    fn recent(hour: u32, day: u32, all: u32) -> RecentReplies {
+        RecentReplies {
+            to_them_hour: hour,
+            to_them_day: day,
+            to_all_hour: all,
+        }
+    }
+
+    fn alerts(d: &Decision) -> Vec<&Email> {
+        d.emails.iter().filter(|e| !e.to_customer).collect()
+    }
+
+    #[test]
+    fn each_cap_opens_its_pause_with_one_alert_per_seller() {
+        // config(): 5 an hour and 20 a day to one address, 1000 an hour to all.
+        let cases = [
+            (recent(4, 19, 999), None),
+            (recent(5, 5, 5), Some("pat@example.test")),
+            (recent(1, 20, 20), Some("pat@example.test")),
+            (recent(0, 0, 1000), Some(reply_cap::ALL)),
+        ];
+        for (r, want) in cases {
+            let d = run_capped(&order_mail(), None, 10, r, Vec::new());
+            match want {
+                None => {
+                    assert!(d.pause.is_none() && d.attention.is_none(), "{r:?}");
+                    assert_eq!(d.emails.len(), 1);
+                }
+                Some(scope) => {
+                    let Some(PauseChange::Open { scope: got, reason }) = &d.pause else {
+                        panic!("{r:?}: {:?}", d.pause);
+                    };
+                    assert_eq!(got, scope, "{reason}");
+                    assert!(d.emails.iter().all(|e| !e.to_customer), "{r:?}");
+                    let a = alerts(&d);
+                    assert_eq!(a.len(), 2, "one per seller");
+                    assert!(
+                        a.iter()
+                            .all(|e| e.once.as_ref().unwrap().starts_with("pause."))
+                    );
+                    assert!(d.events.iter().any(|e| e.kind == "replies_paused"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_open_pause_holds_without_a_new_alert_and_lifts_when_quiet() {
+        let pause = |scope: &str, hours_ago: i64| Pause {
+            scope: scope.into(),
+            opened_at: now() - Duration::hours(48),
+            last_held_at: now() - Duration::hours(hours_ago),
+            reason: "a loop".into(),
+        };
+        for scope in ["pat@example.test", reply_cap::ALL] {
+            let d = run_capped(
+                &order_mail(),
+                None,
+                10,
+                recent(0, 0, 0),
+                vec![pause(scope, 1)],
+            );
+            assert_eq!(
+                d.pause,
+                Some(PauseChange::Held {
+                    scope: scope.into()
+                })
+            );
+            assert!(d.emails.is_empty(), "held, and no second alert");
+            assert!(d.attention.unwrap().contains("paused"));
+            // 24 quiet hours later it has lifted.
+            let d = run_capped(
+                &order_mail(),
+                None,
+                10,
+                recent(0, 0, 0),
+                vec![pause(scope, 24)],
+            );
+            assert!(d.pause.is_none() && d.emails.len() == 1);
+        }
+        // Someone else's pause holds nobody else.
+        let d = run_capped(
+            &order_mail(),
+            None,
+            10,
+            recent(0, 0, 0),
+            vec![pause("lee@example.org", 1)],
+        );
+        assert!(d.pause.is_none() && d.emails.len() == 1);
     }
 
     #[test]

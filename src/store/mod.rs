@@ -11,6 +11,7 @@ mod mailbox;
 mod messages;
 mod orders;
 mod outbox;
+mod pauses;
 pub mod payments;
 mod retention;
 mod stock;
@@ -42,9 +43,11 @@ pub use orders::{
     order_events, order_thread, save_order,
 };
 pub use outbox::{
-    OutboxRow, count_recent_replies, first_email, insert_outbox, mark_failed, mark_retry,
-    mark_sending, mark_sent, next_retry_at, outbox_counts, outbox_has, pending_outbox,
-    unmark_sending,
+    OutboxRow, first_email, insert_outbox, mark_failed, mark_retry, mark_sending, mark_sent,
+    next_retry_at, outbox_counts, outbox_has, pending_outbox, unmark_sending,
+};
+pub use pauses::{
+    all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,
 };
 pub use payments::{insert_payment, transaction_seen};
 pub use retention::{Purged, purge_raw};
@@ -75,6 +78,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v6.sql")),
         M::up(include_str!("schema_v7.sql")),
         M::up(include_str!("schema_v8.sql")),
+        M::up(include_str!("schema_v9.sql")),
     ])
 }
 

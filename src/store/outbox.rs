@@ -89,17 +89,6 @@ pub fn outbox_has(conn: &Connection, message_id: &str) -> Result<bool> {
         .query_row([message_id], |r| r.get(0))?)
 }
 
-/// Automatic replies to `to_addr` since `since`, for the loop cap.
-pub fn count_recent_replies(
-    conn: &Connection,
-    to_addr: &str,
-    since: OffsetDateTime,
-) -> Result<u32> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM outbox WHERE to_addrs = ?1 AND to_customer = 1 AND created_at >= ?2")?
-        .query_row(params![to_addr, ts(since)], |r| r.get(0))?)
-}
-
 /// Rows to send now: pending or interrupted mid-send, and not waiting for a retry.
 pub fn pending_outbox(
     conn: &Connection,
