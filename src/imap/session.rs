@@ -233,87 +233,50 @@ impl Session {
     }
 
     async fn open(&mut self, verb: &str, mailbox: &str) -> Result<MailboxState, ImapError> {
-        let total = self.budget(0);
-        let state = match tokio::time::timeout(total, self.open_untimed(verb, mailbox)).await {
-            Ok(state) => state?,
-            Err(_) => {
-                return Err(ImapError::Timeout {
-                    what: format!("before {verb} was answered in full"),
-                    secs: total.as_secs(),
-                });
-            }
-        };
-        self.exists = state.exists;
-        Ok(state)
-    }
-
-    async fn open_untimed(&mut self, verb: &str, mailbox: &str) -> Result<MailboxState, ImapError> {
-        let mut state = MailboxState {
-            uidvalidity: 0,
-            exists: 0,
-            uid_next: None,
-        };
         let mut validity = None;
-        let id = within(self.limit, &format!("sending {verb}"), async {
-            self.inner
-                .run_command(format!("{verb} {}", quote(mailbox)))
-                .await
-        })
-        .await?;
-        loop {
-            let what = format!("waiting for the answer to {verb}");
-            let Some(response) = within(self.limit, &what, self.inner.read_response()).await?
-            else {
-                return Err(ImapError::Closed(format!(" while we waited for {verb}")));
-            };
-            match response.parsed() {
-                Response::Done {
-                    tag,
-                    status,
-                    information,
-                    ..
-                } if *tag == id => {
-                    if *status != Status::Ok {
-                        return Err(ImapError::Refused {
-                            command: verb.to_string(),
-                            status: format!("{status:?}").to_ascii_uppercase(),
-                            text: format!(
-                                "cannot open mailbox {mailbox:?}: {}",
-                                information.as_deref().unwrap_or("")
-                            ),
-                        });
-                    }
-                    break;
-                }
-                Response::MailboxData(MailboxDatum::Exists(n)) => state.exists = *n,
-                Response::Data {
+        let mut uid_next = None;
+        // The server must report EXISTS for the mailbox; what was known of another is gone.
+        self.exists = 0;
+        let command = format!("{verb} {}", quote(mailbox));
+        let opened = self
+            .command_within(&command, self.budget(0), |r| {
+                if let Response::Data {
                     status: Status::Ok,
                     code: Some(code),
                     ..
-                } => match code {
-                    ResponseCode::UidValidity(v) => validity = Some(*v),
-                    ResponseCode::UidNext(n) => state.uid_next = Some(*n),
-                    _ => {}
-                },
-                Response::Data {
-                    status: Status::Bye,
-                    information,
-                    ..
-                } => {
-                    return Err(ImapError::Closed(format!(
-                        ": {}",
-                        information.as_deref().unwrap_or("BYE")
-                    )));
+                } = r
+                {
+                    match code {
+                        ResponseCode::UidValidity(v) => validity = Some(*v),
+                        ResponseCode::UidNext(n) => uid_next = Some(*n),
+                        _ => {}
+                    }
                 }
-                _ => {}
-            }
+            })
+            .await;
+        if let Err(ImapError::Refused {
+            command,
+            status,
+            text,
+        }) = opened
+        {
+            return Err(ImapError::Refused {
+                command,
+                status,
+                text: format!("cannot open mailbox {mailbox:?}: {text}"),
+            });
         }
-        state.uidvalidity = validity.ok_or_else(|| {
+        opened?;
+        let uidvalidity = validity.ok_or_else(|| {
             ImapError::Protocol(format!(
                 "the server gave no UIDVALIDITY for {mailbox:?}, so messages cannot be told apart"
             ))
         })?;
-        Ok(state)
+        Ok(MailboxState {
+            uidvalidity,
+            exists: self.exists,
+            uid_next,
+        })
     }
 
     /// Whether a selectable folder of this name exists.
