@@ -376,13 +376,14 @@ impl Link {
             if find(&self.server_tail, b"\r\n").is_none() {
                 return Ok(false);
             }
+            // Counted before the client can act on the answer.
+            self.fired();
             if reach {
                 self.client.write_all(&self.server_tail).await?;
                 self.client.flush().await?;
                 // Let the client read it before the reset discards what is unread.
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            self.fired();
             self.cut();
             return Ok(true);
         }
