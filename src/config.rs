@@ -201,6 +201,9 @@ pub struct Smtp {
     /// Connections kept open to the server.
     #[serde(default = "default_smtp_connections")]
     pub connections: u32,
+    /// The longest wait between two tries of a message that failed for the moment.
+    #[serde(default = "default_retry_max")]
+    pub retry_max_seconds: u64,
 }
 
 fn default_mailbox() -> String {
@@ -235,6 +238,9 @@ fn default_max_bytes() -> u64 {
 }
 fn default_smtp_connections() -> u32 {
     2
+}
+fn default_retry_max() -> u64 {
+    30 * 60
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -762,6 +768,12 @@ impl Config {
             }
             if smtp.timeout_seconds == 0 {
                 return bad("smtp.timeout_seconds", "must be at least 1");
+            }
+            if smtp.retry_max_seconds < 10 {
+                return bad(
+                    "smtp.retry_max_seconds",
+                    "must be at least 10 (the first retry waits 10 s)",
+                );
             }
             if smtp.connections == 0 {
                 return bad("smtp.connections", "must be at least 1");

@@ -236,6 +236,7 @@ async fn record(
 ) -> Result<Vec<Arc<OutboxRow>>, DispatchError> {
     let now = OffsetDateTime::now_utc();
     let config = Arc::clone(config);
+    let cap = outbox::retry_cap(&config);
     let logged = group.clone();
     let sent = db
         .call(move |c| -> Result<Vec<Arc<OutboxRow>>, DispatchError> {
@@ -249,7 +250,7 @@ async fn record(
                         sent.push(row);
                     }
                     Err(SendError::Transient(e)) => {
-                        outbox::record_transient_failure(&tx, &row, &e, now)?;
+                        outbox::record_transient_failure(&tx, &row, &e, cap, now)?;
                         last_error = Some(e);
                     }
                     Err(SendError::Permanent(e)) => {
@@ -278,7 +279,7 @@ async fn record(
                 order,
                 to = %row.to_addrs,
                 attempts = row.attempts + 1,
-                retry_in_s = outbox::retry_delay(row.attempts).whole_seconds(),
+                retry_in_s = outbox::retry_delay(row.attempts, cap).whole_seconds(),
                 error = %error,
                 "email not sent; will retry"
             ),

@@ -211,22 +211,34 @@ fn queue(
     Ok(())
 }
 
-/// A transient failure: try again after a capped exponential backoff.
+/// A transient failure: try again after a capped exponential backoff (`cap`:
+/// `[smtp] retry_max_seconds`).
 pub fn record_transient_failure(
     conn: &Connection,
     row: &OutboxRow,
     error: &str,
+    cap: time::Duration,
     now: OffsetDateTime,
 ) -> Result<OffsetDateTime, OutboxError> {
-    let next = now + retry_delay(row.attempts);
+    let next = now + retry_delay(row.attempts, cap);
     store::mark_retry(conn, row.id, next, error)?;
     Ok(next)
 }
 
-/// 10 s, 20 s, 40 s ... capped at 30 min: quick for a blip, gentle for an outage.
-pub fn retry_delay(attempts: i64) -> time::Duration {
-    let exp = attempts.clamp(0, 8) as u32;
-    time::Duration::seconds((10 * 2i64.pow(exp)).min(30 * 60))
+/// `[smtp] retry_max_seconds`, as a duration.
+pub fn retry_cap(config: &Config) -> time::Duration {
+    let secs = config
+        .smtp
+        .as_ref()
+        .map_or(30 * 60, |s| s.retry_max_seconds);
+    time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
+}
+
+/// 10 s, 20 s, 40 s ... capped at `cap` (30 min by default): quick for a blip, gentle for an
+/// outage.
+pub fn retry_delay(attempts: i64, cap: time::Duration) -> time::Duration {
+    let exp = attempts.clamp(0, 16) as u32;
+    time::Duration::seconds(10 * 2i64.pow(exp)).min(cap)
 }
 
 #[cfg(test)]
@@ -235,11 +247,16 @@ mod tests {
 
     #[test]
     fn backoff_is_capped() {
-        assert_eq!(retry_delay(0), time::Duration::seconds(10));
-        assert_eq!(retry_delay(1), time::Duration::seconds(20));
-        assert_eq!(retry_delay(5), time::Duration::seconds(320));
-        assert_eq!(retry_delay(7), time::Duration::seconds(1280));
-        assert_eq!(retry_delay(8), time::Duration::minutes(30));
-        assert_eq!(retry_delay(60), time::Duration::minutes(30));
+        let cap = time::Duration::minutes(30);
+        assert_eq!(retry_delay(0, cap), time::Duration::seconds(10));
+        assert_eq!(retry_delay(1, cap), time::Duration::seconds(20));
+        assert_eq!(retry_delay(5, cap), time::Duration::seconds(320));
+        assert_eq!(retry_delay(7, cap), time::Duration::seconds(1280));
+        assert_eq!(retry_delay(8, cap), time::Duration::minutes(30));
+        assert_eq!(retry_delay(60, cap), time::Duration::minutes(30));
+        let short = time::Duration::seconds(30);
+        assert_eq!(retry_delay(1, short), time::Duration::seconds(20));
+        assert_eq!(retry_delay(2, short), short);
+        assert_eq!(retry_delay(9, short), short);
     }
 }

@@ -396,7 +396,8 @@ impl SmtpSink {
         // 4. EHLO and login, exactly as a send does it.
         let step = match tokio::time::timeout(self.timeout, self.open()).await {
             Ok(Ok(mut conn)) => {
-                let _ = conn.quit().await;
+                // QUIT too has the limit: a server may stop answering after the login.
+                let _ = tokio::time::timeout(self.timeout, conn.quit()).await;
                 Ok(match &self.username {
                     Some(u) => format!("EHLO accepted, logged in as {u}"),
                     None => "EHLO accepted (no login configured)".to_string(),

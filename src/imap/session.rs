@@ -1,6 +1,8 @@
 //! A logged-in session and the commands mailcart sends on it. Every command is read to its
 //! tagged completion (async-imap leaves the rest in the socket otherwise, where it turns up as
-//! the answer to the next command), its status is checked, and each read has a time limit.
+//! the answer to the next command), its status is checked, each read has a time limit, and so
+//! has the whole command: a server that drips its answer a few bytes at a time sends every
+//! response within the read limit and would otherwise hold a command for ever.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -16,6 +18,14 @@ use tokio::time::Instant;
 use super::ImapError;
 use super::net::{MailStream, capability_set, clean, within};
 
+/// The slowest transfer a command's deadline allows for on top of the time limit: a 25 MB
+/// message may take 13 min, a 64 MB batch 35 min.
+const MIN_BYTES_PER_SECOND: u64 = 32 * 1024;
+/// What one message's line of a listing (UID and size) is allowed, in bytes.
+const LISTING_BYTES_PER_MESSAGE: u64 = 64;
+/// What one message's header is allowed, in bytes, when only headers are fetched.
+const HEADER_BYTES: u64 = 16 * 1024;
+
 /// A logged-in IMAP session (TLS or not). After any error the session is in an unknown state
 /// (a command may be half read): drop it and connect again.
 pub struct Session {
@@ -26,6 +36,8 @@ pub struct Session {
     description: String,
     /// Set when the server reports new messages (EXISTS or RECENT) during a command.
     changed: bool,
+    /// Messages in the selected mailbox, as last reported: what a listing may have to carry.
+    exists: u32,
 }
 
 /// What SELECT or EXAMINE found.
@@ -74,6 +86,7 @@ impl Session {
             server,
             description,
             changed: false,
+            exists: 0,
         }
     }
 
@@ -125,58 +138,87 @@ impl Session {
     }
 
     /// Send `command` and read every response up to its tagged completion, which must be OK;
-    /// `each` sees every untagged response but EXISTS and RECENT (which set `changed`).
+    /// `each` sees every untagged response but EXISTS and RECENT (which set `changed`). The
+    /// whole command has the time limit.
     pub async fn command_with(
         &mut self,
         command: &str,
+        each: impl FnMut(&Response<'_>),
+    ) -> Result<(), ImapError> {
+        self.command_within(command, self.budget(0), each).await
+    }
+
+    /// The deadline for a command whose answer carries about `bytes`: the time limit, plus
+    /// the time to move them at `MIN_BYTES_PER_SECOND`.
+    fn budget(&self, bytes: u64) -> Duration {
+        self.limit + Duration::from_secs(bytes / MIN_BYTES_PER_SECOND)
+    }
+
+    /// `command_with`, the whole command (every read besides having the time limit) within
+    /// `total`.
+    async fn command_within(
+        &mut self,
+        command: &str,
+        total: Duration,
         mut each: impl FnMut(&Response<'_>),
     ) -> Result<(), ImapError> {
         let verb = verb(command);
-        let id = within(self.limit, &format!("sending {verb}"), async {
-            self.inner.run_command(command).await
-        })
-        .await?;
-        loop {
-            let what = format!("waiting for the answer to {verb}");
-            let response = within(self.limit, &what, self.inner.read_response()).await?;
-            let Some(response) = response else {
-                return Err(ImapError::Closed(format!(" while we waited for {verb}")));
-            };
-            match response.parsed() {
-                Response::Done {
-                    tag,
-                    status,
-                    information,
-                    ..
-                } if *tag == id => {
-                    return match status {
-                        Status::Ok => Ok(()),
-                        other => Err(ImapError::Refused {
-                            command: verb,
-                            status: format!("{other:?}").to_ascii_uppercase(),
-                            text: information.as_deref().unwrap_or("").to_string(),
-                        }),
-                    };
+        let run = async {
+            let id = within(self.limit, &format!("sending {verb}"), async {
+                self.inner.run_command(command).await
+            })
+            .await?;
+            loop {
+                let what = format!("waiting for the answer to {verb}");
+                let response = within(self.limit, &what, self.inner.read_response()).await?;
+                let Some(response) = response else {
+                    return Err(ImapError::Closed(format!(" while we waited for {verb}")));
+                };
+                match response.parsed() {
+                    Response::Done {
+                        tag,
+                        status,
+                        information,
+                        ..
+                    } if *tag == id => {
+                        return match status {
+                            Status::Ok => Ok(()),
+                            other => Err(ImapError::Refused {
+                                command: verb.clone(),
+                                status: format!("{other:?}").to_ascii_uppercase(),
+                                text: information.as_deref().unwrap_or("").to_string(),
+                            }),
+                        };
+                    }
+                    Response::Done { tag, .. } => {
+                        // An answer to an earlier command that was never read to its end.
+                        tracing::warn!(tag = %tag.0, "stray imap completion ignored");
+                    }
+                    Response::Data {
+                        status: Status::Bye,
+                        information,
+                        ..
+                    } => {
+                        return Err(ImapError::Closed(format!(
+                            ": {}",
+                            information.as_deref().unwrap_or("BYE")
+                        )));
+                    }
+                    Response::MailboxData(MailboxDatum::Exists(n)) => {
+                        self.exists = *n;
+                        self.changed = true;
+                    }
+                    Response::MailboxData(MailboxDatum::Recent(_)) => self.changed = true,
+                    other => each(other),
                 }
-                Response::Done { tag, .. } => {
-                    // An answer to an earlier command that was never read to its end.
-                    tracing::warn!(tag = %tag.0, "stray imap completion ignored");
-                }
-                Response::Data {
-                    status: Status::Bye,
-                    information,
-                    ..
-                } => {
-                    return Err(ImapError::Closed(format!(
-                        ": {}",
-                        information.as_deref().unwrap_or("BYE")
-                    )));
-                }
-                Response::MailboxData(MailboxDatum::Exists(_) | MailboxDatum::Recent(_)) => {
-                    self.changed = true;
-                }
-                other => each(other),
             }
+        };
+        match tokio::time::timeout(total, run).await {
+            Ok(result) => result,
+            Err(_) => Err(ImapError::Timeout {
+                what: format!("before {verb} was answered in full"),
+                secs: total.as_secs(),
+            }),
         }
     }
 
@@ -191,72 +233,50 @@ impl Session {
     }
 
     async fn open(&mut self, verb: &str, mailbox: &str) -> Result<MailboxState, ImapError> {
-        let mut state = MailboxState {
-            uidvalidity: 0,
-            exists: 0,
-            uid_next: None,
-        };
         let mut validity = None;
-        let id = within(self.limit, &format!("sending {verb}"), async {
-            self.inner
-                .run_command(format!("{verb} {}", quote(mailbox)))
-                .await
-        })
-        .await?;
-        loop {
-            let what = format!("waiting for the answer to {verb}");
-            let Some(response) = within(self.limit, &what, self.inner.read_response()).await?
-            else {
-                return Err(ImapError::Closed(format!(" while we waited for {verb}")));
-            };
-            match response.parsed() {
-                Response::Done {
-                    tag,
-                    status,
-                    information,
-                    ..
-                } if *tag == id => {
-                    if *status != Status::Ok {
-                        return Err(ImapError::Refused {
-                            command: verb.to_string(),
-                            status: format!("{status:?}").to_ascii_uppercase(),
-                            text: format!(
-                                "cannot open mailbox {mailbox:?}: {}",
-                                information.as_deref().unwrap_or("")
-                            ),
-                        });
-                    }
-                    break;
-                }
-                Response::MailboxData(MailboxDatum::Exists(n)) => state.exists = *n,
-                Response::Data {
+        let mut uid_next = None;
+        // The server must report EXISTS for the mailbox; what was known of another is gone.
+        self.exists = 0;
+        let command = format!("{verb} {}", quote(mailbox));
+        let opened = self
+            .command_within(&command, self.budget(0), |r| {
+                if let Response::Data {
                     status: Status::Ok,
                     code: Some(code),
                     ..
-                } => match code {
-                    ResponseCode::UidValidity(v) => validity = Some(*v),
-                    ResponseCode::UidNext(n) => state.uid_next = Some(*n),
-                    _ => {}
-                },
-                Response::Data {
-                    status: Status::Bye,
-                    information,
-                    ..
-                } => {
-                    return Err(ImapError::Closed(format!(
-                        ": {}",
-                        information.as_deref().unwrap_or("BYE")
-                    )));
+                } = r
+                {
+                    match code {
+                        ResponseCode::UidValidity(v) => validity = Some(*v),
+                        ResponseCode::UidNext(n) => uid_next = Some(*n),
+                        _ => {}
+                    }
                 }
-                _ => {}
-            }
+            })
+            .await;
+        if let Err(ImapError::Refused {
+            command,
+            status,
+            text,
+        }) = opened
+        {
+            return Err(ImapError::Refused {
+                command,
+                status,
+                text: format!("cannot open mailbox {mailbox:?}: {text}"),
+            });
         }
-        state.uidvalidity = validity.ok_or_else(|| {
+        opened?;
+        let uidvalidity = validity.ok_or_else(|| {
             ImapError::Protocol(format!(
                 "the server gave no UIDVALIDITY for {mailbox:?}, so messages cannot be told apart"
             ))
         })?;
-        Ok(state)
+        Ok(MailboxState {
+            uidvalidity,
+            exists: self.exists,
+            uid_next,
+        })
     }
 
     /// Whether a selectable folder of this name exists.
@@ -305,7 +325,9 @@ impl Session {
             return Ok(Vec::new());
         };
         let mut found = BTreeMap::new();
-        self.command_with(&format!("UID FETCH {first}:* (UID RFC822.SIZE)"), |r| {
+        let total = self.budget(u64::from(self.exists) * LISTING_BYTES_PER_MESSAGE);
+        let command = format!("UID FETCH {first}:* (UID RFC822.SIZE)");
+        self.command_within(&command, total, |r| {
             if let Response::Fetch(_, attrs) = r {
                 let mut uid = None;
                 let mut size = None;
@@ -342,11 +364,22 @@ impl Session {
     }
 
     /// The raw bytes of these messages, by UID, without setting \Seen. Messages that are gone
-    /// (expunged meanwhile) are missing from the answer.
+    /// (expunged meanwhile) are missing from the answer. The whole command has the time limit
+    /// (and `HEADER_BYTES` a message when only headers are fetched).
     pub async fn fetch(
         &mut self,
         uids: &[u32],
         part: Part,
+    ) -> Result<BTreeMap<u32, Vec<u8>>, ImapError> {
+        self.fetch_expecting(uids, part, 0).await
+    }
+
+    /// `fetch`, with the deadline stretched for `bytes` of whole messages (their RFC822.SIZE).
+    pub async fn fetch_expecting(
+        &mut self,
+        uids: &[u32],
+        part: Part,
+        bytes: u64,
     ) -> Result<BTreeMap<u32, Vec<u8>>, ImapError> {
         let mut out = BTreeMap::new();
         if uids.is_empty() {
@@ -358,8 +391,13 @@ impl Session {
             Part::MessageId => "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]",
         };
         let wanted: BTreeSet<u32> = uids.iter().copied().collect();
+        let expected = match part {
+            Part::Whole => bytes,
+            Part::Header | Part::MessageId => wanted.len() as u64 * HEADER_BYTES,
+        };
+        let total = self.budget(expected);
         let command = format!("UID FETCH {} (UID {section})", uid_set(uids));
-        self.command_with(&command, |r| {
+        self.command_within(&command, total, |r| {
             if let Response::Fetch(_, attrs) = r {
                 let mut uid = None;
                 let mut data = None;
@@ -426,9 +464,11 @@ impl Session {
     /// APPEND `raw` to `folder` with these flags, e.g. `\Seen`.
     pub async fn append(&mut self, folder: &str, raw: &[u8], flags: &str) -> Result<(), ImapError> {
         let flags = format!("({flags})");
-        within(self.limit, "appending a message", async {
-            self.inner.append(folder, Some(&flags), None, raw).await
-        })
+        within(
+            self.budget(raw.len() as u64),
+            "appending a message",
+            async { self.inner.append(folder, Some(&flags), None, raw).await },
+        )
         .await
     }
 
@@ -456,6 +496,7 @@ impl Session {
             server,
             description,
             changed,
+            exists,
         } = self;
         let unsolicited = inner.unsolicited_responses.clone();
         while unsolicited.try_recv().is_ok() {}
@@ -507,13 +548,16 @@ impl Session {
             server,
             description,
             changed,
+            exists,
         };
         while let Ok(r) = session.inner.unsolicited_responses.try_recv() {
-            if matches!(
-                r,
-                UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
-            ) {
-                session.changed = true;
+            match r {
+                UnsolicitedResponse::Exists(n) => {
+                    session.exists = n;
+                    session.changed = true;
+                }
+                UnsolicitedResponse::Recent(_) => session.changed = true,
+                _ => {}
             }
         }
         Ok((session, wake))

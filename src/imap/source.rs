@@ -355,7 +355,12 @@ async fn take_batch(
         .filter(|(_, size)| *size > max)
         .copied()
         .collect();
-    let mut bodies = s.fetch(&small, Part::Whole).await?;
+    let small_bytes = batch
+        .iter()
+        .filter(|(_, size)| *size <= max)
+        .map(|(_, size)| *size)
+        .sum();
+    let mut bodies = s.fetch_expecting(&small, Part::Whole, small_bytes).await?;
     let large_uids: Vec<u32> = large.iter().map(|(uid, _)| *uid).collect();
     let mut heads = s.fetch(&large_uids, Part::Header).await?;
 

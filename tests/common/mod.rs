@@ -33,6 +33,7 @@ pub fn fixture_files() -> Vec<PathBuf> {
 }
 
 pub mod lab;
+pub mod proxy;
 pub mod shop;
 
 /// Run the real `mailcart` binary with a config; its stdout, or a failed test with its stderr.
