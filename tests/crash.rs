@@ -160,95 +160,116 @@ fn paypal(reference: &str, amount: &str, txn: &str) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 
 type Admin = async_imap::Session<tokio::net::TcpStream>;
+type Imap<T> = Result<T, async_imap::error::Error>;
 
-async fn login(lab: &Lab, user: &str) -> Admin {
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", lab.imap_port))
-        .await
-        .unwrap();
-    let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.unwrap().expect("greeting");
-    client
-        .login(user, &lab.password)
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap()
-}
-
-async fn append(lab: &Lab, folder: &str, messages: &[Vec<u8>]) {
-    let mut a = login(lab, SHOP).await;
-    for m in messages {
-        a.append(folder, None, None, m).await.unwrap();
+/// Runs `op` until it works, for up to a minute: other test binaries restart the lab's
+/// Dovecot now and then, and the harness must outlast that as mailcart does.
+fn retry<T, F: Future<Output = Imap<T>>>(
+    rt: &tokio::runtime::Runtime,
+    what: &str,
+    mut op: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match rt.block_on(op()) {
+            Ok(v) => return v,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("imap {what}: {e}; again in a second");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(e) => panic!("imap {what}: {e}"),
+        }
     }
-    a.logout().await.unwrap();
 }
 
-async fn count(lab: &Lab, folder: &str) -> u32 {
-    let mut a = login(lab, SHOP).await;
-    let n = a.status(folder, "(MESSAGES)").await.unwrap().exists;
-    a.logout().await.unwrap();
-    n
+async fn login(lab: &Lab, user: &str) -> Imap<Admin> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", lab.imap_port)).await?;
+    let mut client = async_imap::Client::new(tcp);
+    client
+        .read_response()
+        .await?
+        .ok_or(async_imap::error::Error::ConnectionLost)?;
+    client.login(user, &lab.password).await.map_err(|(e, _)| e)
 }
 
-/// This run's mail in the sink (its `To:` carries the run's tag): (UID, raw).
-async fn delivered(lab: &Lab, tag: &str) -> Vec<(u32, Vec<u8>)> {
-    let mut a = login(lab, SINK).await;
-    a.select("INBOX").await.unwrap();
+/// Appends `messages[*from..]`, moving `from` on as each is taken (so that a retry goes on
+/// where a broken connection stopped).
+async fn append(
+    lab: &Lab,
+    folder: &str,
+    messages: &[Vec<u8>],
+    from: &std::cell::Cell<usize>,
+) -> Imap<()> {
+    let mut a = login(lab, SHOP).await?;
+    while let Some(m) = messages.get(from.get()) {
+        a.append(folder, None, None, m).await?;
+        from.set(from.get() + 1);
+    }
+    a.logout().await
+}
+
+async fn count(lab: &Lab, folder: &str) -> Imap<u32> {
+    let mut a = login(lab, SHOP).await?;
+    let n = a.status(folder, "(MESSAGES)").await?.exists;
+    a.logout().await?;
+    Ok(n)
+}
+
+/// UIDs of this run's mail in the sink (its `To:` carries the run's tag), in order.
+async fn tagged(a: &mut Admin, tag: &str) -> Imap<Vec<u32>> {
+    a.select("INBOX").await?;
     let mut uids: Vec<u32> = a
         .uid_search(format!("HEADER To \"{tag}\""))
-        .await
-        .unwrap()
+        .await?
         .into_iter()
         .collect();
     uids.sort_unstable();
+    Ok(uids)
+}
+
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// This run's mail in the sink: (UID, raw).
+async fn delivered(lab: &Lab, tag: &str) -> Imap<Vec<(u32, Vec<u8>)>> {
+    let mut a = login(lab, SINK).await?;
+    let uids = tagged(&mut a, tag).await?;
     let mut out = Vec::with_capacity(uids.len());
     for chunk in uids.chunks(500) {
-        let set: Vec<String> = chunk.iter().map(u32::to_string).collect();
-        let mut fetches = a
-            .uid_fetch(set.join(","), "(UID BODY.PEEK[])")
-            .await
-            .unwrap();
+        let mut fetches = a.uid_fetch(uid_set(chunk), "(UID BODY.PEEK[])").await?;
         while let Some(f) = fetches.next().await {
-            let f = f.unwrap();
+            let f = f?;
             out.push((f.uid.unwrap_or(0), f.body().unwrap_or_default().to_vec()));
         }
     }
-    a.logout().await.unwrap();
+    a.logout().await?;
     out.sort_by_key(|(uid, _)| *uid);
-    out
+    Ok(out)
 }
 
-async fn delivered_count(lab: &Lab, tag: &str) -> usize {
-    let mut a = login(lab, SINK).await;
-    a.select("INBOX").await.unwrap();
-    let n = a
-        .uid_search(format!("HEADER To \"{tag}\""))
-        .await
-        .unwrap()
-        .len();
-    a.logout().await.unwrap();
-    n
+async fn delivered_count(lab: &Lab, tag: &str) -> Imap<usize> {
+    let mut a = login(lab, SINK).await?;
+    let n = tagged(&mut a, tag).await?.len();
+    a.logout().await?;
+    Ok(n)
 }
 
-async fn clean_up(lab: &Lab, tag: &str, folder: &str) {
-    let mut a = login(lab, SINK).await;
-    a.select("INBOX").await.unwrap();
-    let uids: Vec<String> = a
-        .uid_search(format!("HEADER To \"{tag}\""))
-        .await
-        .unwrap()
-        .iter()
-        .map(u32::to_string)
-        .collect();
+async fn clean_up(lab: &Lab, tag: &str, folder: &str) -> Imap<()> {
+    let mut a = login(lab, SINK).await?;
+    let uids = tagged(&mut a, tag).await?;
     for chunk in uids.chunks(500) {
-        a.uid_store(chunk.join(","), "+FLAGS.SILENT (\\Deleted)")
-            .await
-            .unwrap()
-            .for_each(|_| async {})
-            .await;
+        let mut done = a
+            .uid_store(uid_set(chunk), "+FLAGS.SILENT (\\Deleted)")
+            .await?;
+        while done.next().await.is_some() {}
     }
-    a.expunge().await.unwrap().for_each(|_| async {}).await;
-    a.logout().await.unwrap();
-    let mut a = login(lab, SHOP).await;
+    a.expunge().await?.for_each(|_| async {}).await;
+    a.logout().await?;
+    let mut a = login(lab, SHOP).await?;
     for f in [
         format!("{folder}/processed"),
         format!("{folder}/needs-human"),
@@ -256,7 +277,7 @@ async fn clean_up(lab: &Lab, tag: &str, folder: &str) {
     ] {
         let _ = a.delete(&f).await;
     }
-    let _ = a.logout().await;
+    a.logout().await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,21 +428,27 @@ impl Harness {
         }
     }
 
-    /// A life without kills until `done` holds, then SIGTERM: it must stop cleanly.
-    fn clean_life(&mut self, what: &str, done: impl Fn(&Harness) -> bool) {
+    /// A life without kills until `left` says nothing is left to do (within 90 s), then
+    /// SIGTERM: it must stop cleanly.
+    fn clean_life(&mut self, what: &str, left: impl Fn(&Harness) -> Option<String>) {
         let (mut child, log) = self.spawn(None);
         self.lives += 1;
         let started = Instant::now();
-        let deadline = started + Duration::from_secs(180);
+        let deadline = started + Duration::from_secs(90);
         // A moment at least, so that it is up and has its signal handlers.
-        while started.elapsed() < Duration::from_secs(1) || !done(self) {
+        while started.elapsed() < Duration::from_secs(1) || left(self).is_some() {
             let text = || tail(&std::fs::read_to_string(&log).unwrap_or_default());
             assert!(
                 child.try_wait().unwrap().is_none(),
                 "the daemon died: {}",
                 text()
             );
-            assert!(Instant::now() < deadline, "{what} not done:\n{}", text());
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not done after 90 s without kills: {}\n{}",
+                left(self).unwrap_or_default(),
+                text()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         Command::new("kill")
@@ -497,7 +524,10 @@ impl Harness {
         let ids: HashSet<String> = messages.iter().map(|(id, _)| id.clone()).collect();
         let raws: Vec<Vec<u8>> = messages.into_iter().map(|(_, raw)| raw).collect();
         let n = raws.len();
-        self.rt.block_on(append(&self.lab, &self.folder, &raws));
+        let from = std::cell::Cell::new(0);
+        retry(&self.rt, "append", || {
+            append(&self.lab, &self.folder, &raws, &from)
+        });
         let appended = started.elapsed();
         // A sixth of the kills wait for IDLE, which comes once the backlog is taken.
         let idle = quota / 6;
@@ -516,7 +546,14 @@ impl Harness {
         }
         let folder = self.folder.clone();
         self.clean_life(name, |h| {
-            h.work_left(&ids) == (0, 0) && h.rt.block_on(count(&h.lab, &folder)) == 0
+            let (unstored, pending) = h.work_left(&ids);
+            let in_folder = retry(&h.rt, "status", || count(&h.lab, &folder));
+            let sending: i64 = h.sql("SELECT count(*) FROM outbox WHERE status = 'sending'");
+            ((unstored, pending, in_folder) != (0, 0, 0)).then(|| {
+                format!(
+                    "{unstored} of its messages not stored, {pending} outbox rows unsent ({sending} of them 'sending'), {in_folder} messages left in the folder"
+                )
+            })
         });
         eprintln!(
             "stage {name}: {n} messages appended in {:.1?}, done in {:.1?}; {} kills so far in {} lives",
@@ -600,9 +637,11 @@ fn a_thousand_orders_survive_a_hundred_sigkills() {
         .unwrap();
     let folder = format!("crash-{tag}");
     {
-        let mut a = rt.block_on(login(&lab, SHOP));
-        rt.block_on(a.create(&folder)).unwrap();
-        rt.block_on(a.logout()).unwrap();
+        retry(&rt, "create", || async {
+            let mut a = login(&lab, SHOP).await?;
+            a.create(&folder).await?;
+            a.logout().await
+        });
     }
     let mut h = Harness {
         lab: lab.clone(),
@@ -757,7 +796,7 @@ fn a_thousand_orders_survive_a_hundred_sigkills() {
         };
         h.life(kill.0, kill.1);
     }
-    h.clean_life("the last start", |_| true);
+    h.clean_life("the last start", |_| None);
     let worked = started.elapsed();
 
     // ---- The books ------------------------------------------------------------------------
@@ -849,9 +888,14 @@ fn a_thousand_orders_survive_a_hundred_sigkills() {
 
     // ---- The mailboxes --------------------------------------------------------------------
     let rt = &h.rt;
-    assert_eq!(rt.block_on(count(&lab, &folder)), 0, "the folder emptied");
     assert_eq!(
-        rt.block_on(count(&lab, &format!("{folder}/needs-human"))),
+        retry(rt, "status", || count(&lab, &folder)),
+        0,
+        "the folder emptied"
+    );
+    let needs_human = format!("{folder}/needs-human");
+    assert_eq!(
+        retry(rt, "status", || count(&lab, &needs_human)),
         0,
         "nothing for a person"
     );
@@ -869,7 +913,7 @@ fn a_thousand_orders_survive_a_hundred_sigkills() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut last = 0;
     loop {
-        let n = rt.block_on(delivered_count(&lab, &tag));
+        let n = retry(rt, "search", || delivered_count(&lab, &tag));
         if n >= outbox.len() && n == last {
             break;
         }
@@ -881,7 +925,7 @@ fn a_thousand_orders_survive_a_hundred_sigkills() {
         last = n;
         std::thread::sleep(Duration::from_millis(1500));
     }
-    let mail = rt.block_on(delivered(&lab, &tag));
+    let mail = retry(rt, "fetch", || delivered(&lab, &tag));
     let mut copies: HashMap<String, usize> = HashMap::new();
     let mut quotes: HashMap<(String, String), HashSet<String>> = HashMap::new();
     let reference = regex::Regex::new(r"Thank you for your order (MC-[0-9A-Z]{8})").unwrap();
@@ -962,7 +1006,7 @@ fn a_thousand_orders_survive_a_hundred_sigkills() {
         eprintln!("  kills {:<26} {n}", kill.name());
     }
     assert!(h.killed() >= kills_n);
-    rt.block_on(clean_up(&lab, &tag, &folder));
+    retry(rt, "clean-up", || clean_up(&lab, &tag, &folder));
 }
 
 enum Kept {
