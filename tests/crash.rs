@@ -393,7 +393,7 @@ impl Harness {
         self.lives += 1;
         let started = Instant::now();
         let limit = match kill {
-            Kill::At(_) => Duration::from_secs(15),
+            Kill::At(_) => Duration::from_secs(10),
             Kill::Outside => Duration::from_millis(n),
         };
         loop {
