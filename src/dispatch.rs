@@ -194,6 +194,10 @@ async fn round(
                         );
                     }
                     let result = sink.send(&row.recipients(), &row.raw).await;
+                    crate::crashpoint::pass_if(
+                        result.is_ok(),
+                        crate::crashpoint::Point::AfterSmtpAccepted,
+                    );
                     let _ = done.send((Arc::new(row), result));
                 }
             })

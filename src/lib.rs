@@ -3,6 +3,7 @@
 pub mod cli_view;
 pub mod config;
 pub mod core;
+pub mod crashpoint;
 pub mod customer;
 pub mod daemon;
 pub mod db;

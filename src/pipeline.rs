@@ -128,6 +128,7 @@ pub fn process_batch_from(
         match result {
             Ok(outcome) => {
                 sp.commit()?;
+                crate::crashpoint::pass(crate::crashpoint::Point::MidTransaction);
                 tracing::info!(
                     message_id = %outcome.message_id,
                     order = outcome.order.as_deref().unwrap_or(""),

@@ -143,6 +143,7 @@ async fn serve(
         }
         if s.has("IDLE") {
             tracing::debug!(last_uid, "idle: waiting for new mail");
+            crate::crashpoint::pass(crate::crashpoint::Point::DuringIdle);
             let (next, wake) = s.idle(renew, silence, shutdown).await?;
             s = next;
             match wake {
@@ -363,6 +364,7 @@ async fn take_batch(
     let mut bodies = s.fetch_expecting(&small, Part::Whole, small_bytes).await?;
     let large_uids: Vec<u32> = large.iter().map(|(uid, _)| *uid).collect();
     let mut heads = s.fetch(&large_uids, Part::Header).await?;
+    crate::crashpoint::pass(crate::crashpoint::Point::AfterFetch);
 
     let mut uids = Vec::with_capacity(small.len());
     let mut raws = Vec::with_capacity(small.len());
@@ -418,6 +420,7 @@ async fn take_batch(
         .map_err(|_| ImapError::DbClosed)?
         .map_err(|e| ImapError::Database(e.to_string()))?;
 
+    crate::crashpoint::pass(crate::crashpoint::Point::AfterCommit);
     // Committed: now, and only now, the messages may leave the mailbox.
     let mut done = Vec::new();
     let mut for_person = Vec::new();
