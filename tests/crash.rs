@@ -580,10 +580,16 @@ fn set_up(lab: &Lab, tag: &str, dir: &Path) -> PathBuf {
             "sellers = [\"mara@lindenclay.test\", \"sam@lindenclay.test\"]",
             &format!("sellers = [\"mara.{tag}@crash.example\"]"),
         )
+        // The loop caps (tests/loops.rs) would rightly stop thousands of replies an hour.
         .replace(
             "replies_per_correspondent_per_hour = 5",
             "replies_per_correspondent_per_hour = 100000",
-        );
+        )
+        .replace(
+            "replies_per_correspondent_per_day = 20",
+            "replies_per_correspondent_per_day = 100000",
+        )
+        .replace("replies_per_hour = 1000\n", "replies_per_hour = 1000000\n");
     let text = format!(
         "{text}\n[imap]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nusername = \"{SHOP}\"\npassword = {:?}\nmailbox = {folder:?}\nprocessed_folder = \"{folder}/processed\"\nneeds_human_folder = \"{folder}/needs-human\"\nbatch_size = {BATCH}\ntimeout_seconds = 10\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\ntimeout_seconds = 10\nconnections = 2\n",
         lab.imap_port, lab.password, lab.smtp_port
