@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use crate::mail::limits::MessageLimits;
+
+const MAX_STORED_BYTES: usize = 500_000_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
@@ -494,18 +498,50 @@ pub struct Limits {
     /// Largest quantity of one item a customer may order in one line.
     #[serde(default = "default_max_quantity")]
     pub max_quantity: u32,
+    /// Larger messages are stored and set aside unread (checked before parsing, as are the next).
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+    /// multipart/ and message/ parts in one message (each counts: an upper bound on nesting).
+    #[serde(default = "default_max_mime_depth")]
+    pub max_mime_depth: usize,
+    #[serde(default = "default_max_mime_parts")]
+    pub max_mime_parts: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let m = MessageLimits::default();
         Limits {
             replies_per_correspondent_per_hour: default_replies_per_hour(),
             replies_per_correspondent_per_day: default_replies_per_day(),
             replies_per_hour: default_replies_all_per_hour(),
             pause_hours: default_pause_hours(),
             max_quantity: default_max_quantity(),
+            max_message_bytes: m.max_bytes,
+            max_mime_depth: m.max_depth,
+            max_mime_parts: m.max_parts,
         }
     }
+}
+
+impl Limits {
+    pub fn message(&self) -> MessageLimits {
+        MessageLimits {
+            max_bytes: self.max_message_bytes,
+            max_depth: self.max_mime_depth,
+            max_parts: self.max_mime_parts,
+        }
+    }
+}
+
+fn default_max_message_bytes() -> usize {
+    MessageLimits::default().max_bytes
+}
+fn default_max_mime_depth() -> usize {
+    MessageLimits::default().max_depth
+}
+fn default_max_mime_parts() -> usize {
+    MessageLimits::default().max_parts
 }
 
 fn default_replies_per_hour() -> u32 {
@@ -713,6 +749,22 @@ impl Config {
         }
         if self.limits.max_quantity == 0 {
             return bad("limits.max_quantity", "must be at least 1");
+        }
+        if !(1024..=MAX_STORED_BYTES).contains(&self.limits.max_message_bytes) {
+            return bad(
+                "limits.max_message_bytes",
+                "must be from 1024 to 500000000 (SQLite keeps at most 1 GB in a row)",
+            );
+        }
+        // Each level of nesting is a level of recursion when the parsed message is dropped.
+        if !(1..=500).contains(&self.limits.max_mime_depth) {
+            return bad("limits.max_mime_depth", "must be from 1 to 500");
+        }
+        if self.limits.max_mime_parts < self.limits.max_mime_depth {
+            return bad(
+                "limits.max_mime_parts",
+                "must be at least limits.max_mime_depth",
+            );
         }
         if let Some(imap) = &self.imap {
             check_server("imap", &imap.host, imap.port, imap.tls)?;
@@ -981,6 +1033,42 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[test]
+    fn message_limits_are_read_and_checked() {
+        let c = Config::from_toml(EXAMPLE, Path::new("c")).unwrap();
+        assert_eq!(c.limits.message(), MessageLimits::default());
+        let text = EXAMPLE.replace("max_mime_depth = 100", "max_mime_depth = 7");
+        let c = Config::from_toml(&text, Path::new("c")).unwrap();
+        assert_eq!(c.limits.message().max_depth, 7);
+        for (from, to, key) in [
+            (
+                "max_mime_depth = 100",
+                "max_mime_depth = 0",
+                "limits.max_mime_depth",
+            ),
+            (
+                "max_mime_depth = 100",
+                "max_mime_depth = 100000",
+                "limits.max_mime_depth",
+            ),
+            (
+                "max_mime_parts = 1000",
+                "max_mime_parts = 50",
+                "limits.max_mime_parts",
+            ),
+            (
+                "max_message_bytes = 26214400",
+                "max_message_bytes = 10",
+                "limits.max_message_bytes",
+            ),
+        ] {
+            let err = Config::from_toml(&EXAMPLE.replace(from, to), Path::new("c"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{to}: {err}");
         }
     }
 

@@ -665,9 +665,16 @@ fn parse(config_path: &Path, catalog_csv: Option<&Path>, file: &Path) -> Result<
         .as_ref()
         .map(|c| c.shop.reference_prefix.clone())
         .unwrap_or_else(|| "MC".into());
-    // What mailcart would keep is what it shows: a card number never reaches the terminal.
-    let raw = mailcart::core::redact::redact_message(&raw).map_or(raw, |r| r.raw);
-    let msg = mailcart::mail::read::read(&raw);
+    // What mailcart would keep is what it shows: a card number never reaches the terminal,
+    // and a message over the limits is not parsed.
+    let limits = config
+        .as_ref()
+        .map(|c| c.limits.message())
+        .unwrap_or_default();
+    let (_, msg) = mailcart::mail::read::redact_and_read(&raw, &limits);
+    if let Some(reason) = &msg.set_aside {
+        eprintln!("not read: {reason}");
+    }
     let parsed = read(
         &msg,
         ReadContext {

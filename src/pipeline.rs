@@ -14,7 +14,8 @@ use crate::core::extract::{ReadContext, read as read_parts};
 use crate::core::order::Order;
 use crate::core::redact::{Redacted, blot_cards, redact_message};
 use crate::mail::compose::compose;
-use crate::mail::read::{read, sha256_hex};
+use crate::mail::limits::{self, MessageLimits};
+use crate::mail::read::{read_within, redact_and_read, sha256_hex};
 use crate::store::{self, StoreError, StoredMessage};
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +149,7 @@ pub fn process_batch_from(
                     raw,
                     now,
                     &format!("could not be processed: {e}"),
+                    &config.limits.message(),
                 )?);
             }
         }
@@ -170,10 +172,10 @@ fn handle(
 ) -> Result<Outcome, PipelineError> {
     // Card numbers go before anything reads, hashes or keeps the message: from here on the
     // redacted copy is the message (the same mail twice redacts the same way, so dedup holds).
-    let redacted = redact_message(raw);
+    // A message over the limits is neither redacted by parsing nor read: it is set aside.
+    let (redacted, msg) = redact_and_read(raw, &config.limits.message());
     let raw = redacted.as_ref().map_or(raw, |r| r.raw.as_slice());
     let hash = sha256_hex(raw);
-    let msg = read(raw);
     let mut outcome = Outcome {
         message_id: msg.message_id.clone(),
         kind: None,
@@ -576,7 +578,7 @@ pub fn set_aside(
     now: OffsetDateTime,
 ) -> Result<Outcome, PipelineError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcome = keep_failed(&tx, raw, now, reason)?;
+    let outcome = keep_failed(&tx, raw, now, reason, &MessageLimits::default())?;
     tx.commit()?;
     Ok(outcome)
 }
@@ -587,18 +589,24 @@ fn keep_failed(
     raw: &[u8],
     now: OffsetDateTime,
     reason: &str,
+    limits: &MessageLimits,
 ) -> Result<Outcome, PipelineError> {
     // The message that broke `handle` may be the one that breaks the redactor: then its digits
-    // are blotted byte by byte rather than stored as they came.
-    let redacted =
-        std::panic::catch_unwind(|| redact_message(raw)).unwrap_or_else(|_| blot_cards(raw));
+    // are blotted byte by byte rather than stored as they came (so is one over the limits).
+    let redacted = match limits::check(raw, limits) {
+        Ok(()) => {
+            std::panic::catch_unwind(|| redact_message(raw)).unwrap_or_else(|_| blot_cards(raw))
+        }
+        Err(_) => blot_cards(raw),
+    };
     let raw = redacted.as_ref().map_or(raw, |r| r.raw.as_slice());
     let hash = sha256_hex(raw);
-    let msg =
-        std::panic::catch_unwind(|| read(raw)).unwrap_or_else(|_| crate::core::inbound::Inbound {
+    let msg = std::panic::catch_unwind(|| read_within(raw, limits)).unwrap_or_else(|_| {
+        crate::core::inbound::Inbound {
             message_id: format!("{}@unreadable.mailcart", &hash[..32]),
             ..Default::default()
-        });
+        }
+    });
     if !store::message_exists_by_hash(tx, &hash)? {
         let row = store::insert_message(tx, &stored(&msg, &hash, raw), now, None)?;
         if let Some(r) = &redacted {

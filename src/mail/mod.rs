@@ -1,4 +1,5 @@
 //! Mail at the edge of the core: raw bytes in (`read`), rendered messages out (`compose`).
 
 pub mod compose;
+pub mod limits;
 pub mod read;

@@ -5,6 +5,8 @@ use sha2::{Digest, Sha256};
 
 use crate::core::body::{html_to_text, strip_reply, unflow};
 use crate::core::inbound::{Inbound, Mailbox};
+use crate::core::redact::{Redacted, blot_cards, redact_message};
+use crate::mail::limits::{self, MessageLimits};
 
 /// Largest body text we read for an order; the rest of a huge message is kept raw, not read.
 const MAX_TEXT: usize = 256 * 1024;
@@ -15,36 +17,87 @@ pub fn sha256_hex(raw: &[u8]) -> String {
     format!("{:x}", Sha256::digest(raw))
 }
 
-/// Messages larger than this are kept raw but not read.
-pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
-/// More nested message/ and multipart/ parts than this is no order: the parser recurses per
-/// level, so the limit is enforced before parsing.
-pub const MAX_NESTED_PARTS: usize = 100;
-
-/// Read a raw message. Never fails: what cannot be parsed yields an `Inbound` with empty
-/// fields, which the core classifies as `unknown` and sets aside for a person.
+/// Read a raw message within the default [`MessageLimits`].
 pub fn read(raw: &[u8]) -> Inbound {
-    let hash = sha256_hex(raw);
-    let set_aside = |reason: String| Inbound {
-        message_id: synthetic_id(&hash),
-        set_aside: Some(reason),
+    read_within(raw, &MessageLimits::default())
+}
+
+/// Read a raw message. Never fails: a message over `limits` is not parsed (only its header is
+/// read, for whoever looks at it) and comes back with `set_aside` saying why; what cannot be
+/// parsed yields empty fields, which the core classifies as `unknown` and sets aside.
+pub fn read_within(raw: &[u8], limits: &MessageLimits) -> Inbound {
+    match limits::check(raw, limits) {
+        Ok(()) => read_checked(raw),
+        Err(reason) => read_refused(raw, reason),
+    }
+}
+
+/// Card numbers removed, then read: what every path that takes a message does first. Within
+/// the limits the redactor parses the message; over them it is not parsed at all, so its
+/// digits are blotted byte by byte.
+pub fn redact_and_read(raw: &[u8], limits: &MessageLimits) -> (Option<Redacted>, Inbound) {
+    match limits::check(raw, limits) {
+        Ok(()) => match redact_message(raw) {
+            // Re-encoded parts may have grown: the copy kept is the one checked.
+            Some(r) => {
+                let msg = read_within(&r.raw, limits);
+                (Some(r), msg)
+            }
+            None => (None, read_checked(raw)),
+        },
+        Err(reason) => {
+            let r = LONG_DIGIT_RUN
+                .is_match(raw)
+                .then(|| blot_cards(raw))
+                .flatten();
+            let msg = read_refused(r.as_ref().map_or(raw, |r| r.raw.as_slice()), reason);
+            (r, msg)
+        }
+    }
+}
+
+/// What `blot_cards` looks for at the least (13 digits, single spaces or dashes between): its
+/// byte-by-byte walk is slow on a message of tens of megabytes, this search is not.
+static LONG_DIGIT_RUN: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+    regex::bytes::Regex::new("[0-9](?:[ -]?[0-9]){12}").expect("a fixed pattern")
+});
+
+/// The header of a message that is not parsed: at most this much of it is read.
+const MAX_REFUSED_HEAD: usize = 64 * 1024;
+
+/// Set aside unread: Message-ID, sender and subject from the header section alone (up to its
+/// first blank line, so no part can nest), the body never looked at.
+fn read_refused(raw: &[u8], reason: String) -> Inbound {
+    let window = &raw[..raw.len().min(MAX_REFUSED_HEAD)];
+    let blank = [b"\n\r\n".as_slice(), b"\n\n"]
+        .iter()
+        .filter_map(|p| memchr::memmem::find(window, p))
+        .min();
+    let head = blank
+        .map(|end| &window[..=end])
+        .or_else(|| memchr::memrchr(b'\n', window).map(|end| &window[..=end]))
+        .unwrap_or(window);
+    let mut msg = parse(head, raw).unwrap_or_else(|| Inbound {
+        message_id: synthetic_id(raw),
         ..Default::default()
-    };
-    if raw.len() > MAX_MESSAGE_BYTES {
-        return set_aside(format!(
-            "message of {} bytes is over the {MAX_MESSAGE_BYTES}-byte limit",
-            raw.len()
-        ));
-    }
-    let nested = nested_part_count(raw);
-    if nested > MAX_NESTED_PARTS {
-        return set_aside(format!(
-            "{nested} nested message/multipart parts, over the limit of {MAX_NESTED_PARTS}"
-        ));
-    }
-    let Some(msg) = MessageParser::default().parse(raw) else {
-        return set_aside("not a readable email message".into());
-    };
+    });
+    msg.text.clear();
+    msg.set_aside = Some(reason);
+    msg
+}
+
+fn read_checked(raw: &[u8]) -> Inbound {
+    parse(raw, raw).unwrap_or_else(|| Inbound {
+        message_id: synthetic_id(raw),
+        set_aside: Some("not a readable email message".into()),
+        ..Default::default()
+    })
+}
+
+/// `bytes` parsed; `whole` is the message they come from (which names it when it has no
+/// Message-ID).
+fn parse(bytes: &[u8], whole: &[u8]) -> Option<Inbound> {
+    let msg = MessageParser::default().parse(bytes)?;
     let header_text = |name: &str| msg.header(name).and_then(header_as_text);
     let content_type = msg.content_type();
     let report_type = content_type
@@ -66,12 +119,12 @@ pub fn read(raw: &[u8]) -> Inbound {
             .map(|r| r.trim().trim_matches(['<', '>']).trim().to_string()),
         _ => None,
     };
-    Inbound {
+    Some(Inbound {
         message_id: msg
             .message_id()
             .map(str::to_string)
             .filter(|id| !id.is_empty())
-            .unwrap_or_else(|| synthetic_id(&hash)),
+            .unwrap_or_else(|| synthetic_id(whole)),
         in_reply_to: ids(msg.in_reply_to()),
         references: ids(msg.references()),
         subject: msg.subject().unwrap_or("").to_string(),
@@ -100,26 +153,7 @@ pub fn read(raw: &[u8]) -> Inbound {
         report_type,
         set_aside: None,
         text: body_text(&msg),
-    }
-}
-
-/// Content-Type headers naming a container type (an upper bound on nesting depth).
-fn nested_part_count(raw: &[u8]) -> usize {
-    let mut count = 0;
-    for line in raw.split(|b| *b == b'\n') {
-        let line = line.trim_ascii_start();
-        if line.len() < 13 || !line[..13].eq_ignore_ascii_case(b"content-type:") {
-            continue;
-        }
-        let value = line[13..].trim_ascii_start();
-        if value.len() >= 8
-            && (value[..8].eq_ignore_ascii_case(b"message/")
-                || value.len() >= 10 && value[..10].eq_ignore_ascii_case(b"multipart/"))
-        {
-            count += 1;
-        }
-    }
-    count
+    })
 }
 
 /// The sender's own words: the text part when there is one, else the HTML turned into text;
@@ -196,18 +230,20 @@ fn ids(v: &HeaderValue) -> Vec<String> {
 fn first_mailbox(addr: &Address) -> Option<Mailbox> {
     let a = addr.first()?;
     let email = a.address()?.trim().to_lowercase();
-    if email.is_empty() {
+    // NULs and the like survive mail-parser; no reply could be addressed to them.
+    if email.is_empty() || email.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return None;
     }
     Some(Mailbox {
         name: a
             .name()
+            .map(|n| n.replace(|c: char| c.is_control(), " "))
             .map(|n| n.trim().trim_matches(['"', '\'']).trim().to_string())
             .filter(|n| !n.is_empty()),
         email,
     })
 }
 
-fn synthetic_id(hash: &str) -> String {
-    format!("{}@no-message-id.mailcart", &hash[..32])
+fn synthetic_id(raw: &[u8]) -> String {
+    format!("{}@no-message-id.mailcart", &sha256_hex(raw)[..32])
 }

@@ -35,6 +35,7 @@ pub fn fixture_files() -> Vec<PathBuf> {
 pub mod lab;
 pub mod proxy;
 pub mod shop;
+pub mod store;
 
 /// Run the real `mailcart` binary with a config; its stdout, or a failed test with its stderr.
 pub fn mailcart(config: &Path, args: &[&str]) -> String {
