@@ -1016,7 +1016,13 @@ impl StreamWatch {
                 }
                 if !idling {
                     // Told before the server's "+": read it, then leave.
-                    while !self.line(STEP).await?.is_some_and(|l| l.starts_with('+')) {}
+                    loop {
+                        match self.line(STEP).await? {
+                            Some(l) if l.starts_with('+') => break,
+                            Some(_) => {}
+                            None => fail!("watch: no answer to IDLE"),
+                        }
+                    }
                 }
                 self.c.w.write_all(b"DONE\r\n").await?;
                 self.until_tagged("i", &mut None).await?;
