@@ -2,9 +2,6 @@
 //! (truncated, bytes flipped, headers duplicated, boundaries broken), through read ->
 //! classify -> extract, and a sample of them through the whole pipeline into SQLite.
 
-use std::path::Path;
-
-use mailcart::config::Config;
 use mailcart::core::catalog::Catalog;
 use mailcart::core::extract::{ReadContext, read};
 use proptest::prelude::*;
@@ -155,20 +152,8 @@ fn crafted_monsters_never_panic() {
 #[test]
 fn the_pipeline_stores_every_mutant_and_never_panics() {
     let dir = tempfile::tempdir().unwrap();
-    let text = mailcart::EXAMPLE_CONFIG.replace(
-        "database = \"mailcart.db\"",
-        &format!("database = {:?}", dir.path().join("m.db").to_str().unwrap()),
-    );
-    let config = Config::from_toml(&text, Path::new("x")).unwrap();
-    let mut conn = mailcart::store::open(&config.storage.database).unwrap();
-    let csv = std::fs::File::open(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures/catalog.csv"),
-    )
-    .unwrap();
-    let tx = conn.transaction().unwrap();
     let now = time::OffsetDateTime::now_utc();
-    mailcart::store::import_catalog_csv(&tx, csv, now).unwrap();
-    tx.commit().unwrap();
+    let (config, mut conn) = common::stocked_store(dir.path(), mailcart::EXAMPLE_CONFIG, now);
     let mut batch = Vec::new();
     let all = fixtures();
     let mut seed = 0x2545F4914F6CDD1Du64;
