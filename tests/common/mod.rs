@@ -70,3 +70,23 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A store on disk in `dir` with the fixture catalog imported, for `config_text` (its
+/// `database` key pointed there): what a test hands `pipeline::process_batch`.
+pub fn stocked_store(
+    dir: &Path,
+    config_text: &str,
+    now: time::OffsetDateTime,
+) -> (mailcart::config::Config, rusqlite::Connection) {
+    let text = config_text.replace(
+        "database = \"mailcart.db\"",
+        &format!("database = {:?}", dir.join("m.db").to_str().unwrap()),
+    );
+    let config = mailcart::config::Config::from_toml(&text, Path::new("x")).unwrap();
+    let mut conn = mailcart::store::open(&config.storage.database).unwrap();
+    let csv = std::fs::File::open(fixtures_dir().join("catalog.csv")).unwrap();
+    let tx = conn.transaction().unwrap();
+    mailcart::store::import_catalog_csv(&tx, csv, now).unwrap();
+    tx.commit().unwrap();
+    (config, conn)
+}

@@ -1,7 +1,5 @@
 //! The pipeline in-process over a real SQLite file: the example config, the fixture catalog.
 
-use std::path::Path;
-
 use mailcart::config::Config;
 use mailcart::pipeline::{Outcome, RandomReferences, process_batch};
 
@@ -14,16 +12,11 @@ pub struct Store {
 impl Store {
     pub fn new() -> Store {
         let dir = tempfile::tempdir().unwrap();
-        let text = mailcart::EXAMPLE_CONFIG.replace(
-            "database = \"mailcart.db\"",
-            &format!("database = {:?}", dir.path().join("m.db").to_str().unwrap()),
+        let (config, conn) = super::stocked_store(
+            dir.path(),
+            mailcart::EXAMPLE_CONFIG,
+            time::OffsetDateTime::now_utc(),
         );
-        let config = Config::from_toml(&text, Path::new("x")).unwrap();
-        let mut conn = mailcart::store::open(&config.storage.database).unwrap();
-        let csv = std::fs::File::open(super::fixtures_dir().join("catalog.csv")).unwrap();
-        let tx = conn.transaction().unwrap();
-        mailcart::store::import_catalog_csv(&tx, csv, time::OffsetDateTime::now_utc()).unwrap();
-        tx.commit().unwrap();
         Store { conn, config, dir }
     }
 
