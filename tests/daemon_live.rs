@@ -84,24 +84,8 @@ impl Shop {
 
     /// SIGTERM, as a service manager would; the daemon must exit cleanly and promptly.
     fn stop(&mut self) {
-        if let Some(mut child) = self.daemon.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Some(status) = child.try_wait().unwrap() {
-                    assert!(status.success(), "daemon exit {status}: {}", self.log());
-                    return;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "daemon did not stop on SIGTERM: {}",
-                    self.log()
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        if let Some(child) = self.daemon.take() {
+            common::terminate(child, || self.log());
         }
     }
 

@@ -174,24 +174,8 @@ impl Bot {
 
     /// SIGTERM; the daemon must exit cleanly within 20 s whatever the network does.
     fn stop(&mut self) {
-        let Some(mut child) = self.daemon.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                assert!(status.success(), "daemon exit {status}: {}", self.log());
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit on SIGTERM: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(child) = self.daemon.take() {
+            common::terminate(child, || self.log());
         }
     }
 

@@ -90,3 +90,24 @@ pub fn stocked_store(
     tx.commit().unwrap();
     (config, conn)
 }
+
+/// SIGTERM `child`, as a service manager would: it must exit cleanly within 20 s; `log` is
+/// shown when it does not.
+pub fn terminate(mut child: std::process::Child, log: impl Fn() -> String) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "daemon exit {status}: {}", log());
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon did not stop on SIGTERM: {}",
+            log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
