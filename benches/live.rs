@@ -28,10 +28,16 @@
 //!      notes the instant it reads that `250` from Postfix with the transaction's recipients.
 //!      Postfix's own log only has whole seconds, and reading the quote back over IMAP would
 //!      add Dovecot's delay again. The relay costs mailcart some tens of microseconds per SMTP
-//!      round trip.
+//!      round trip;
+//!    - tl: when the order landed: Dovecot names the watch's copy of it (both copies are
+//!      written in the same LMTP transaction) after the moment it began writing the file,
+//!      `<seconds>.M<microseconds>P...`, read from the maildir after the stream.
 //!
-//!    Reported: total (t1 - t0), floor (tf - t0) and mailcart's share (t1 - tf), p50/p99/max,
-//!    how long mailcart's SMTP transaction took (MAIL FROM to 250, from the relay), how late
+//!    Reported: total (t1 - t0), floor (tf - t0) and mailcart's share (t1 - tf), and landed
+//!    (tl - t0) and mailcart's share from landing (t1 - tl), p50/p99/max. The goals take the
+//!    share from landing: mailcart follows a stream (`[imap] follow_ms`) and takes most orders
+//!    before Dovecot's 0.5 s announcement, so t1 - tf is mostly below 0 and says little.
+//!    Also: how long mailcart's SMTP transaction took (MAIL FROM to 250, from the relay), how late
 //!    submissions began against their schedule and the rate Postfix took them at.
 //! 2. Backlog: N orders are APPENDed over IMAP (MULTIAPPEND, LITERAL+) to a fresh folder
 //!    `bench-<pid>` while mailcart is not running. Then the limit: the same number of messages
@@ -1256,6 +1262,12 @@ struct Latency {
     total: Vec<f64>,
     floor: Vec<f64>,
     share: Vec<f64>,
+    /// MTA took order -> its file in the watch's maildir, and from there to the MTA taking
+    /// mailcart's reply: mailcart's share counted from delivery, not from an IDLE announcement.
+    landed: Vec<f64>,
+    from_landing: Vec<f64>,
+    /// Orders whose delivered file was not found (no share from landing).
+    unlanded: usize,
     not_quotes: usize,
     other_mail: usize,
     /// Orders the watch was never told of (no floor of their own).
@@ -1422,11 +1434,22 @@ async fn latency_phase(s: &Settings, lab: &Lab, bin: &Path) -> Res<Latency> {
     daemon.stop()?;
     let load_after = loadavg();
 
+    let landings = landed_at(&Path::new(LAB_DIR).join("mail/example.net/kim"))?;
+    // One reading of both clocks turns the maildir's wall-clock times into this process's
+    // monotonic ones (the run is minutes long: no clock step to speak of).
+    let (wall, mono) = (std::time::SystemTime::now(), Instant::now());
+    let to_instant = |at: std::time::SystemTime| match wall.duration_since(at) {
+        Ok(ago) => mono.checked_sub(ago),
+        Err(e) => mono.checked_add(e.duration()),
+    };
     let measured = &submitted[lead..];
     let mut out = Latency {
         total: Vec::new(),
         floor: Vec::new(),
         share: Vec::new(),
+        landed: Vec::new(),
+        from_landing: Vec::new(),
+        unlanded: 0,
         not_quotes: 0,
         other_mail,
         unpaired: 0,
@@ -1460,6 +1483,13 @@ async fn latency_phase(s: &Settings, lab: &Lab, bin: &Path) -> Res<Latency> {
         }
         out.total.push(ms(quote.at - t0));
         let id = order_message_id(&order("lat", i).1).unwrap_or_default();
+        match landings.get(&id).and_then(|&at| to_instant(at)) {
+            Some(at) => {
+                out.landed.push(signed_ms(at, t0));
+                out.from_landing.push(signed_ms(quote.at, at));
+            }
+            None => out.unlanded += 1,
+        }
         match told.get(&id) {
             Some(&tf) => {
                 out.floor.push(signed_ms(tf, t0));
@@ -1469,6 +1499,47 @@ async fn latency_phase(s: &Settings, lab: &Lab, bin: &Path) -> Res<Latency> {
         }
     }
     Ok(out)
+}
+
+/// When each message of a maildir landed, by Message-ID: Dovecot names a delivered file
+/// `<seconds>.M<microseconds>P<pid>.<host>` after the moment it began writing it, and the file
+/// becomes visible (is renamed into `new/`) a little later, after its fsync: so a share counted
+/// from this moment is, if anything, a little long.
+fn landed_at(maildir: &Path) -> Res<HashMap<String, std::time::SystemTime>> {
+    let mut out = HashMap::new();
+    for sub in ["new", "cur"] {
+        let dir = maildir.join(sub);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(at) = maildir_time(&name.to_string_lossy()) else {
+                continue;
+            };
+            let mut head = vec![0; 8192];
+            let n = std::io::Read::read(&mut std::fs::File::open(entry.path())?, &mut head)?;
+            // Dovecot may store LF line ends: not `order_message_id`, which splits at CRLF.
+            let text = String::from_utf8_lossy(&head[..n]);
+            let id = text
+                .lines()
+                .take_while(|l| !l.is_empty())
+                .find_map(message_id_header);
+            if let Some(id) = id {
+                out.insert(id, at);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The time in a maildir file name `1733080000.M123456P789.host...`.
+fn maildir_time(name: &str) -> Option<std::time::SystemTime> {
+    let (secs, rest) = name.split_once(".M")?;
+    let usecs: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let at = Duration::from_secs(secs.parse().ok()?) + Duration::from_micros(usecs.parse().ok()?);
+    Some(std::time::UNIX_EPOCH + at)
 }
 
 /// /proc/loadavg's three figures.
@@ -1767,6 +1838,11 @@ fn report(s: &Settings, l: &Latency, b: &Backlog) -> String {
         "mailcart's share: IDLE told -> MTA took reply",
         &l.share,
     ));
+    out.push_str(&row("landed: MTA took order -> file in maildir", &l.landed));
+    out.push_str(&row(
+        "mailcart's share from landing -> MTA took it",
+        &l.from_landing,
+    ));
     out.push_str(&row("  of which its SMTP send: MAIL FROM -> 250", &l.smtp));
     out.push_str(&row(
         "    within it: first data line -> final \".\"",
@@ -1776,14 +1852,15 @@ fn report(s: &Settings, l: &Latency, b: &Backlog) -> String {
     out.push_str(&format!(
         "  submitted at {:.1} orders/s over {} SMTP connection(s) (asked: {}/s)\n  \
          shares below 0 (mailcart took the order before Dovecot announced it: it lists the \
-         mailbox again after each batch): {}\n  orders the watch was never told of (no share): \
-         {}; replies that were not quotes: {}; other mail through the relay: {}\n  \
+         mailbox again after each batch, and follows a stream): {}\n  orders the watch was \
+         never told of (no share): {}; orders not found in the maildir: {}; replies that were not quotes: {}; other mail through the relay: {}\n  \
          peak RSS {}; load average {} before, {} after\n  {}\n\n",
         l.submit_rate,
         l.submit_connections,
         s.rate,
         l.share.iter().filter(|&&x| x < 0.0).count(),
         l.unpaired,
+        l.unlanded,
         l.not_quotes,
         l.other_mail,
         mib(l.peak_rss_kb),
@@ -1858,7 +1935,10 @@ fn report(s: &Settings, l: &Latency, b: &Backlog) -> String {
         b.sent, b.failed, b.load.0, b.load.1, b.status.text
     ));
 
-    let share = sorted(&l.share);
+    // The goals take the stricter share, from the order's landing in the maildir: with
+    // `follow_ms` mailcart often takes an order before Dovecot announces it to an IDLE client,
+    // and a share counted from that announcement would flatter it.
+    let share = sorted(&l.from_landing);
     let (p50, p99) = (percentile(&share, 0.5), percentile(&share, 0.99));
     let ratio = mailcart / limit;
     let peak = l
@@ -1873,14 +1953,14 @@ fn report(s: &Settings, l: &Latency, b: &Backlog) -> String {
         )
     };
     out.push_str(&goal(
-        "mailcart's share p50 under load",
+        "mailcart's share p50 (from landing)",
         format!("{p50:.1} ms"),
         "< 50",
         p50 / 50.0,
         p50 < 50.0,
     ));
     out.push_str(&goal(
-        "mailcart's share p99 under load",
+        "mailcart's share p99 (from landing)",
         format!("{p99:.1} ms"),
         "< 200",
         p99 / 200.0,

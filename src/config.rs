@@ -166,12 +166,21 @@ pub struct Imap {
     pub processed_folder: String,
     #[serde(default = "default_needs_human")]
     pub needs_human_folder: String,
-    /// Poll interval when the server has no IDLE.
+    /// Poll interval when the server has no IDLE (or `idle = false`).
     #[serde(default = "default_poll")]
     pub poll_seconds: u64,
+    /// Wait with IDLE where the server offers it; false polls every `poll_seconds` instead,
+    /// for a server (or a proxy in front of it) whose IDLE never tells of new mail.
+    #[serde(default = "default_true")]
+    pub idle: bool,
     /// IDLE is re-issued at least this often (RFC 2177 asks for under 29 minutes).
     #[serde(default = "default_idle_minutes")]
     pub idle_minutes: u64,
+    /// After taking new mail, look for more every few milliseconds for this long before going
+    /// back to IDLE (0: straight back). Dovecot tells an IDLE client of new mail 0.5 s after it
+    /// arrives; mail that comes in a stream is taken as it lands instead.
+    #[serde(default = "default_follow_ms")]
+    pub follow_ms: u64,
     /// Limit for every network call.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
@@ -230,6 +239,12 @@ fn default_poll() -> u64 {
 }
 fn default_idle_minutes() -> u64 {
     25
+}
+fn default_true() -> bool {
+    true
+}
+fn default_follow_ms() -> u64 {
+    1000
 }
 fn default_timeout() -> u64 {
     60
@@ -794,6 +809,12 @@ impl Config {
             if imap.idle_minutes == 0 || imap.idle_minutes > 29 {
                 return bad("imap.idle_minutes", "must be from 1 to 29 (RFC 2177)");
             }
+            if imap.follow_ms > 60_000 {
+                return bad(
+                    "imap.follow_ms",
+                    "must be at most 60000 (a minute of looking every 20 ms; IDLE is for waiting)",
+                );
+            }
             if imap.timeout_seconds == 0 {
                 return bad("imap.timeout_seconds", "must be at least 1");
             }
@@ -949,7 +970,21 @@ mod tests {
         let imap = c.imap.unwrap();
         assert_eq!(imap.mailbox, "INBOX");
         assert_eq!(imap.after, AfterHandling::Move);
+        assert!(imap.idle);
+        assert_eq!(imap.follow_ms, 1000);
         assert!(!format!("{imap:?}").contains("MAILCART_TEST_PW"));
+        let err = Config::from_toml(&format!("{base}follow_ms = 60001\n"), Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("imap.follow_ms"), "{err}");
+        let c = Config::from_toml(
+            &format!("{base}follow_ms = 0\nidle = false\n"),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let imap = c.imap.unwrap();
+        assert!(!imap.idle);
+        assert_eq!(imap.follow_ms, 0);
         let clear = base.replace("tls = \"tls\"", "tls = \"none\"");
         let err = Config::from_toml(&clear, Path::new("c.toml"))
             .unwrap_err()

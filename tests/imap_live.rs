@@ -196,6 +196,19 @@ async fn create_folder(lab: &Lab, name: &str) {
     a.logout().await.unwrap();
 }
 
+/// The test's folder and the processed and needs-human folders its config names after it.
+async fn delete_shop_folders(lab: &Lab, folder: &str) {
+    delete_folders(
+        lab,
+        &[
+            folder,
+            &format!("{folder}-done"),
+            &format!("{folder}-human"),
+        ],
+    )
+    .await;
+}
+
 async fn delete_folders(lab: &Lab, names: &[&str]) {
     let mut a = admin(lab).await;
     for n in names {
@@ -436,6 +449,49 @@ async fn with_after_seen_messages_stay_and_are_not_reread() {
     delete_folders(&lab, &[&folder]).await;
 }
 
+/// Without IDLE and with a 10-minute poll, only following (`follow_ms`) can take mail that
+/// arrives just after a batch: the second order is taken at once, and once the window has
+/// closed a third waits for the poll.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_is_followed_after_a_batch_and_then_left_to_the_poll() {
+    let lab = lab();
+    let folder = unique("test-follow");
+    create_folder(&lab, &folder).await;
+    let extra = format!(
+        "processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\npoll_seconds = 600\nidle = false\nfollow_ms = 3000"
+    );
+    let shop = new_shop(&imap_section(&lab, &folder, &extra)).await;
+    append(&lab, &folder, &[order(0).1]).await;
+    let running = start(&shop);
+    eventually("the order there at the start", 30, || async {
+        orders(&shop.db).await.len() == 1
+    })
+    .await;
+
+    append(&lab, &folder, &[order(1).1]).await;
+    let appended = Instant::now();
+    eventually("the order that came while following", 10, || async {
+        orders(&shop.db).await.len() == 2
+    })
+    .await;
+    eprintln!(
+        "followed: taken {:?} after it was appended",
+        appended.elapsed()
+    );
+
+    // 3 s after the last message taken the source stops looking and polls every 10 minutes.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    append(&lab, &folder, &[order(2).1]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        orders(&shop.db).await.len(),
+        2,
+        "an order arriving after the follow window must wait for the poll (idle = false, poll 600 s)"
+    );
+    running.stop().await;
+    delete_shop_folders(&lab, &folder).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn mail_arriving_during_idle_is_taken_within_seconds() {
     let lab = lab();
@@ -479,15 +535,7 @@ async fn mail_arriving_during_idle_is_taken_within_seconds() {
     })
     .await;
     running.stop().await;
-    delete_folders(
-        &lab,
-        &[
-            &folder,
-            &format!("{folder}-done"),
-            &format!("{folder}-human"),
-        ],
-    )
-    .await;
+    delete_shop_folders(&lab, &folder).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -539,15 +587,7 @@ async fn check_reports_each_step_and_tls_needs_the_lab_ca() {
     })
     .await;
     running.stop().await;
-    delete_folders(
-        &lab,
-        &[
-            &folder,
-            &format!("{folder}-done"),
-            &format!("{folder}-human"),
-        ],
-    )
-    .await;
+    delete_shop_folders(&lab, &folder).await;
 
     // Without the lab's CA the certificate is not trusted, and check says what to do.
     let mut no_ca = cfg.clone();
@@ -746,15 +786,7 @@ async fn what_mailcart_cannot_handle_goes_to_needs_human() {
         .unwrap();
     assert!(big_reason.contains("8000-byte limit"), "{big_reason}");
     assert_eq!(orders(&shop.db).await.len(), 1);
-    delete_folders(
-        &lab,
-        &[
-            &folder,
-            &format!("{folder}-done"),
-            &format!("{folder}-human"),
-        ],
-    )
-    .await;
+    delete_shop_folders(&lab, &folder).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -910,15 +942,7 @@ async fn messages_committed_but_not_moved_are_moved_on_the_next_start() {
         2
     );
     assert_eq!(orders(&shop.db).await.len(), 1);
-    delete_folders(
-        &lab,
-        &[
-            &folder,
-            &format!("{folder}-done"),
-            &format!("{folder}-human"),
-        ],
-    )
-    .await;
+    delete_shop_folders(&lab, &folder).await;
 }
 
 /// A TCP relay to the lab whose connections can be cut, as a network failure would.
@@ -978,8 +1002,9 @@ async fn a_dropped_connection_is_reopened_and_reading_resumes() {
     let (first, raw) = order(0);
     append(&lab, &folder, &[raw]).await;
     let relay = Relay::to(lab.imap_port).await;
+    // follow_ms = 0: straight to IDLE after the first order, where the cut is to come.
     let extra = format!(
-        "processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\npoll_seconds = 600"
+        "processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\npoll_seconds = 600\nfollow_ms = 0"
     );
     let section = imap_section(&lab, &folder, &extra).replace(
         &format!("port = {}", lab.imap_port),
@@ -1023,15 +1048,7 @@ async fn a_dropped_connection_is_reopened_and_reading_resumes() {
         2
     );
     assert_eq!(checkpoint(&shop.db, &folder).await.unwrap().last_uid, 2);
-    delete_folders(
-        &lab,
-        &[
-            &folder,
-            &format!("{folder}-done"),
-            &format!("{folder}-human"),
-        ],
-    )
-    .await;
+    delete_shop_folders(&lab, &folder).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
