@@ -24,6 +24,11 @@ const SILENCE: Duration = Duration::from_secs(5 * 60);
 /// While following a stream (`[imap] follow_ms`), the pause between two looks at the mailbox:
 /// an order waits 10 ms on average, and the server gets 50 cheap commands a second.
 const FOLLOW_GAP: Duration = Duration::from_millis(20);
+/// Taken messages are flagged or moved together, at the latest this long after the first of
+/// them was committed (or when a batch's worth have gathered, or the mailbox is quiet). A move
+/// per little batch of a stream kept the server's maildir lock from the deliveries into the
+/// same mailbox; what is committed and not yet moved is moved on the next start (`tidy`).
+const DISPOSE_EVERY: Duration = Duration::from_secs(1);
 /// How often contact with the server is noted for `status` while following a stream.
 const CONTACT_WHILE_FOLLOWING: Duration = Duration::from_secs(60);
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -142,11 +147,23 @@ async fn serve(
     let follow = Duration::from_millis(cfg.follow_ms);
     let mut last_taken: Option<Instant> = None;
     let mut recorded = Instant::now();
+    let mut taken = Taken::default();
     loop {
         let before = last_uid;
-        let stopped = sync(&mut s, ctx, state.uidvalidity, &mut last_uid, shutdown).await?;
+        let stopped = sync(
+            &mut s,
+            ctx,
+            state.uidvalidity,
+            &mut last_uid,
+            &mut taken,
+            shutdown,
+        )
+        .await?;
         if last_uid != before {
             last_taken = Some(Instant::now());
+        }
+        if taken.due(cfg.batch_size) {
+            taken.dispose(&mut s, cfg).await?;
         }
         let following = last_taken.is_some_and(|at| at.elapsed() < follow);
         // Each note is a commit: while following a stream, one a minute is enough.
@@ -155,6 +172,7 @@ async fn serve(
             recorded = Instant::now();
         }
         if stopped || stopping(shutdown) {
+            taken.dispose(&mut s, cfg).await?;
             s.logout().await;
             return Ok(());
         }
@@ -166,6 +184,8 @@ async fn serve(
             continue;
         }
         last_taken = None;
+        // Quiet: nothing waits in the mailbox that is already taken.
+        taken.dispose(&mut s, cfg).await?;
         if cfg.idle && s.has("IDLE") {
             tracing::debug!(last_uid, "idle: waiting for new mail");
             crate::crashpoint::pass(crate::crashpoint::Point::DuringIdle);
@@ -302,6 +322,7 @@ async fn sync(
     ctx: &Ctx<'_>,
     uidvalidity: u32,
     last_uid: &mut u32,
+    taken: &mut Taken,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<bool, ImapError> {
     let mut quiet_rounds = 0;
@@ -324,9 +345,12 @@ async fn sync(
             "new messages in the mailbox"
         );
         for batch in batches(&new, ctx.cfg.batch_size, ctx.cfg.max_message_bytes) {
-            take_batch(s, ctx, uidvalidity, batch).await?;
+            take_batch(s, ctx, uidvalidity, batch, taken).await?;
             if let Some((uid, _)) = batch.last() {
                 *last_uid = *uid;
+            }
+            if taken.due(ctx.cfg.batch_size) {
+                taken.dispose(s, ctx.cfg).await?;
             }
             if stopping(shutdown) {
                 return Ok(true);
@@ -358,13 +382,14 @@ fn batches(new: &[(u32, u64)], batch_size: u32, max_bytes: u64) -> Vec<&[(u32, u
     out
 }
 
-/// Fetch one batch, store and decide it with the checkpoint in one commit, then flag or move
-/// its messages and wake the outbox.
+/// Fetch one batch, store and decide it with the checkpoint in one commit, wake the outbox, and
+/// add its messages to those `taken` is to flag or move.
 async fn take_batch(
     s: &mut Session,
     ctx: &Ctx<'_>,
     uidvalidity: u32,
     batch: &[(u32, u64)],
+    taken: &mut Taken,
 ) -> Result<(), ImapError> {
     let cfg = ctx.cfg;
     let Some(&(highest, _)) = batch.last() else {
@@ -475,8 +500,43 @@ async fn take_batch(
     }
     // The replies are committed: let them go before tidying the mailbox.
     ctx.wake.notify_one();
-    dispose(s, cfg, &done, &for_person).await?;
+    taken.add(done, for_person);
     Ok(())
+}
+
+/// Messages committed and not yet flagged or moved.
+#[derive(Default)]
+struct Taken {
+    done: Vec<u32>,
+    for_person: Vec<u32>,
+    since: Option<Instant>,
+}
+
+impl Taken {
+    fn add(&mut self, done: Vec<u32>, for_person: Vec<u32>) {
+        if done.is_empty() && for_person.is_empty() {
+            return;
+        }
+        self.since.get_or_insert_with(Instant::now);
+        self.done.extend(done);
+        self.for_person.extend(for_person);
+    }
+
+    /// A batch's worth have gathered, or the first has waited `DISPOSE_EVERY`.
+    fn due(&self, batch_size: u32) -> bool {
+        let count = self.done.len() + self.for_person.len();
+        count >= usize::try_from(batch_size.max(1)).unwrap_or(usize::MAX)
+            || self.since.is_some_and(|at| at.elapsed() >= DISPOSE_EVERY)
+    }
+
+    async fn dispose(&mut self, s: &mut Session, cfg: &Imap) -> Result<(), ImapError> {
+        if self.since.is_none() {
+            return Ok(());
+        }
+        dispose(s, cfg, &self.done, &self.for_person).await?;
+        *self = Taken::default();
+        Ok(())
+    }
 }
 
 /// Flag or move messages whose batch is committed.
@@ -601,6 +661,22 @@ mod tests {
         assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
         b.reset();
         assert_eq!(b.next_delay().as_secs(), 1);
+    }
+
+    #[test]
+    fn taken_messages_are_disposed_by_count_or_age() {
+        let mut t = Taken::default();
+        assert!(!t.due(3), "nothing taken, nothing due");
+        t.add(Vec::new(), Vec::new());
+        assert!(t.since.is_none(), "an empty batch starts no clock");
+        t.add(vec![1], vec![2]);
+        assert!(!t.due(3));
+        t.add(vec![3], Vec::new());
+        assert!(t.due(3), "a batch's worth");
+        let mut t = Taken::default();
+        t.add(vec![1], Vec::new());
+        t.since = Some(Instant::now() - DISPOSE_EVERY);
+        assert!(t.due(200), "the first has waited long enough");
     }
 
     #[test]
