@@ -207,7 +207,11 @@ async fn bench(s: &Settings) -> Res<String> {
         report(s, &latency, &backlog),
         disk.fsync_ms,
         disk.waited.as_secs_f64(),
-        if disk.settled { "" } else { " (it never did: the figures are of a busy disk)" },
+        if disk.settled {
+            ""
+        } else {
+            " (it never did: the figures are of a busy disk)"
+        },
     ))
 }
 
@@ -244,7 +248,10 @@ fn settle_disk() -> Res<Disk> {
         let waited = start.elapsed();
         if p50 < SETTLED_FSYNC_MS || waited > Duration::from_secs(180) {
             let _ = std::fs::remove_file(&probe);
-            eprintln!("live bench: disk fsync p50 {p50:.1} ms after {:.0} s", waited.as_secs_f64());
+            eprintln!(
+                "live bench: disk fsync p50 {p50:.1} ms after {:.0} s",
+                waited.as_secs_f64()
+            );
             return Ok(Disk {
                 fsync_ms: p50,
                 waited,

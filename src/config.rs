@@ -812,7 +812,7 @@ impl Config {
             if imap.follow_ms > 60_000 {
                 return bad(
                     "imap.follow_ms",
-                    "must be at most 60000 (a minute of looking every 20 ms; IDLE is for waiting)",
+                    "must be at most 60000 (a minute of looking every 10 ms; IDLE is for waiting)",
                 );
             }
             if imap.timeout_seconds == 0 {

@@ -22,8 +22,9 @@ const MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
 /// connection tested with NOOP: a half-open connection never says anything.
 const SILENCE: Duration = Duration::from_secs(5 * 60);
 /// While following a stream (`[imap] follow_ms`), the pause between two looks at the mailbox:
-/// an order waits 10 ms on average, and the server gets 50 cheap commands a second.
-const FOLLOW_GAP: Duration = Duration::from_millis(20);
+/// an order waits 5 ms on average for the next look, and the server gets at most 100 cheap
+/// commands a second (fewer over a slower link, where each look is a round trip as well).
+const FOLLOW_GAP: Duration = Duration::from_millis(10);
 /// Taken messages are flagged or moved together, at the latest this long after the first of
 /// them was committed (or when a batch's worth have gathered, or the mailbox is quiet). A move
 /// per little batch of a stream kept the server's maildir lock from the deliveries into the
