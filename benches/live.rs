@@ -225,10 +225,10 @@ struct Disk {
 }
 
 /// Wait (at most 3 minutes) until the disk is at rest: Postfix, Dovecot and mailcart all fsync
-/// on every message, and the lab's reset has just deleted the last run's tens of thousands of
-/// files, whose journal work makes every fsync slow for minutes; measured then, each figure is
-/// several times worse. At rest: `sync`, then ten fsyncs of a 4 KiB file take under
-/// `SETTLED_FSYNC_MS` at the median.
+/// on every message, so a disk still busy with earlier work (the lab's reset deletes the last
+/// run's files) would be measured with them. A guard, and a figure printed with the report: in
+/// the six runs of 2026-12-01 that had it the disk was at rest (0.3-0.5 ms), the slow ones too. At
+/// rest: `sync`, then ten fsyncs of a 4 KiB file take under `SETTLED_FSYNC_MS` at the median.
 fn settle_disk() -> Res<Disk> {
     use std::io::Write;
     let start = Instant::now();

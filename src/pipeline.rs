@@ -573,12 +573,13 @@ pub fn run_retention(
 /// header was fetched): stored, listed by `review`, never answered.
 pub fn set_aside(
     conn: &mut Connection,
+    config: &Config,
     raw: &[u8],
     reason: &str,
     now: OffsetDateTime,
 ) -> Result<Outcome, PipelineError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcome = keep_failed(&tx, raw, now, reason, &MessageLimits::default())?;
+    let outcome = keep_failed(&tx, raw, now, reason, &config.limits.message())?;
     tx.commit()?;
     Ok(outcome)
 }

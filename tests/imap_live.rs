@@ -196,6 +196,14 @@ async fn create_folder(lab: &Lab, name: &str) {
     a.logout().await.unwrap();
 }
 
+/// `[imap]` lines naming the processed and needs-human folders after the test's folder (which
+/// `delete_shop_folders` removes), then `extra`.
+fn with_folders(folder: &str, extra: &str) -> String {
+    format!(
+        "processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\n{extra}"
+    )
+}
+
 /// The test's folder and the processed and needs-human folders its config names after it.
 async fn delete_shop_folders(lab: &Lab, folder: &str) {
     delete_folders(
@@ -457,8 +465,9 @@ async fn a_stream_is_followed_after_a_batch_and_then_left_to_the_poll() {
     let lab = lab();
     let folder = unique("test-follow");
     create_folder(&lab, &folder).await;
-    let extra = format!(
-        "processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\npoll_seconds = 600\nidle = false\nfollow_ms = 3000"
+    let extra = with_folders(
+        &folder,
+        "poll_seconds = 600\nidle = false\nfollow_ms = 3000",
     );
     let shop = new_shop(&imap_section(&lab, &folder, &extra)).await;
     append(&lab, &folder, &[order(0).1]).await;
@@ -497,9 +506,7 @@ async fn mail_arriving_during_idle_is_taken_within_seconds() {
     let lab = lab();
     let folder = unique("test-idle");
     create_folder(&lab, &folder).await;
-    let extra = format!(
-        "processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\npoll_seconds = 600"
-    );
+    let extra = with_folders(&folder, "poll_seconds = 600");
     let shop = new_shop(&imap_section(&lab, &folder, &extra)).await;
     let running = start(&shop);
     // Connected and caught up (the empty folder) once contact is on record and the folders exist.
@@ -574,7 +581,10 @@ async fn check_reports_each_step_and_tls_needs_the_lab_ca() {
     append(&lab, &folder, &[raw]).await;
     let text = with_ca.replace(
         "timeout_seconds = 10\n",
-        &format!("timeout_seconds = 10\nmailbox = {folder:?}\nprocessed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\n"),
+        &format!(
+            "timeout_seconds = 10\nmailbox = {folder:?}\n{}",
+            with_folders(&folder, "")
+        ),
     );
     let shop_run = new_shop(&text).await;
     let running = start(&shop_run);
@@ -751,9 +761,7 @@ async fn what_mailcart_cannot_handle_goes_to_needs_human() {
     let (order_id, order_raw) = order(0);
     append(&lab, &folder, &[garbage, question, big, order_raw]).await;
 
-    let extra = format!(
-        "processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\nmax_message_bytes = 8000"
-    );
+    let extra = with_folders(&folder, "max_message_bytes = 8000");
     let shop = new_shop(&imap_section(&lab, &folder, &extra)).await;
     let running = start(&shop);
     eventually("the folder is emptied", 30, || async {
@@ -923,8 +931,7 @@ async fn messages_committed_but_not_moved_are_moved_on_the_next_start() {
     running.stop().await;
 
     // Now with after = "move": the next start moves them where their outcome says.
-    let extra =
-        format!("processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"");
+    let extra = with_folders(&folder, "");
     let moving = config_in(shop.dir.path(), &imap_section(&lab, &folder, &extra));
     let running = start_with(&shop, moving);
     eventually("the folder is emptied", 30, || async {
@@ -1003,9 +1010,7 @@ async fn a_dropped_connection_is_reopened_and_reading_resumes() {
     append(&lab, &folder, &[raw]).await;
     let relay = Relay::to(lab.imap_port).await;
     // follow_ms = 0: straight to IDLE after the first order, where the cut is to come.
-    let extra = format!(
-        "processed_folder = \"{folder}-done\"\nneeds_human_folder = \"{folder}-human\"\npoll_seconds = 600\nfollow_ms = 0"
-    );
+    let extra = with_folders(&folder, "poll_seconds = 600\nfollow_ms = 0");
     let section = imap_section(&lab, &folder, &extra).replace(
         &format!("port = {}", lab.imap_port),
         &format!("port = {}", relay.port),

@@ -452,7 +452,7 @@ async fn take_batch(
                 let reason = format!(
                     "message of {size} bytes is over the {max}-byte limit ([imap] max_message_bytes); only its header was fetched, the whole message is still in the mailbox"
                 );
-                aside.push(pipeline::set_aside(conn, head, &reason, now)?);
+                aside.push(pipeline::set_aside(conn, &config, head, &reason, now)?);
             }
             let outcomes = pipeline::process_batch_from(
                 conn,
