@@ -202,7 +202,7 @@ async fn append(
 ) -> Imap<()> {
     let mut a = login(lab, SHOP).await?;
     while let Some(m) = messages.get(from.get()) {
-        a.append(folder, None, None, m).await?;
+        a.append(lab.folder(folder), None, None, m).await?;
         from.set(from.get() + 1);
     }
     a.logout().await
@@ -210,7 +210,7 @@ async fn append(
 
 async fn count(lab: &Lab, folder: &str) -> Imap<u32> {
     let mut a = login(lab, SHOP).await?;
-    let n = a.status(folder, "(MESSAGES)").await?.exists;
+    let n = a.status(lab.folder(folder), "(MESSAGES)").await?.exists;
     a.logout().await?;
     Ok(n)
 }
@@ -275,7 +275,7 @@ async fn clean_up(lab: &Lab, tag: &str, folder: &str) -> Imap<()> {
         format!("{folder}/needs-human"),
         folder.to_string(),
     ] {
-        let _ = a.delete(&f).await;
+        let _ = a.delete(lab.folder(&f)).await;
     }
     a.logout().await
 }
@@ -645,7 +645,7 @@ fn a_thousand_orders_survive_a_hundred_sigkills() {
     {
         retry(&rt, "create", || async {
             let mut a = login(&lab, SHOP).await?;
-            a.create(&folder).await?;
+            a.create(lab.folder(&folder)).await?;
             a.logout().await
         });
     }

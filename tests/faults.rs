@@ -748,6 +748,7 @@ fn imap_server_restarted_is_reconnected_within_the_backoff() {
         imaps_port: OWN_LAB[1].1,
         ca_file: PathBuf::from(OWN_LAB_DIR).join("ca.pem"),
         password: "labpass".into(),
+        layout: common::lab::wanted_layout(),
     };
     let mut bot = Bot::new(&lab, "fault-restart", lab.imap_port, lab.smtp_port);
     let before = bot.order("pat@example.test");

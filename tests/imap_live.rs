@@ -192,7 +192,7 @@ async fn admin(lab: &Lab) -> Admin {
 
 async fn create_folder(lab: &Lab, name: &str) {
     let mut a = admin(lab).await;
-    a.create(name).await.unwrap();
+    a.create(lab.folder(name)).await.unwrap();
     a.logout().await.unwrap();
 }
 
@@ -220,7 +220,7 @@ async fn delete_shop_folders(lab: &Lab, folder: &str) {
 async fn delete_folders(lab: &Lab, names: &[&str]) {
     let mut a = admin(lab).await;
     for n in names {
-        let _ = a.delete(n).await;
+        let _ = a.delete(lab.folder(n)).await;
     }
     let _ = a.logout().await;
 }
@@ -228,7 +228,7 @@ async fn delete_folders(lab: &Lab, names: &[&str]) {
 async fn append(lab: &Lab, folder: &str, messages: &[Vec<u8>]) {
     let mut a = admin(lab).await;
     for m in messages {
-        a.append(folder, None, None, m).await.unwrap();
+        a.append(lab.folder(folder), None, None, m).await.unwrap();
     }
     a.logout().await.unwrap();
 }
@@ -236,7 +236,7 @@ async fn append(lab: &Lab, folder: &str, messages: &[Vec<u8>]) {
 /// (Message-ID, flags, raw message) of every message in `folder`, in UID order.
 async fn contents(lab: &Lab, folder: &str) -> Vec<(String, Vec<String>, Vec<u8>)> {
     let mut a = admin(lab).await;
-    let mb = a.examine(folder).await.unwrap();
+    let mb = a.examine(lab.folder(folder)).await.unwrap();
     let mut out = Vec::new();
     if mb.exists > 0 {
         let mut fetches = a.fetch("1:*", "(UID FLAGS BODY.PEEK[])").await.unwrap();
@@ -365,7 +365,7 @@ async fn orders_are_taken_moved_and_never_taken_twice() {
     }
     let cp = checkpoint(&shop.db, &folder).await.expect("a checkpoint");
     let mut a = admin(&lab).await;
-    let state = a.examine(&folder).await.unwrap();
+    let state = a.examine(lab.folder(&folder)).await.unwrap();
     a.logout().await.unwrap();
     assert_eq!(cp.uidvalidity, state.uid_validity.unwrap());
     assert_eq!(cp.last_uid, 3);
@@ -394,7 +394,7 @@ async fn orders_are_taken_moved_and_never_taken_twice() {
 
     // Tidy the shared folder of this test's messages.
     let mut a = admin(&lab).await;
-    a.select("mailcart/processed").await.unwrap();
+    a.select(lab.folder("mailcart/processed")).await.unwrap();
     for (id, _) in mail.iter().chain([&(fourth, Vec::new())]) {
         let found = a
             .search(format!("HEADER Message-ID \"<{id}>\""))
@@ -564,14 +564,15 @@ async fn check_reports_each_step_and_tls_needs_the_lab_ca() {
     assert_eq!(
         names,
         [
-            "dns", "tcp", "tls", "greeting", "login", "mailbox", "idle", "move", "folders"
+            "dns", "tcp", "tls", "greeting", "login", "layout", "mailbox", "idle", "move",
+            "folders"
         ],
         "{steps:#?}"
     );
     assert!(steps.iter().all(|(_, r)| r.is_ok()), "{steps:#?}");
     let tls = steps[2].1.as_ref().unwrap();
     assert!(tls.contains("TLS 1."), "{tls}");
-    let mailbox = steps[5].1.as_ref().unwrap();
+    let mailbox = steps[6].1.as_ref().unwrap();
     assert!(mailbox.contains("\"INBOX\" exists"), "{mailbox}");
 
     // The source runs over IMAPS too.
@@ -817,7 +818,7 @@ async fn moving_works_without_move_and_without_uidplus() {
     let mut s = imap::connect(&cfg).await.unwrap();
     assert!(s.has("IDLE") && s.has("MOVE") && s.has("UIDPLUS"));
     s.forget_capability("MOVE");
-    s.select(&folder).await.unwrap();
+    s.select(&lab.folder(&folder)).await.unwrap();
     let listed = s.list_after(0).await.unwrap();
     assert_eq!(
         listed.iter().map(|(u, _)| *u).collect::<Vec<_>>(),
@@ -831,10 +832,10 @@ async fn moving_works_without_move_and_without_uidplus() {
     let heads = s.fetch(&[1], Part::Header).await.unwrap();
     assert!(String::from_utf8_lossy(&heads[&1]).contains("Message-ID"));
     // COPY + \Deleted + UID EXPUNGE
-    s.move_to(&[1, 2], &target).await.unwrap();
+    s.move_to(&[1, 2], &lab.folder(&target)).await.unwrap();
     s.forget_capability("UIDPLUS");
     // COPY + \Deleted + EXPUNGE
-    s.move_to(&[3], &target).await.unwrap();
+    s.move_to(&[3], &lab.folder(&target)).await.unwrap();
     s.logout().await;
 
     let left = ids_in(&lab, &folder).await;
@@ -1122,4 +1123,101 @@ async fn start_at_new_leaves_an_old_mailbox_alone() {
         "old mail not taken"
     );
     delete_folders(&lab, &[&folder]).await;
+}
+
+/// The folders the config names with `/` fit whatever layout the lab's Dovecot has (run the
+/// suite with MAILCART_LAB_LAYOUT=dot or inbox: see tests/lab/README.md), names outside ASCII
+/// are sent in modified UTF-7 and shown decoded, and `check` creates the folders and prints
+/// the names it will use on the server.
+#[tokio::test(flavor = "multi_thread")]
+async fn folders_fit_the_server_layout_and_names_outside_ascii_round_trip() {
+    let lab = lab();
+    let folder = unique("test-layout");
+    create_folder(&lab, &folder).await;
+    let base = unique("Bestellungen");
+    let done = format!("{base}/geprüft");
+    let human = format!("{base}/für Menschen");
+    // RFC 3501's modified UTF-7, written out by hand: ü is U+00FC, "&APw-".
+    let done_wire = lab.folder(&format!("{base}/gepr&APw-ft"));
+    let human_wire = lab.folder(&format!("{base}/f&APw-r Menschen"));
+    let extra = format!("processed_folder = {done:?}\nneeds_human_folder = {human:?}\n");
+    let shop = new_shop(&imap_section(&lab, &folder, &extra)).await;
+    let cfg = shop.config.imap.clone().unwrap();
+
+    let steps = imap::check(&cfg).await;
+    for (name, result) in &steps {
+        eprintln!("{name:>9}: {result:?}");
+    }
+    assert!(steps.iter().all(|(_, r)| r.is_ok()), "{steps:#?}");
+    let said = |name: &str| {
+        steps
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, r)| r.clone().ok())
+            .unwrap_or_default()
+    };
+    let layout = said("layout");
+    let expected = match lab.layout.as_str() {
+        "slash" => "no prefix, separator \"/\" (from NAMESPACE)",
+        "dot" => "no prefix, separator \".\" (from NAMESPACE)",
+        _ => "prefix \"INBOX.\", separator \".\" (from NAMESPACE)",
+    };
+    assert!(layout.ends_with(expected), "{layout}");
+    let folders = said("folders");
+    assert_eq!(
+        folders,
+        format!(
+            "{done:?} (on the server {done_wire:?}) created; {human:?} (on the server {human_wire:?}) created"
+        )
+    );
+    // It made them: a second check finds them.
+    let again = imap::check(&cfg).await;
+    let folders = again.iter().find(|(n, _)| n == "folders").unwrap();
+    assert!(
+        folders.1.as_ref().unwrap().matches(" exists").count() == 2,
+        "{folders:?}"
+    );
+    // The server lists them under the encoded name, which reads back as the config wrote it.
+    let mut a = admin(&lab).await;
+    let listed: Vec<String> = a
+        .list(Some(""), Some(&lab.folder(&format!("{base}/*"))))
+        .await
+        .unwrap()
+        .map(|n| n.unwrap().name().to_string())
+        .collect()
+        .await;
+    a.logout().await.unwrap();
+    assert!(listed.contains(&done_wire), "{listed:?}");
+    let decoded = imap::decode_folder_name(&done_wire).unwrap();
+    assert_eq!(decoded, lab.folder(&done), "decoded for display");
+
+    // The source moves an order there.
+    let (id, raw) = order(7);
+    append(&lab, &folder, &[raw]).await;
+    let running = start(&shop);
+    eventually("moved to the folder outside ASCII", 30, || async {
+        ids_in(&lab, &format!("{base}/gepr&APw-ft")).await == [id.clone()]
+    })
+    .await;
+    running.stop().await;
+
+    // Without NAMESPACE the separator comes from LIST (the prefix cannot be learned that way).
+    let mut s = imap::connect(&cfg).await.unwrap();
+    s.forget_capability("NAMESPACE");
+    s.learn_layout().await.unwrap();
+    assert_eq!(s.layout().source, imap::LayoutSource::List);
+    let separator = if lab.layout == "slash" { '/' } else { '.' };
+    assert_eq!(s.layout().delimiter, Some(separator));
+    s.logout().await;
+
+    delete_folders(
+        &lab,
+        &[
+            &folder,
+            &format!("{base}/gepr&APw-ft"),
+            &format!("{base}/f&APw-r Menschen"),
+            &base,
+        ],
+    )
+    .await;
 }

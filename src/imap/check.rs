@@ -1,6 +1,7 @@
 //! `mailcart check` for the mailbox: each step of getting in, in order, with what worked or
 //! what failed and why. Stops at the first step that fails.
 
+use super::folders;
 use super::net::{
     self, Client, MailStream, greeting, login, resolve, server, starttls, tcp, tls_config,
     tls_handshake, trust_words,
@@ -11,7 +12,7 @@ use crate::config::{self, AfterHandling, TlsMode};
 type Step = (String, Result<String, String>);
 
 /// Check the `[imap]` settings against the server: DNS, TCP, TLS, greeting, login, the
-/// mailbox, IDLE, MOVE and the folders mailcart uses. Never changes anything on the server.
+/// mailbox, IDLE, MOVE and the folders mailcart uses, which it creates where they are missing.
 pub async fn check(cfg: &config::Imap) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     let mut session = match reach(cfg, &mut steps).await {
@@ -179,14 +180,27 @@ fn greeting_words(g: &net::Greeting) -> String {
     }
 }
 
-/// The mailbox and what the server can do with it; read-only.
+/// The mailbox and what the server can do with it. Creates the folders mailcart moves mail
+/// to when they are missing, as `run` would: a check that only said they "will be created"
+/// passed on servers that then refused the name.
 async fn inspect(cfg: &config::Imap, s: &mut Session, steps: &mut Vec<Step>) {
-    match s.examine(&cfg.mailbox).await {
+    steps.push((
+        "layout".into(),
+        Ok(format!("folders: {}", s.layout().describe())),
+    ));
+    let mailbox = match s.folder("mailbox", &cfg.mailbox) {
+        Ok(m) => m,
+        Err(e) => {
+            steps.push(("mailbox".into(), Err(e.to_string())));
+            return;
+        }
+    };
+    match s.examine(&mailbox).await {
         Ok(state) => steps.push((
             "mailbox".into(),
             Ok(format!(
-                "{:?} exists: {} message{} (UIDVALIDITY {})",
-                cfg.mailbox,
+                "{} exists: {} message{} (UIDVALIDITY {})",
+                folders::shown(&cfg.mailbox, &mailbox),
                 state.exists,
                 if state.exists == 1 { "" } else { "s" },
                 state.uidvalidity
@@ -196,8 +210,8 @@ async fn inspect(cfg: &config::Imap, s: &mut Session, steps: &mut Vec<Step>) {
             steps.push((
                 "mailbox".into(),
                 Err(format!(
-                    "cannot open {:?}: {e} (folder names are case-sensitive, except INBOX; hierarchy levels use the server's separator)",
-                    cfg.mailbox
+                    "cannot open {}: {e} (folder names are case-sensitive, except INBOX; check [imap] mailbox)",
+                    folders::shown(&cfg.mailbox, &mailbox)
                 )),
             ));
             return;
@@ -240,38 +254,48 @@ async fn inspect(cfg: &config::Imap, s: &mut Session, steps: &mut Vec<Step>) {
     ));
 
     if cfg.after == AfterHandling::Move {
-        let mut missing = Vec::new();
-        for f in [&cfg.processed_folder, &cfg.needs_human_folder] {
-            match s.folder_exists(f).await {
-                Ok(true) => {}
-                Ok(false) => missing.push(format!("{f:?}")),
+        let mut said = Vec::new();
+        for (key, logical) in [
+            ("processed_folder", &cfg.processed_folder),
+            ("needs_human_folder", &cfg.needs_human_folder),
+        ] {
+            let made = match s.folder(key, logical) {
+                Ok(name) => s
+                    .ensure_folder(key, &name)
+                    .await
+                    .map(|created| (name, created)),
+                Err(e) => Err(e),
+            };
+            match made {
+                Ok((name, created)) => said.push(format!(
+                    "{} {}",
+                    folders::shown(logical, &name),
+                    if created { "created" } else { "exists" }
+                )),
                 Err(e) => {
-                    steps.push(("folders".into(), Err(format!("listing {f:?}: {e}"))));
+                    steps.push(("folders".into(), Err(e.to_string())));
                     return;
                 }
             }
         }
-        steps.push((
-            "folders".into(),
-            Ok(if missing.is_empty() {
-                format!(
-                    "{:?} and {:?} exist",
-                    cfg.processed_folder, cfg.needs_human_folder
-                )
-            } else {
-                format!("{} will be created on the first run", missing.join(" and "))
-            }),
-        ));
+        steps.push(("folders".into(), Ok(said.join("; "))));
     }
 
     if let Some(sent) = &cfg.sent_folder {
-        let step = match s.folder_exists(sent).await {
-            Ok(true) => Ok(format!("{sent:?} exists; sent mail is copied there")),
-            Ok(false) => Err(format!(
-                "{sent:?} does not exist on {}: create it or fix [imap] sent_folder",
-                server(cfg)
-            )),
-            Err(e) => Err(format!("listing {sent:?}: {e}")),
+        let step = match s.folder("sent_folder", sent) {
+            Err(e) => Err(e.to_string()),
+            Ok(name) => match s.folder_exists(&name).await {
+                Ok(true) => Ok(format!(
+                    "{} exists; sent mail is copied there",
+                    folders::shown(sent, &name)
+                )),
+                Ok(false) => Err(format!(
+                    "{} does not exist on {}: create it or fix [imap] sent_folder",
+                    folders::shown(sent, &name),
+                    server(cfg)
+                )),
+                Err(e) => Err(format!("listing {}: {e}", folders::shown(sent, &name))),
+            },
         };
         steps.push(("sent folder".into(), step));
     }

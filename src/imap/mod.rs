@@ -10,11 +10,15 @@
 //! - every command is read to its tagged completion and every network step has a time limit.
 
 mod check;
+mod folders;
 mod net;
 mod session;
 mod source;
 
 pub use check::check;
+pub use folders::{
+    Layout, LayoutSource, decode as decode_folder_name, encode as encode_folder_name,
+};
 pub use net::{MailStream, connect};
 pub use session::{MailboxState, Part, Session};
 pub use source::run;
@@ -38,6 +42,20 @@ pub enum ImapError {
         server: String,
         user: String,
         message: String,
+    },
+    #[error("[imap] {key} = {name:?}: {message}")]
+    FolderName {
+        key: String,
+        name: String,
+        message: String,
+    },
+    #[error(
+        "the server refused to create the folder {name:?}: {text} (create it by hand, or name another in [imap] {key})"
+    )]
+    FolderCreate {
+        key: String,
+        name: String,
+        text: String,
     },
     #[error("timed out after {secs} s {what}")]
     Timeout { what: String, secs: u64 },
@@ -67,9 +85,16 @@ pub async fn append_sent(cfg: &config::Imap, messages: &[Vec<u8>]) -> Result<usi
         return Ok(0);
     }
     let mut session = connect(cfg).await?;
+    let folder = match session.folder("sent_folder", folder) {
+        Ok(f) => f,
+        Err(e) => {
+            session.logout().await;
+            return Err(e);
+        }
+    };
     let mut done = 0;
     for raw in messages {
-        if let Err(e) = session.append(folder, raw, "\\Seen").await {
+        if let Err(e) = session.append(&folder, raw, "\\Seen").await {
             session.logout().await;
             return Err(e);
         }

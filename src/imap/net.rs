@@ -380,6 +380,7 @@ pub(crate) async fn login(
     drop(password);
     let mut session = Session::new(session, t, server(cfg), description);
     session.refresh_capabilities().await?;
+    session.learn_layout().await?;
     Ok(session)
 }
 

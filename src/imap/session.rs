@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::ImapError;
+use super::folders::{self, Layout, LayoutSource};
 use super::net::{MailStream, capability_set, clean, within};
 
 /// The slowest transfer a command's deadline allows for on top of the time limit: a 25 MB
@@ -38,6 +39,8 @@ pub struct Session {
     changed: bool,
     /// Messages in the selected mailbox, as last reported: what a listing may have to carry.
     exists: u32,
+    /// How the server names folders, learned after login.
+    layout: Layout,
 }
 
 /// What SELECT or EXAMINE found.
@@ -87,6 +90,7 @@ impl Session {
             description,
             changed: false,
             exists: 0,
+            layout: Layout::default(),
         }
     }
 
@@ -114,6 +118,130 @@ impl Session {
     #[doc(hidden)]
     pub fn forget_capability(&mut self, name: &str) {
         self.caps.remove(&name.to_ascii_uppercase());
+    }
+
+    /// How the server names folders (personal namespace prefix and separator).
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The server's name for the folder the config calls `logical` under `[imap] key`.
+    pub fn folder(&self, key: &str, logical: &str) -> Result<String, ImapError> {
+        self.layout
+            .server_name(logical)
+            .map_err(|message| ImapError::FolderName {
+                key: key.to_string(),
+                name: logical.to_string(),
+                message,
+            })
+    }
+
+    /// Learn the folder layout: the first personal namespace (RFC 2342) where the server has
+    /// NAMESPACE and announces one, else the separator `LIST "" ""` gives, with no prefix.
+    #[doc(hidden)]
+    pub async fn learn_layout(&mut self) -> Result<(), ImapError> {
+        if self.has("NAMESPACE")
+            && let Some((prefix, delimiter)) = self.namespace().await?
+        {
+            self.layout = Layout {
+                prefix,
+                delimiter,
+                source: LayoutSource::Namespace,
+            };
+            return Ok(());
+        }
+        let mut delimiter = None;
+        self.command_with("LIST \"\" \"\"", |r| {
+            if let Response::MailboxData(MailboxDatum::List { delimiter: d, .. }) = r {
+                delimiter = d.as_deref().and_then(|d| d.chars().next());
+            }
+        })
+        .await?;
+        self.layout = Layout {
+            prefix: String::new(),
+            delimiter,
+            source: LayoutSource::List,
+        };
+        Ok(())
+    }
+
+    /// NAMESPACE, read by hand: async-imap's parser has no NAMESPACE response and would take
+    /// it for a broken stream. Sent through async-imap (which writes and flushes it), answered
+    /// straight from the socket a byte at a time, so nothing after the tagged completion is
+    /// read from under async-imap's own buffer (which is empty between commands: the session
+    /// has no mailbox selected yet, so the server has nothing unsolicited to say).
+    async fn namespace(&mut self) -> Result<Option<(String, Option<char>)>, ImapError> {
+        use tokio::io::AsyncReadExt;
+        const TAG: &str = "MCNS1";
+        const MAX: usize = 64 * 1024;
+        let limit = self.limit;
+        let run = async {
+            self.inner
+                .run_command_untagged(&format!("{TAG} NAMESPACE"))
+                .await?;
+            let stream = self.inner.get_mut();
+            let mut found = None;
+            let mut total = 0usize;
+            loop {
+                let mut line = Vec::new();
+                // A line, with any literal's bytes taken into it.
+                loop {
+                    let b = stream.read_u8().await?;
+                    line.push(b);
+                    total += 1;
+                    if total > MAX {
+                        return Err(ImapError::Protocol(
+                            "the answer to NAMESPACE is too long".into(),
+                        ));
+                    }
+                    if line.ends_with(b"}\r\n")
+                        && let Some(open) = line.iter().rposition(|&c| c == b'{')
+                        && let Ok(n) = std::str::from_utf8(&line[open + 1..line.len() - 3])
+                            .unwrap_or("")
+                            .trim_end_matches('+')
+                            .parse::<usize>()
+                    {
+                        if total + n > MAX {
+                            return Err(ImapError::Protocol(
+                                "the answer to NAMESPACE is too long".into(),
+                            ));
+                        }
+                        let mut body = vec![0; n];
+                        stream.read_exact(&mut body).await?;
+                        total += n;
+                        line.extend_from_slice(&body);
+                        continue;
+                    }
+                    if line.ends_with(b"\r\n") {
+                        break;
+                    }
+                }
+                let text = &line[..line.len() - 2];
+                if let Some(data) = strip_prefix_ci(text, b"* NAMESPACE ") {
+                    found = Some(folders::personal_namespace(data).map_err(|e| {
+                        ImapError::Protocol(format!("cannot read the NAMESPACE answer: {e}"))
+                    })?);
+                } else if let Some(status) = strip_prefix_ci(text, format!("{TAG} ").as_bytes()) {
+                    if status.len() >= 2 && status[..2].eq_ignore_ascii_case(b"OK") {
+                        return Ok(found.flatten());
+                    }
+                    // NO or BAD: the server has no usable NAMESPACE after all.
+                    return Ok(None);
+                } else if strip_prefix_ci(text, b"* BYE").is_some() {
+                    return Err(ImapError::Closed(format!(
+                        ": {}",
+                        String::from_utf8_lossy(text)
+                    )));
+                }
+            }
+        };
+        match tokio::time::timeout(limit, run).await {
+            Ok(r) => r,
+            Err(_) => Err(ImapError::Timeout {
+                what: "before NAMESPACE was answered".into(),
+                secs: limit.as_secs(),
+            }),
+        }
     }
 
     pub(crate) fn take_changed(&mut self) -> bool {
@@ -301,8 +429,9 @@ impl Session {
         Ok(found)
     }
 
-    /// Create (and subscribe to) `name` unless it exists. Returns whether it was created.
-    pub async fn ensure_folder(&mut self, name: &str) -> Result<bool, ImapError> {
+    /// Create (and subscribe to) the folder the server calls `name` unless it exists; `key`
+    /// names the config key it comes from, for the error. Returns whether it was created.
+    pub async fn ensure_folder(&mut self, key: &str, name: &str) -> Result<bool, ImapError> {
         if self.folder_exists(name).await? {
             return Ok(false);
         }
@@ -311,7 +440,14 @@ impl Session {
             if self.folder_exists(name).await? {
                 return Ok(false);
             }
-            return Err(e);
+            return Err(match e {
+                ImapError::Refused { status, text, .. } => ImapError::FolderCreate {
+                    key: key.to_string(),
+                    name: folders::display(name),
+                    text: format!("{status} {text}"),
+                },
+                other => other,
+            });
         }
         if let Err(e) = self.command(&format!("SUBSCRIBE {}", quote(name))).await {
             tracing::debug!(folder = name, error = %e, "subscribing to the folder failed");
@@ -497,6 +633,7 @@ impl Session {
             description,
             changed,
             exists,
+            layout,
         } = self;
         let unsolicited = inner.unsolicited_responses.clone();
         while unsolicited.try_recv().is_ok() {}
@@ -549,6 +686,7 @@ impl Session {
             description,
             changed,
             exists,
+            layout,
         };
         while let Ok(r) = session.inner.unsolicited_responses.try_recv() {
             match r {
@@ -574,6 +712,11 @@ fn verb(command: &str) -> String {
         Some(w) => w.to_string(),
         None => String::new(),
     }
+}
+
+fn strip_prefix_ci<'a>(text: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    (text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &text[prefix.len()..])
 }
 
 /// A quoted IMAP string.

@@ -126,14 +126,19 @@ async fn serve(
         "logged in to the imap server"
     );
     record(ctx.db, None).await?;
+    let mailbox = s.folder("mailbox", &cfg.mailbox)?;
     if cfg.after == AfterHandling::Move {
-        for folder in [&cfg.processed_folder, &cfg.needs_human_folder] {
-            if s.ensure_folder(folder).await? {
-                tracing::info!(folder = %folder, "created folder");
+        for (key, logical) in [
+            ("processed_folder", &cfg.processed_folder),
+            ("needs_human_folder", &cfg.needs_human_folder),
+        ] {
+            let name = s.folder(key, logical)?;
+            if s.ensure_folder(key, &name).await? {
+                tracing::info!(folder = %logical, server_name = %name, "created folder");
             }
         }
     }
-    let state = s.select(&cfg.mailbox).await?;
+    let state = s.select(&mailbox).await?;
     let mut last_uid = resume_point(ctx, state.uidvalidity, state.uid_next).await?;
     if cfg.after == AfterHandling::Move && last_uid > 0 {
         tidy(&mut s, ctx, last_uid).await?;
@@ -554,8 +559,10 @@ async fn dispose(
             s.add_flags(for_person, "\\Flagged").await?;
         }
         AfterHandling::Move => {
-            s.move_to(done, &cfg.processed_folder).await?;
-            s.move_to(for_person, &cfg.needs_human_folder).await?;
+            let processed = s.folder("processed_folder", &cfg.processed_folder)?;
+            let needs_human = s.folder("needs_human_folder", &cfg.needs_human_folder)?;
+            s.move_to(done, &processed).await?;
+            s.move_to(for_person, &needs_human).await?;
         }
     }
     Ok(())

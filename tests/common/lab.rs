@@ -14,6 +14,30 @@ pub struct Lab {
     pub imaps_port: u16,
     pub ca_file: PathBuf,
     pub password: String,
+    /// How the lab's Dovecot lays out folders: "slash", "dot" or "inbox" (tests/lab/start).
+    pub layout: String,
+}
+
+impl Lab {
+    /// The lab server's name for a folder written with `/` between levels, worked out here on
+    /// its own (not by mailcart's mapping, which the tests check): `a/b` on the slash layout,
+    /// `a.b` on dot, `INBOX.a.b` on inbox. ASCII names only.
+    pub fn folder(&self, name: &str) -> String {
+        if name.eq_ignore_ascii_case("INBOX") || self.layout == "slash" {
+            return name.to_string();
+        }
+        let dotted = name.replace('/', ".");
+        if self.layout == "inbox" {
+            format!("INBOX.{dotted}")
+        } else {
+            dotted
+        }
+    }
+}
+
+/// The layout the tests ask for (`MAILCART_LAB_LAYOUT`, default slash).
+pub fn wanted_layout() -> String {
+    std::env::var("MAILCART_LAB_LAYOUT").unwrap_or_else(|_| "slash".into())
 }
 
 /// `MAILCART_LAB_DIR`, as the lab scripts read it.
@@ -57,9 +81,17 @@ fn lab_from_env() -> Option<Lab> {
             .get("LAB_PASSWORD")
             .cloned()
             .unwrap_or_else(|| "labpass".into()),
+        layout: env
+            .get("LAB_LAYOUT")
+            .cloned()
+            .unwrap_or_else(|| "slash".into()),
     };
-    (port_open(lab.smtp_port) && port_open(lab.imap_port) && port_open(lab.imaps_port))
-        .then_some(lab)
+    // A lab of another layout is restarted by tests/lab/start.
+    (lab.layout == wanted_layout()
+        && port_open(lab.smtp_port)
+        && port_open(lab.imap_port)
+        && port_open(lab.imaps_port))
+    .then_some(lab)
 }
 
 /// The running lab, started if need be (once per test binary). Set MAILCART_TEST_LOG (e.g.

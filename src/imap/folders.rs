@@ -1,0 +1,494 @@
+//! Folder names as the server spells them. The config names folders with `/` between levels
+//! (`mailcart/processed`); servers differ in the separator (`/` on Gmail and most Dovecots,
+//! `.` on a stock Maildir Dovecot, Courier and Cyrus), in a prefix every personal folder
+//! carries (`INBOX.` on Courier and Cyrus), and they want names outside ASCII in modified
+//! UTF-7 (RFC 3501 5.1.3). The layout is learned at login from NAMESPACE (RFC 2342), or from
+//! `LIST "" ""` where the server has no NAMESPACE.
+
+use base64::Engine;
+use base64::alphabet::Alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// How the server lays out the user's own folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// What every personal folder's name starts with, e.g. "INBOX." (often empty).
+    pub prefix: String,
+    /// The hierarchy separator; None on a server that keeps folders flat.
+    pub delimiter: Option<char>,
+    /// Where the layout was learned.
+    pub source: LayoutSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutSource {
+    /// The personal namespace the server announced (RFC 2342).
+    Namespace,
+    /// `LIST "" ""` (the server has no NAMESPACE, or announced no personal namespace).
+    List,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            prefix: String::new(),
+            delimiter: Some('/'),
+            source: LayoutSource::List,
+        }
+    }
+}
+
+impl Layout {
+    /// The server's name for a folder the config names `logical` (levels separated by `/`,
+    /// or by the server's own separator). INBOX is INBOX everywhere. The prefix is added
+    /// unless the name already starts with it. Fails, in words, for a name the server
+    /// cannot hold.
+    pub fn server_name(&self, logical: &str) -> Result<String, String> {
+        let name = logical.trim();
+        if name.is_empty() {
+            return Err("the name is empty".into());
+        }
+        if name.eq_ignore_ascii_case("INBOX") {
+            return Ok("INBOX".into());
+        }
+        let levels: Vec<&str> = name
+            .split(|c| c == '/' || Some(c) == self.delimiter)
+            .collect();
+        if levels.iter().any(|l| l.is_empty()) {
+            return Err(format!(
+                "{name:?} has an empty level (a leading, trailing or doubled separator)"
+            ));
+        }
+        let Some(delim) = self.delimiter else {
+            if levels.len() > 1 {
+                return Err(format!(
+                    "the server keeps folders flat (it has no hierarchy separator): name the folder without '/' (e.g. {:?})",
+                    levels.join("-")
+                ));
+            }
+            return Ok(format!("{}{}", self.prefix, encode(name)));
+        };
+        let mut levels: Vec<String> = levels.iter().map(|l| encode(l)).collect();
+        // INBOX as the first level is always spelled INBOX, whatever case the config used.
+        if levels[0].eq_ignore_ascii_case("INBOX") {
+            levels[0] = "INBOX".into();
+        }
+        let joined = levels.join(&delim.to_string());
+        let prefix_levels: Vec<&str> = self
+            .prefix
+            .strip_suffix(delim)
+            .unwrap_or(&self.prefix)
+            .split(delim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let has_prefix = levels.len() > prefix_levels.len()
+            && prefix_levels
+                .iter()
+                .zip(&levels)
+                .all(|(p, l)| p == l || (p.eq_ignore_ascii_case("INBOX") && l == "INBOX"));
+        if has_prefix || self.prefix.is_empty() {
+            Ok(joined)
+        } else {
+            Ok(format!("{}{joined}", self.prefix))
+        }
+    }
+
+    /// The layout in words, e.g. `prefix "INBOX.", separator "."`.
+    pub fn describe(&self) -> String {
+        let sep = match self.delimiter {
+            Some(d) => format!("separator {:?}", d.to_string()),
+            None => "no hierarchy".to_string(),
+        };
+        let how = match self.source {
+            LayoutSource::Namespace => "from NAMESPACE",
+            LayoutSource::List => "from LIST",
+        };
+        if self.prefix.is_empty() {
+            format!("no prefix, {sep} ({how})")
+        } else {
+            format!("prefix {:?}, {sep} ({how})", self.prefix)
+        }
+    }
+}
+
+/// A server name as a person reads it: modified UTF-7 decoded, or as it stands where it is
+/// not valid modified UTF-7.
+pub fn display(server_name: &str) -> String {
+    decode(server_name).unwrap_or_else(|_| server_name.to_string())
+}
+
+/// A folder named in the config, and as the server spells it where that differs.
+pub fn shown(logical: &str, server_name: &str) -> String {
+    if logical == server_name {
+        format!("{logical:?}")
+    } else {
+        format!("{logical:?} (on the server {server_name:?})")
+    }
+}
+
+/// RFC 3501's modified BASE64: `,` for `/`, no padding.
+const MUTF7: GeneralPurpose = GeneralPurpose::new(
+    &match Alphabet::new("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,") {
+        Ok(a) => a,
+        Err(_) => panic!("the modified BASE64 alphabet is valid"),
+    },
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
+fn printable(c: char) -> bool {
+    (' '..='~').contains(&c)
+}
+
+/// Modified UTF-7 (RFC 3501 5.1.3): printable ASCII stands for itself (`&` as `&-`), every
+/// other run of characters is UTF-16BE in modified BASE64 between `&` and `-`.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run: Vec<u16> = Vec::new();
+    let flush = |run: &mut Vec<u16>, out: &mut String| {
+        if run.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = run.iter().flat_map(|u| u.to_be_bytes()).collect();
+        out.push('&');
+        out.push_str(&MUTF7.encode(bytes));
+        out.push('-');
+        run.clear();
+    };
+    for c in text.chars() {
+        if printable(c) {
+            flush(&mut run, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut units = [0u16; 2];
+            run.extend_from_slice(c.encode_utf16(&mut units));
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Decode modified UTF-7, strictly: what RFC 3501 forbids (raw non-ASCII, an unterminated or
+/// badly padded shift, a shift that spells printable ASCII, two shifts in a row) is an error.
+pub fn decode(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut last_was_shift = false;
+    while let Some(c) = rest.chars().next() {
+        if c != '&' {
+            if !printable(c) {
+                return Err(format!("{c:?} is not allowed unencoded"));
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            last_was_shift = false;
+            continue;
+        }
+        let Some(end) = rest.find('-') else {
+            return Err("a '&' shift is never closed with '-'".into());
+        };
+        let inner = &rest[1..end];
+        rest = &rest[end + 1..];
+        if inner.is_empty() {
+            out.push('&');
+            last_was_shift = false;
+            continue;
+        }
+        if last_was_shift {
+            return Err("two encoded runs in a row must be one".into());
+        }
+        let bytes = MUTF7
+            .decode(inner)
+            .map_err(|e| format!("bad modified BASE64 {inner:?}: {e}"))?;
+        if bytes.len() % 2 != 0 {
+            return Err(format!("{inner:?} is not whole UTF-16 units"));
+        }
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .collect();
+        let decoded =
+            String::from_utf16(&units).map_err(|_| format!("{inner:?} is not valid UTF-16"))?;
+        if decoded.chars().any(printable) {
+            return Err(format!("{inner:?} encodes printable ASCII"));
+        }
+        out.push_str(&decoded);
+        last_was_shift = true;
+    }
+    Ok(out)
+}
+
+/// The first personal namespace (prefix, separator) of an untagged NAMESPACE response's
+/// data (what follows `* NAMESPACE `): None where the server announced none (NIL).
+pub fn personal_namespace(data: &[u8]) -> Result<Option<(String, Option<char>)>, String> {
+    let mut t = Tokens { s: data, at: 0 };
+    match t.next()? {
+        Token::Nil => return Ok(None),
+        Token::Open => {}
+        other => return Err(format!("expected ( or NIL, found {other:?}")),
+    }
+    // The first namespace of the personal list: ( prefix delimiter *extension )
+    match t.next()? {
+        Token::Open => {}
+        other => return Err(format!("expected (, found {other:?}")),
+    }
+    let prefix = match t.next()? {
+        Token::Str(s) => s,
+        other => return Err(format!("expected the prefix, found {other:?}")),
+    };
+    let delimiter = match t.next()? {
+        Token::Nil => None,
+        Token::Str(s) => {
+            let mut chars = s.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => Some(c),
+                _ => return Err(format!("the separator {s:?} is not one character")),
+            }
+        }
+        other => return Err(format!("expected the separator, found {other:?}")),
+    };
+    Ok(Some((prefix, delimiter)))
+}
+
+#[derive(Debug)]
+enum Token {
+    Open,
+    Close,
+    Nil,
+    Str(String),
+}
+
+/// Just enough of IMAP's lexical rules for NAMESPACE: parentheses, NIL, quoted strings and
+/// literals (`{n}` CRLF and n bytes).
+struct Tokens<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl Tokens<'_> {
+    fn next(&mut self) -> Result<Token, String> {
+        while self.s.get(self.at) == Some(&b' ') {
+            self.at += 1;
+        }
+        let Some(&b) = self.s.get(self.at) else {
+            return Err("the response ended early".into());
+        };
+        self.at += 1;
+        match b {
+            b'(' => Ok(Token::Open),
+            b')' => Ok(Token::Close),
+            b'"' => {
+                let mut out = Vec::new();
+                loop {
+                    match self.s.get(self.at) {
+                        None => return Err("a quoted string is never closed".into()),
+                        Some(b'"') => {
+                            self.at += 1;
+                            break;
+                        }
+                        Some(b'\\') => {
+                            let Some(&c) = self.s.get(self.at + 1) else {
+                                return Err("a quoted string is never closed".into());
+                            };
+                            out.push(c);
+                            self.at += 2;
+                        }
+                        Some(&c) => {
+                            out.push(c);
+                            self.at += 1;
+                        }
+                    }
+                }
+                Ok(Token::Str(String::from_utf8_lossy(&out).into_owned()))
+            }
+            b'{' => {
+                let close = self.s[self.at..]
+                    .iter()
+                    .position(|&c| c == b'}')
+                    .ok_or("a literal's length is never closed")?;
+                let len: usize = std::str::from_utf8(&self.s[self.at..self.at + close])
+                    .ok()
+                    .and_then(|n| n.trim_end_matches('+').parse().ok())
+                    .ok_or("a literal's length is not a number")?;
+                let start = self.at + close + 1;
+                let start = if self.s[start..].starts_with(b"\r\n") {
+                    start + 2
+                } else {
+                    return Err("a literal's length is not followed by CRLF".into());
+                };
+                let body = self
+                    .s
+                    .get(start..start + len)
+                    .ok_or("a literal is cut short")?;
+                self.at = start + len;
+                Ok(Token::Str(String::from_utf8_lossy(body).into_owned()))
+            }
+            _ => {
+                let start = self.at - 1;
+                while self
+                    .s
+                    .get(self.at)
+                    .is_some_and(|c| !matches!(c, b' ' | b'(' | b')' | b'\r' | b'\n'))
+                {
+                    self.at += 1;
+                }
+                let word = String::from_utf8_lossy(&self.s[start..self.at]);
+                if word.eq_ignore_ascii_case("NIL") {
+                    Ok(Token::Nil)
+                } else {
+                    Err(format!("unexpected {word:?}"))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(prefix: &str, delimiter: Option<char>) -> Layout {
+        Layout {
+            prefix: prefix.into(),
+            delimiter,
+            source: LayoutSource::Namespace,
+        }
+    }
+
+    #[test]
+    fn rfc_3501_example_round_trips() {
+        // RFC 3501 5.1.3: "~peter/mail/台北/日本語".
+        let text = "~peter/mail/\u{53f0}\u{5317}/\u{65e5}\u{672c}\u{8a9e}";
+        let wire = "~peter/mail/&U,BTFw-/&ZeVnLIqe-";
+        assert_eq!(encode(text), wire);
+        assert_eq!(decode(wire).unwrap(), text);
+    }
+
+    #[test]
+    fn rfc_3501_forbidden_forms_are_refused() {
+        // "&Jjo!" (no closing '-') and "&U,BTF2XlZyyKng-" (two runs that must be one) are the
+        // RFC's own examples of what is not valid.
+        assert!(decode("&Jjo!").is_err());
+        assert!(decode("&U,BTFw-&ZeVnLIqe-").is_err());
+        assert_eq!(decode("&Jjo-!").unwrap(), "\u{263a}!");
+        // Raw 8-bit, padding, and a shift spelling printable ASCII.
+        assert!(decode("gepr\u{fc}ft").is_err());
+        assert!(decode("&AGE=-").is_err());
+        assert!(decode("&AGE-").is_err());
+    }
+
+    #[test]
+    fn ampersands_and_german_and_astral_characters() {
+        for (text, wire) in [
+            ("Tom & Jerry", "Tom &- Jerry"),
+            ("geprüft", "gepr&APw-ft"),
+            ("Bestellungen/geprüft", "Bestellungen/gepr&APw-ft"),
+            ("Отправленные", "&BB4EQgQ,BEAEMAQyBDsENQQ9BD0ESwQ1-"),
+            ("orders 📦", "orders &2D3c5g-"),
+        ] {
+            assert_eq!(encode(text), wire, "{text}");
+            assert_eq!(decode(wire).unwrap(), text, "{wire}");
+        }
+    }
+
+    #[test]
+    fn names_fit_each_layout() {
+        let slash = layout("", Some('/'));
+        let dot = layout("", Some('.'));
+        let courier = layout("INBOX.", Some('.'));
+        let flat = layout("", None);
+        let n = |l: &Layout, s: &str| l.server_name(s).unwrap();
+        assert_eq!(n(&slash, "mailcart/processed"), "mailcart/processed");
+        assert_eq!(n(&dot, "mailcart/processed"), "mailcart.processed");
+        assert_eq!(
+            n(&courier, "mailcart/processed"),
+            "INBOX.mailcart.processed"
+        );
+        // Written with the server's own separator, or with the prefix already: the same.
+        assert_eq!(
+            n(&courier, "INBOX.mailcart.processed"),
+            "INBOX.mailcart.processed"
+        );
+        assert_eq!(
+            n(&courier, "inbox/mailcart/processed"),
+            "INBOX.mailcart.processed"
+        );
+        assert_eq!(n(&dot, "mailcart.processed"), "mailcart.processed");
+        // INBOX is INBOX, never prefixed.
+        for l in [&slash, &dot, &courier, &flat] {
+            assert_eq!(n(l, "inbox"), "INBOX");
+        }
+        assert_eq!(n(&courier, "Sent"), "INBOX.Sent");
+        assert_eq!(n(&dot, "Bestellungen/geprüft"), "Bestellungen.gepr&APw-ft");
+        assert_eq!(n(&flat, "processed"), "processed");
+        let e = flat.server_name("mailcart/processed").unwrap_err();
+        assert!(
+            e.contains("flat") && e.contains("mailcart-processed"),
+            "{e}"
+        );
+        assert!(slash.server_name("mailcart//x").is_err());
+        assert!(slash.server_name("/x").is_err());
+        assert!(slash.server_name(" ").is_err());
+    }
+
+    #[test]
+    fn names_read_back_are_shown_decoded() {
+        assert_eq!(
+            display("INBOX.Bestellungen.gepr&APw-ft"),
+            "INBOX.Bestellungen.geprüft"
+        );
+        assert_eq!(display("odd&name"), "odd&name");
+        assert_eq!(
+            shown("Bestellungen/geprüft", "Bestellungen.gepr&APw-ft"),
+            "\"Bestellungen/geprüft\" (on the server \"Bestellungen.gepr&APw-ft\")"
+        );
+        assert_eq!(shown("a/b", "a/b"), "\"a/b\"");
+    }
+
+    #[test]
+    fn namespace_responses_of_real_servers() {
+        let p = |s: &str| personal_namespace(s.as_bytes()).unwrap();
+        // Dovecot (separator /), Gmail, Exchange Online.
+        assert_eq!(p(r#"(("" "/")) NIL NIL"#), Some((String::new(), Some('/'))));
+        // Stock Debian Dovecot with Maildir.
+        assert_eq!(
+            p(r##"(("" ".")) NIL (("#shared." "."))"##),
+            Some((String::new(), Some('.')))
+        );
+        // Courier, Cyrus.
+        assert_eq!(
+            p(r##"(("INBOX." ".")) NIL (("#shared." "."))"##),
+            Some(("INBOX.".into(), Some('.')))
+        );
+        // An extension after the separator; a NIL separator (Yahoo Japan); a literal prefix.
+        assert_eq!(
+            p(r#"(("" "/" "X-PARAM" ("FLAG1" "FLAG2"))) NIL NIL"#),
+            Some((String::new(), Some('/')))
+        );
+        assert_eq!(p(r#"(("" NIL)) NIL NIL"#), Some((String::new(), None)));
+        assert_eq!(
+            p("(({6}\r\nINBOX. \".\")) NIL NIL"),
+            Some(("INBOX.".into(), Some('.')))
+        );
+        assert_eq!(p("NIL NIL NIL"), None);
+        assert_eq!(
+            p(r#"(("a\"b" "/")) NIL NIL"#),
+            Some(("a\"b".into(), Some('/')))
+        );
+        for bad in [
+            "",
+            "(",
+            r#"(("" "//")) NIL NIL"#,
+            "((\"x",
+            "(({99}\r\nab",
+            "FOO",
+        ] {
+            assert!(personal_namespace(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+    }
+}
