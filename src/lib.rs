@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod db;
 pub mod dispatch;
 pub mod export;
+pub mod fsutil;
 pub mod imap;
 pub mod lock;
 pub mod mail;

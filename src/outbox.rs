@@ -34,7 +34,7 @@ pub fn deliver_to_dir(
     dir: &Path,
     now: OffsetDateTime,
 ) -> Result<Vec<PathBuf>, OutboxError> {
-    std::fs::create_dir_all(dir).map_err(|source| OutboxError::Write {
+    crate::fsutil::create_private_dir(dir).map_err(|source| OutboxError::Write {
         path: dir.to_owned(),
         source,
     })?;
@@ -75,6 +75,7 @@ pub(crate) fn file_name(message_id: &str) -> String {
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    // Made 0600 (tempfile's default), and the rename keeps the mode.
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;

@@ -84,6 +84,12 @@ fn migrations() -> Migrations<'static> {
 
 /// Open (creating if needed) and migrate the database.
 pub fn open(path: &Path) -> Result<Connection> {
+    // SQLite makes a new file 0644 and gives -wal and -shm the database file's mode: made
+    // owner-only here first, all three are.
+    if !path.exists() {
+        crate::fsutil::open_private_file(path)
+            .map_err(|e| StoreError::Input(format!("creating {}: {e}", path.display())))?;
+    }
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
