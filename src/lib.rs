@@ -15,6 +15,7 @@ pub mod lock;
 pub mod mail;
 pub mod outbox;
 pub mod pipeline;
+pub mod problem;
 pub mod smtp;
 pub mod store;
 pub mod tls;

@@ -147,6 +147,21 @@ pub fn alert_sellers(
     text: &str,
     now: OffsetDateTime,
 ) -> Result<bool, OutboxError> {
+    let tx = conn.unchecked_transaction()?;
+    let queued = alert_sellers_in(&tx, config, key, subject, text, now)?;
+    tx.commit()?;
+    Ok(queued)
+}
+
+/// `alert_sellers` in the caller's transaction, beside the decision it reports.
+pub fn alert_sellers_in(
+    tx: &Connection,
+    config: &Config,
+    key: &str,
+    subject: &str,
+    text: &str,
+    now: OffsetDateTime,
+) -> Result<bool, OutboxError> {
     let safe: String = key
         .chars()
         .map(|c| {
@@ -157,7 +172,6 @@ pub fn alert_sellers(
             }
         })
         .collect();
-    let tx = conn.unchecked_transaction()?;
     let mut queued = false;
     for (i, alert) in seller_alert(config, subject, text).iter().enumerate() {
         let id = format!("alert.{safe}.{i}@{}", config.shop_domain());
@@ -167,7 +181,7 @@ pub fn alert_sellers(
             |r| r.get(0),
         )?;
         if !exists {
-            queue(&tx, alert, &id, None, config, now)?;
+            queue(tx, alert, &id, None, config, now)?;
             queued = true;
         }
     }
@@ -176,14 +190,13 @@ pub fn alert_sellers(
     }
     let id = format!("alert.{safe}@{}", config.shop_domain());
     store::insert_event(
-        &tx,
+        tx,
         now,
         None,
         Some(&id),
         "sellers_alerted",
         &serde_json::json!({ "subject": subject, "text": text }),
     )?;
-    tx.commit()?;
     Ok(true)
 }
 

@@ -311,7 +311,19 @@ impl Session {
             if self.folder_exists(name).await? {
                 return Ok(false);
             }
-            return Err(e);
+            // The refusal names the folder: `status` and the sellers' alert say which one.
+            return Err(match e {
+                ImapError::Refused {
+                    command,
+                    status,
+                    text,
+                } => ImapError::Refused {
+                    command,
+                    status,
+                    text: format!("cannot create folder {name:?}: {text}"),
+                },
+                other => other,
+            });
         }
         if let Err(e) = self.command(&format!("SUBSCRIBE {}", quote(name))).await {
             tracing::debug!(folder = name, error = %e, "subscribing to the folder failed");
