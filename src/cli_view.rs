@@ -179,6 +179,11 @@ pub fn status_json(
             "mailbox": m, "uidvalidity": c.uidvalidity, "last_uid": c.last_uid, "updated_at": at,
         })).collect::<Vec<_>>(),
         "servers": crate::store::server_contacts(conn)?,
+        "problems": crate::store::open_problems(conn)?.into_iter().map(|p| json!({
+            "server": p.server, "kind": p.kind, "error": p.words, "fix": p.fix,
+            "problem": crate::problem::sentence(&p.words, &p.fix),
+            "since": p.since, "last_try_at": p.last_at, "tries": p.tries, "sellers": p.told,
+        })).collect::<Vec<_>>(),
         "held_for_a_person": held,
         "paused": paused,
         "outbox": { "pending": pending, "sending": sending, "sent": sent, "failed": failed },
@@ -213,6 +218,18 @@ pub fn status_text(v: &Value) -> String {
             let _ = write!(s, "; last error at {at}: {e}");
         }
         s.push('\n');
+    }
+    for p in v["problems"].as_array().cloned().unwrap_or_default() {
+        let _ = writeln!(
+            s,
+            "{} PROBLEM since {} ({} tries, the last at {}): {}; {}",
+            p["server"].as_str().unwrap_or(""),
+            p["since"].as_str().unwrap_or(""),
+            p["tries"],
+            p["last_try_at"].as_str().unwrap_or(""),
+            p["problem"].as_str().unwrap_or(""),
+            p["sellers"].as_str().unwrap_or(""),
+        );
     }
     let o = &v["outbox"];
     let _ = writeln!(

@@ -193,6 +193,9 @@ pub struct Imap {
     /// Append a copy of every sent message to this folder (e.g. "Sent"); leave out for none.
     #[serde(default)]
     pub sent_folder: Option<String>,
+    /// The longest wait between two tries to connect (they start 1 s apart and double).
+    #[serde(default = "default_imap_retry_max")]
+    pub retry_max_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -257,6 +260,9 @@ fn default_max_bytes() -> u64 {
 }
 fn default_smtp_connections() -> u32 {
     2
+}
+fn default_imap_retry_max() -> u64 {
+    5 * 60
 }
 fn default_retry_max() -> u64 {
     30 * 60
@@ -805,6 +811,9 @@ impl Config {
             }
             if imap.poll_seconds == 0 {
                 return bad("imap.poll_seconds", "must be at least 1");
+            }
+            if imap.retry_max_seconds == 0 {
+                return bad("imap.retry_max_seconds", "must be at least 1");
             }
             if imap.idle_minutes == 0 || imap.idle_minutes > 29 {
                 return bad("imap.idle_minutes", "must be from 1 to 29 (RFC 2177)");

@@ -247,6 +247,7 @@ async fn record(
             let tx = c.transaction().map_err(StoreError::from)?;
             let mut sent = Vec::new();
             let mut last_error = None;
+            let mut problem = None;
             for (row, result) in group {
                 match result {
                     Ok(()) => {
@@ -260,10 +261,23 @@ async fn record(
                     Err(SendError::Permanent(e)) => {
                         outbox::record_permanent_failure(&tx, &config, &row, &e, now)?;
                     }
+                    Err(SendError::Setup(p)) => {
+                        outbox::record_transient_failure(&tx, &row, &p.words, cap, now)?;
+                        last_error = Some(p.words.clone());
+                        problem = Some(p);
+                    }
                 }
             }
-            // The server answered for every outcome but a transient failure.
-            store::record_contact(&tx, "smtp", last_error.as_deref(), now)?;
+            // The server answered for every outcome but a transient failure; a group of sends
+            // is one try.
+            match last_error {
+                Some(e) => {
+                    crate::problem::note_failure(&tx, &config, "smtp", &e, problem.as_ref(), now)?;
+                }
+                None => {
+                    crate::problem::note_success(&tx, &config, "smtp", now)?;
+                }
+            }
             tx.commit().map_err(StoreError::from)?;
             Ok(sent)
         })
@@ -286,6 +300,15 @@ async fn record(
                 retry_in_s = outbox::retry_delay(row.attempts, cap).whole_seconds(),
                 error = %error,
                 "email not sent; will retry"
+            ),
+            Err(SendError::Setup(p)) => tracing::error!(
+                message_id = %row.message_id,
+                order,
+                attempts = row.attempts + 1,
+                retry_in_s = outbox::retry_delay(row.attempts, cap).whole_seconds(),
+                error = %p.words,
+                fix = %p.fix,
+                "email not sent: the smtp server refused us, a person has to fix this; will retry"
             ),
             Err(SendError::Permanent(error)) => tracing::error!(
                 message_id = %row.message_id,

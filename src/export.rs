@@ -165,7 +165,7 @@ pub fn export(
             out.display()
         )));
     }
-    std::fs::create_dir_all(out.join("messages")).map_err(io(out))?;
+    crate::fsutil::create_private_dir(&out.join("messages")).map_err(io(out))?;
     let bound = Bound {
         from: sel.from.map(ts).unwrap_or_default(),
         // Past every timestamp we write (they start with a 4-digit year).
@@ -262,7 +262,7 @@ pub fn export(
                 let raw: Vec<u8> = source.query_row([id], |r| r.get(0))?;
                 let raw = raw.as_slice();
                 let path = out.join(&name);
-                std::fs::write(&path, raw).map_err(io(&path))?;
+                crate::fsutil::write_private(&path, raw).map_err(io(&path))?;
                 manifest.push((crate::mail::read::sha256_hex(raw), name.clone()));
                 Some(name)
             };
@@ -315,7 +315,7 @@ pub fn export(
         text.push_str(&format!("{hash}  {name}\n"));
     }
     let path = out.join("MANIFEST");
-    std::fs::write(&path, text).map_err(io(&path))?;
+    crate::fsutil::write_private(&path, text.as_bytes()).map_err(io(&path))?;
 
     let detail = serde_json::json!({
         "by": "operator", "out": out.display().to_string(), "period": period,
@@ -380,7 +380,7 @@ struct TableWriter {
 impl TableWriter {
     fn create(path: &Path, format: Format, columns: &[String]) -> std::io::Result<TableWriter> {
         let file = HashingWriter {
-            inner: BufWriter::with_capacity(1 << 16, File::create(path)?),
+            inner: BufWriter::with_capacity(1 << 16, crate::fsutil::create_private_file(path)?),
             hash: Sha256::new(),
         };
         let mut w = TableWriter {

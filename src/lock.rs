@@ -1,7 +1,7 @@
 //! One daemon per database: `mailcart run` holds an exclusive lock beside the database file,
 //! and commands that would otherwise send mail themselves leave it to the running daemon.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,15 +27,10 @@ fn lock_path(database: &Path) -> PathBuf {
 }
 
 fn open(path: &Path) -> Result<File, LockError> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(|source| LockError::Io {
-            path: path.to_owned(),
-            source,
-        })
+    crate::fsutil::open_private_file(path).map_err(|source| LockError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 impl DaemonLock {

@@ -204,6 +204,8 @@ fn parse_time(s: &str) -> Result<OffsetDateTime, String> {
 }
 
 fn main() {
+    // Before any file is made: every one holds customers' data or the shop's secrets.
+    mailcart::fsutil::restrict_umask();
     let cli = Cli::parse();
     // The daemon's story is its log: info by default there, warnings only for one-shot commands.
     let level = match (cli.verbose, matches!(cli.command, Command::Run)) {
@@ -342,6 +344,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Run => {
             let config = load_config(&cli.config)?;
+            for e in mailcart::fsutil::exposures(&cli.config, &config) {
+                tracing::warn!(path = %e.path.display(), fix = %e.fix, "{e}");
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -351,6 +356,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Check => {
             let config = load_config(&cli.config)?;
+            for e in mailcart::fsutil::exposures(&cli.config, &config) {
+                println!("warning: {e}");
+            }
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
@@ -495,7 +503,7 @@ fn customer(config_path: &Path, action: CustomerAction, now: OffsetDateTime) -> 
             let data = mailcart::customer::export_customer(&mut conn, &email, now)?;
             let text = serde_json::to_string_pretty(&data)? + "\n";
             match out {
-                Some(path) => std::fs::write(&path, text)
+                Some(path) => mailcart::fsutil::write_private(&path, text.as_bytes())
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
             }
@@ -612,7 +620,8 @@ fn load_config(path: &Path) -> Result<Config> {
 fn init(config_path: &Path, dir: Option<&Path>) -> Result<()> {
     let path = match dir {
         Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            mailcart::fsutil::create_private_dir(d)
+                .with_context(|| format!("creating {}", d.display()))?;
             d.join("config.toml")
         }
         None => config_path.to_owned(),
@@ -620,13 +629,14 @@ fn init(config_path: &Path, dir: Option<&Path>) -> Result<()> {
     if path.exists() {
         println!("{} exists; keeping it", path.display());
     } else {
-        std::fs::write(&path, mailcart::EXAMPLE_CONFIG)
+        mailcart::fsutil::write_private(&path, mailcart::EXAMPLE_CONFIG.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
     let config = load_config(&path)?;
     store::open(&config.storage.database)?;
-    std::fs::create_dir_all(&config.outbox.dir)?;
+    mailcart::fsutil::create_private_dir(&config.outbox.dir)
+        .with_context(|| format!("creating {}", config.outbox.dir.display()))?;
     println!("database {}", config.storage.database.display());
     println!("outbox {}", config.outbox.dir.display());
     println!(
@@ -699,9 +709,15 @@ fn demo(fixtures: Option<PathBuf>, keep: bool, now: OffsetDateTime) -> Result<()
     });
     let workspace = tempfile::Builder::new()
         .prefix("mailcart-demo-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(
+            mailcart::fsutil::DIR_MODE,
+        ))
         .tempdir()?;
     let dir = workspace.path().to_owned();
-    std::fs::write(dir.join("config.toml"), mailcart::EXAMPLE_CONFIG)?;
+    mailcart::fsutil::write_private(
+        &dir.join("config.toml"),
+        mailcart::EXAMPLE_CONFIG.as_bytes(),
+    )?;
     let config = Config::load(&dir.join("config.toml"))?;
     let mut conn = store::open(&config.storage.database)?;
     let catalog = std::fs::File::open(fixtures.join("catalog.csv"))

@@ -34,7 +34,7 @@ pub fn deliver_to_dir(
     dir: &Path,
     now: OffsetDateTime,
 ) -> Result<Vec<PathBuf>, OutboxError> {
-    std::fs::create_dir_all(dir).map_err(|source| OutboxError::Write {
+    crate::fsutil::create_private_dir(dir).map_err(|source| OutboxError::Write {
         path: dir.to_owned(),
         source,
     })?;
@@ -75,6 +75,7 @@ pub(crate) fn file_name(message_id: &str) -> String {
 
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    // Made 0600 (tempfile's default), and the rename keeps the mode.
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
@@ -146,6 +147,21 @@ pub fn alert_sellers(
     text: &str,
     now: OffsetDateTime,
 ) -> Result<bool, OutboxError> {
+    let tx = conn.unchecked_transaction()?;
+    let queued = alert_sellers_in(&tx, config, key, subject, text, now)?;
+    tx.commit()?;
+    Ok(queued)
+}
+
+/// `alert_sellers` in the caller's transaction, beside the decision it reports.
+pub fn alert_sellers_in(
+    tx: &Connection,
+    config: &Config,
+    key: &str,
+    subject: &str,
+    text: &str,
+    now: OffsetDateTime,
+) -> Result<bool, OutboxError> {
     let safe: String = key
         .chars()
         .map(|c| {
@@ -156,7 +172,6 @@ pub fn alert_sellers(
             }
         })
         .collect();
-    let tx = conn.unchecked_transaction()?;
     let mut queued = false;
     for (i, alert) in seller_alert(config, subject, text).iter().enumerate() {
         let id = format!("alert.{safe}.{i}@{}", config.shop_domain());
@@ -166,7 +181,7 @@ pub fn alert_sellers(
             |r| r.get(0),
         )?;
         if !exists {
-            queue(&tx, alert, &id, None, config, now)?;
+            queue(tx, alert, &id, None, config, now)?;
             queued = true;
         }
     }
@@ -175,14 +190,13 @@ pub fn alert_sellers(
     }
     let id = format!("alert.{safe}@{}", config.shop_domain());
     store::insert_event(
-        &tx,
+        tx,
         now,
         None,
         Some(&id),
         "sellers_alerted",
         &serde_json::json!({ "subject": subject, "text": text }),
     )?;
-    tx.commit()?;
     Ok(true)
 }
 

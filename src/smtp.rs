@@ -25,6 +25,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 
 use crate::config::{self, TlsMode};
+use crate::problem::Problem;
 use crate::tls::{MailStream, TrustError};
 
 /// Why a message was not sent.
@@ -36,16 +37,32 @@ pub enum SendError {
     /// The server refused this message for good.
     #[error("{0}")]
     Permanent(String),
+    /// Not sent because our set-up with the server needs a person (a login refused, a
+    /// certificate not trusted, a host name that does not resolve): every message would fail
+    /// alike. Each is tried again later, as after a transient failure, and the problem is
+    /// recorded (`crate::problem`).
+    #[error("{}", .0.words)]
+    Setup(Problem),
 }
 
 impl SendError {
+    /// Whether the message may go through on a later try (`Setup` too: once it is mended).
     pub fn is_transient(&self) -> bool {
-        matches!(self, SendError::Transient(_))
+        matches!(self, SendError::Transient(_) | SendError::Setup(_))
+    }
+
+    /// A problem with the connection that only a person can mend, not with this message.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            SendError::Setup(p) => Some(p),
+            _ => None,
+        }
     }
 
     pub fn message(&self) -> &str {
         match self {
             SendError::Transient(m) | SendError::Permanent(m) => m,
+            SendError::Setup(p) => &p.words,
         }
     }
 }
@@ -90,10 +107,12 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// A connection idle this long is closed rather than reused (servers time out idle clients).
 const MAX_IDLE: Duration = Duration::from_secs(50);
 
-/// Why a connection could not be opened: before SMTP (TCP, TLS) or in it (greeting, EHLO, login).
+/// Why a connection could not be opened: before SMTP (TCP, TLS) or in it (greeting, EHLO, login),
+/// or for a reason only a person can mend.
 enum OpenError {
     Network(String),
     Smtp(lettre::transport::smtp::Error),
+    Setup(Problem),
 }
 
 impl std::fmt::Debug for SmtpSink {
@@ -175,7 +194,16 @@ impl SmtpSink {
         let server = self.server();
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(|e| OpenError::Network(format!("{server}: cannot connect: {e}")))?;
+            .map_err(|e| {
+                let text = format!("{server}: cannot connect: {e}");
+                // The resolver's "no such name", not its "try again".
+                let lookup = e.to_string();
+                if lookup.contains("failed to lookup address") && !lookup.contains("Temporary") {
+                    OpenError::Setup(Problem::new("smtp", "dns", text, "[smtp] host"))
+                } else {
+                    OpenError::Network(text)
+                }
+            })?;
         let _ = tcp.set_nodelay(true);
         let stream = match &self.rustls {
             Some(config) => {
@@ -188,7 +216,20 @@ impl SmtpSink {
                 let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| OpenError::Network(format!("{server}: TLS: {e}")))?;
+                    .map_err(|e| {
+                        let text = format!("{server}: TLS: {e}");
+                        // rustls refused (the certificate, the protocol), not a reset under it.
+                        if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
+                            OpenError::Setup(Problem::new(
+                                "smtp",
+                                "tls",
+                                self.explain_tls(&text, &self.trust()),
+                                "[smtp] host, port, tls and ca_file",
+                            ))
+                        } else {
+                            OpenError::Network(text)
+                        }
+                    })?;
                 MailStream::Tls(Box::new(tls))
             }
             None => MailStream::Plain(tcp),
@@ -248,7 +289,8 @@ impl SmtpSink {
                 None => match self.open().await {
                     Ok(c) => c,
                     Err(OpenError::Network(text)) => return Err(SendError::Transient(text)),
-                    Err(OpenError::Smtp(e)) => return Err(classify(&e, &server)),
+                    Err(OpenError::Setup(p)) => return Err(SendError::Setup(p)),
+                    Err(OpenError::Smtp(e)) => return Err(self.open_failure(&e)),
                 },
             };
             match conn.send(&envelope, data).await {
@@ -368,10 +410,7 @@ impl SmtpSink {
 
         // 3. TLS
         if let Some(params) = &self.tls {
-            let trust = match &self.ca_file {
-                Some(f) => format!("the system's CAs and {f}"),
-                None => "the system's CAs".to_string(),
-            };
+            let trust = self.trust();
             let result = tokio::time::timeout(self.timeout, self.tls_handshake(params)).await;
             let step = match result {
                 Ok(Ok(how)) => Ok(format!(
@@ -404,7 +443,11 @@ impl SmtpSink {
                 })
             }
             Ok(Err(OpenError::Network(text))) => Err(text),
-            Ok(Err(OpenError::Smtp(e))) => Err(self.explain_login(&e)),
+            Ok(Err(OpenError::Setup(p))) => Err(p.sentence()),
+            Ok(Err(OpenError::Smtp(e))) => Err(match self.open_failure(&e) {
+                SendError::Setup(p) => p.sentence(),
+                _ => self.explain_login(&e),
+            }),
             Err(_) => Err(format!(
                 "EHLO/login with {} took over {secs} s",
                 self.server()
@@ -489,6 +532,28 @@ impl SmtpSink {
             error.to_string()
         } else {
             format!("{hint} ({error})")
+        }
+    }
+
+    /// Where the certificates we trust come from, in words.
+    fn trust(&self) -> String {
+        match &self.ca_file {
+            Some(f) => format!("the system's CAs and {f}"),
+            None => "the system's CAs".to_string(),
+        }
+    }
+
+    /// A connection that failed in SMTP: a refused login is ours to mend (in the words
+    /// `check` uses); the rest is sorted as any send's failure.
+    fn open_failure(&self, e: &lettre::transport::smtp::Error) -> SendError {
+        match e.status().map(code_number) {
+            Some(530 | 534 | 535 | 538) => SendError::Setup(Problem::new(
+                "smtp",
+                "login",
+                self.explain_login(e),
+                "[smtp] username and password",
+            )),
+            _ => classify(e, &self.server()),
         }
     }
 
@@ -808,12 +873,21 @@ mod tests {
         assert!(err.is_transient(), "{err}");
         assert!(!err.message().contains("hunter2"), "{err}");
         assert!(!format!("{s:?}").contains("hunter2"));
+        // Retrying will not mend it: a problem for a person, in the words `check` uses.
+        let problem = err
+            .problem()
+            .expect("a refused login is a problem for a person");
+        assert_eq!(
+            (problem.kind.as_str(), problem.fix.as_str()),
+            ("login", "[smtp] username and password")
+        );
         let steps = s.check().await;
         let (name, last) = steps.last().unwrap();
         assert_eq!(name, "login");
         let msg = last.clone().unwrap_err();
         assert!(msg.contains("refused the username or password"), "{msg}");
         assert!(!msg.contains("hunter2"), "{msg}");
+        assert_eq!(msg, problem.sentence());
     }
 
     #[tokio::test]
@@ -826,6 +900,7 @@ mod tests {
         let s = sink(port, "");
         let err = s.send(&["pat@example.test"], RAW).await.unwrap_err();
         assert!(err.is_transient(), "{err}");
+        assert!(err.problem().is_none(), "nothing listens: it may come back");
         assert!(
             err.message().contains(&format!("127.0.0.1:{port}")),
             "{err}"

@@ -12,25 +12,12 @@ use std::time::{Duration, Instant};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 mod common;
-use common::lab::{Lab, lab_dir, start as lab};
+use common::lab::{Lab, lab_dir, mailtool, start as lab};
 
 const SHOP: &str = "orders@lindenclay.test";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mailtool(args: &[&str]) -> String {
-    let out = Command::new(repo().join("tests/lab/mailtool"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mailtool {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 struct Shop {
@@ -70,16 +57,10 @@ impl Shop {
     }
 
     fn start(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("run.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_mailcart"))
-            .arg("--config")
-            .arg(self.dir.path().join("config.toml"))
-            .arg("run")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.daemon = Some(child);
+        self.daemon = Some(common::spawn_daemon(
+            &self.dir.path().join("config.toml"),
+            &self.dir.path().join("run.log"),
+        ));
     }
 
     /// SIGTERM, as a service manager would; the daemon must exit cleanly and promptly.
@@ -261,19 +242,14 @@ fn pay_through_paypal(shop: &Shop, reference: &str, amount: &str) {
 
 /// Poll `mailtool find USER SUBJECT` until a message turns up; its Message-ID.
 fn wait_for_subject(user: &str, subject: &str, shop: &Shop) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let id = mailtool(&["find", user, subject]).trim().to_string();
-        if !id.is_empty() {
-            return id;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {subject:?} for {user}: {}",
-            shop.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::wait_until(
+        30,
+        || {
+            let id = mailtool(&["find", user, subject]).trim().to_string();
+            (!id.is_empty()).then_some(id)
+        },
+        || format!("no {subject:?} for {user}: {}", shop.log()),
+    )
 }
 
 #[test]

@@ -127,6 +127,7 @@ pub(crate) fn tls_config(cfg: &config::Imap) -> Result<Arc<rustls::ClientConfig>
         TrustError::Other(message) => ImapError::Tls {
             target: server(cfg),
             message,
+            permanent: true,
         },
     })
 }
@@ -141,6 +142,7 @@ pub(crate) async fn tls_handshake(
     let name = ServerName::try_from(cfg.host.clone()).map_err(|e| ImapError::Tls {
         target: server(cfg),
         message: format!("{:?} is not a host name TLS can check: {e}", cfg.host),
+        permanent: true,
     })?;
     let t = limit(cfg);
     let connector = TlsConnector::from(tls);
@@ -161,6 +163,10 @@ pub(crate) async fn tls_handshake(
         Ok(Err(e)) => Err(ImapError::Tls {
             target: server(cfg),
             message: explain_tls(cfg, &e),
+            // rustls refused (the certificate, the protocol), not a reset under it.
+            permanent: e
+                .get_ref()
+                .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some()),
         }),
         Err(_) => Err(ImapError::Tls {
             target: server(cfg),
@@ -170,6 +176,7 @@ pub(crate) async fn tls_handshake(
                 mode_name(cfg.tls),
                 cfg.port
             ),
+            permanent: false,
         }),
     }
 }
@@ -316,15 +323,21 @@ pub(crate) async fn starttls(
                 "the server does not offer STARTTLS on port {}, and tls = \"starttls\" never logs in without it (port 993 usually wants tls = \"tls\")",
                 cfg.port
             ),
+            permanent: true,
         });
     }
     let t = limit(cfg);
     match tokio::time::timeout(t, client.run_command_and_check_ok("STARTTLS", None)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
+            let permanent = matches!(
+                e,
+                async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_)
+            );
             return Err(ImapError::Tls {
                 target: server(cfg),
                 message: format!("the server refused STARTTLS: {e}"),
+                permanent,
             });
         }
         Err(_) => {

@@ -33,12 +33,15 @@ const DISPOSE_EVERY: Duration = Duration::from_secs(1);
 /// How often contact with the server is noted for `status` while following a stream.
 const CONTACT_WHILE_FOLLOWING: Duration = Duration::from_secs(60);
 const FIRST_RETRY: Duration = Duration::from_secs(1);
+/// `[imap] retry_max_seconds` by default.
+#[cfg(test)]
 const LAST_RETRY: Duration = Duration::from_secs(5 * 60);
 
 /// Watch `[imap] mailbox` until `shutdown` turns true (or its sender is dropped): every new
 /// message goes through the pipeline, then is flagged or moved, then the outbox is woken.
 /// Connection failures are logged, recorded for `mailcart status` and retried with capped
-/// exponential backoff (1 s to 5 min). Returns after LOGOUT on shutdown, or at once when the
+/// exponential backoff (1 s to `[imap] retry_max_seconds`, 5 min); one a person has to mend is
+/// recorded as a problem and the sellers are told once (`crate::problem`). Returns after LOGOUT on shutdown, or at once when the
 /// config has no `[imap]` section or the database thread has stopped.
 pub async fn run(
     db: Db,
@@ -56,7 +59,7 @@ pub async fn run(
         cfg: &cfg,
         wake: &outbox_wake,
     };
-    let mut retry = Backoff::new();
+    let mut retry = Backoff::new(Duration::from_secs(cfg.retry_max_seconds.max(1)));
     // Failed attempts since the last good connection.
     let mut failures: u32 = 0;
     loop {
@@ -84,8 +87,7 @@ pub async fn run(
                     retry_in_s = wait.as_secs(),
                     "imap connection failed; will reconnect"
                 );
-                let text = e.to_string();
-                if record(&db, Some(text)).await.is_err() {
+                if failed(&db, &config, &e, &outbox_wake).await.is_err() {
                     tracing::error!("the database has stopped; the mailbox source stops too");
                     return;
                 }
@@ -143,7 +145,9 @@ async fn serve(
     if cfg.after == AfterHandling::Move && last_uid > 0 {
         tidy(&mut s, ctx, last_uid).await?;
     }
-    // Connected and caught up to where we were: the next failure starts the backoff afresh.
+    // Connected and caught up to where we were: the next failure starts the backoff afresh,
+    // and a problem that stopped us before is gone.
+    connected(ctx).await?;
     retry.reset();
     *failures = 0;
 
@@ -618,6 +622,41 @@ async fn tidy(s: &mut Session, ctx: &Ctx<'_>, last_uid: u32) -> Result<(), ImapE
     Ok(())
 }
 
+/// Note a failed connection for `mailcart status`, and a problem a person has to mend for
+/// the sellers too.
+async fn failed(
+    db: &Db,
+    config: &Arc<Config>,
+    e: &ImapError,
+    wake: &Notify,
+) -> Result<(), ImapError> {
+    let problem = e.problem();
+    if let Some(p) = &problem {
+        tracing::error!(error = %e, fix = %p.fix, "the imap server refused us; a person has to fix this (retrying meanwhile)");
+    }
+    let queued = crate::problem::failed(db, config, "imap", e.to_string(), problem)
+        .await
+        .map_err(|_| ImapError::DbClosed)?
+        .map_err(|e| ImapError::Database(e.to_string()))?;
+    if queued {
+        wake.notify_one();
+    }
+    Ok(())
+}
+
+/// Connected and caught up: a problem recorded before is mended.
+async fn connected(ctx: &Ctx<'_>) -> Result<(), ImapError> {
+    let queued = crate::problem::mended(ctx.db, ctx.config, "imap")
+        .await
+        .map_err(|_| ImapError::DbClosed)?
+        .map_err(|e| ImapError::Database(e.to_string()))?;
+    if queued {
+        tracing::info!("the imap problem is mended; the sellers are told");
+        ctx.wake.notify_one();
+    }
+    Ok(())
+}
+
 /// Note contact (or a failure) with the server for `mailcart status`.
 async fn record(db: &Db, error: Option<String>) -> Result<(), ImapError> {
     db.call(move |conn| {
@@ -640,21 +679,25 @@ pub(crate) async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
 /// Capped exponential backoff between failed connection attempts.
 struct Backoff {
     next: Duration,
+    cap: Duration,
 }
 
 impl Backoff {
-    fn new() -> Backoff {
-        Backoff { next: FIRST_RETRY }
+    fn new(cap: Duration) -> Backoff {
+        Backoff {
+            next: FIRST_RETRY.min(cap),
+            cap,
+        }
     }
 
     fn next_delay(&mut self) -> Duration {
         let d = self.next;
-        self.next = (self.next * 2).min(LAST_RETRY);
+        self.next = (self.next * 2).min(self.cap);
         d
     }
 
     fn reset(&mut self) {
-        self.next = FIRST_RETRY;
+        self.next = FIRST_RETRY.min(self.cap);
     }
 }
 
@@ -664,11 +707,14 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_five_minutes() {
-        let mut b = Backoff::new();
+        let mut b = Backoff::new(LAST_RETRY);
         let secs: Vec<u64> = (0..12).map(|_| b.next_delay().as_secs()).collect();
         assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]);
         b.reset();
         assert_eq!(b.next_delay().as_secs(), 1);
+        let mut short = Backoff::new(Duration::from_secs(3));
+        let secs: Vec<u64> = (0..4).map(|_| short.next_delay().as_secs()).collect();
+        assert_eq!(secs, [1, 2, 3, 3]);
     }
 
     #[test]

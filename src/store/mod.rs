@@ -13,6 +13,7 @@ mod orders;
 mod outbox;
 mod pauses;
 pub mod payments;
+mod problems;
 mod retention;
 mod stock;
 mod verify;
@@ -50,6 +51,9 @@ pub use pauses::{
     all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,
 };
 pub use payments::{insert_payment, transaction_seen};
+pub use problems::{
+    ProblemRow, clear_problem, insert_problem, open_problem, open_problems, problem_again,
+};
 pub use retention::{Purged, purge_raw};
 pub use stock::{StockRow, apply_move, available_map, inventory};
 pub use verify::{VerifyReport, chain_has, verify};
@@ -79,11 +83,18 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v7.sql")),
         M::up(include_str!("schema_v8.sql")),
         M::up(include_str!("schema_v9.sql")),
+        M::up(include_str!("schema_v10.sql")),
     ])
 }
 
 /// Open (creating if needed) and migrate the database.
 pub fn open(path: &Path) -> Result<Connection> {
+    // SQLite makes a new file 0644 and gives -wal and -shm the database file's mode: made
+    // owner-only here first, all three are.
+    if !path.exists() {
+        crate::fsutil::open_private_file(path)
+            .map_err(|e| StoreError::Input(format!("creating {}: {e}", path.display())))?;
+    }
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -134,3 +134,19 @@ pub fn start() -> Lab {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// Run `tests/lab/mailtool` (send and read mail in the lab); its stdout, or a failed test.
+pub fn mailtool(args: &[&str]) -> String {
+    let out = std::process::Command::new(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/mailtool"),
+    )
+    .args(args)
+    .output()
+    .unwrap_or_else(|e| panic!("cannot run mailtool: {e}"));
+    assert!(
+        out.status.success(),
+        "mailtool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -111,3 +111,28 @@ pub fn terminate(mut child: std::process::Child, log: impl Fn() -> String) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Poll `f` every 100 ms until it gives a value, for at most `secs`; then fail with `why()`.
+pub fn wait_until<T>(secs: u64, mut f: impl FnMut() -> Option<T>, why: impl Fn() -> String) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", why());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `mailcart run` on `config` as a child process, its stdout and stderr in the file `log`.
+pub fn spawn_daemon(config: &Path, log: &Path) -> std::process::Child {
+    let log = std::fs::File::create(log).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_mailcart"))
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
