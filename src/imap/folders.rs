@@ -117,12 +117,14 @@ pub fn display(server_name: &str) -> String {
     decode(server_name).unwrap_or_else(|_| server_name.to_string())
 }
 
-/// A folder named in the config, and as the server spells it where that differs.
+/// A folder named in the config, and its name on the server where that differs, decoded as a
+/// mail client shows it.
 pub fn shown(logical: &str, server_name: &str) -> String {
-    if logical == server_name {
+    let server = display(server_name);
+    if logical == server {
         format!("{logical:?}")
     } else {
-        format!("{logical:?} (on the server {server_name:?})")
+        format!("{logical:?} (on the server {server:?})")
     }
 }
 
@@ -445,7 +447,11 @@ mod tests {
         assert_eq!(display("odd&name"), "odd&name");
         assert_eq!(
             shown("Bestellungen/geprüft", "Bestellungen.gepr&APw-ft"),
-            "\"Bestellungen/geprüft\" (on the server \"Bestellungen.gepr&APw-ft\")"
+            "\"Bestellungen/geprüft\" (on the server \"Bestellungen.geprüft\")"
+        );
+        assert_eq!(
+            shown("Bestellungen/geprüft", "Bestellungen/gepr&APw-ft"),
+            "\"Bestellungen/geprüft\""
         );
         assert_eq!(shown("a/b", "a/b"), "\"a/b\"");
     }
