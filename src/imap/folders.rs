@@ -2,8 +2,7 @@
 //! (`mailcart/processed`); servers differ in the separator (`/` on Gmail and most Dovecots,
 //! `.` on a stock Maildir Dovecot, Courier and Cyrus), in a prefix every personal folder
 //! carries (`INBOX.` on Courier and Cyrus), and they want names outside ASCII in modified
-//! UTF-7 (RFC 3501 5.1.3). The layout is learned at login from NAMESPACE (RFC 2342), or from
-//! `LIST "" ""` where the server has no NAMESPACE.
+//! UTF-7 (RFC 3501 5.1.3). The layout is learned at login (`super::namespace`).
 
 use base64::Engine;
 use base64::alphabet::Alphabet;
@@ -225,131 +224,6 @@ pub fn decode(text: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// The first personal namespace (prefix, separator) of an untagged NAMESPACE response's
-/// data (what follows `* NAMESPACE `): None where the server announced none (NIL).
-pub fn personal_namespace(data: &[u8]) -> Result<Option<(String, Option<char>)>, String> {
-    let mut t = Tokens { s: data, at: 0 };
-    match t.next()? {
-        Token::Nil => return Ok(None),
-        Token::Open => {}
-        other => return Err(format!("expected ( or NIL, found {other:?}")),
-    }
-    // The first namespace of the personal list: ( prefix delimiter *extension )
-    match t.next()? {
-        Token::Open => {}
-        other => return Err(format!("expected (, found {other:?}")),
-    }
-    let prefix = match t.next()? {
-        Token::Str(s) => s,
-        other => return Err(format!("expected the prefix, found {other:?}")),
-    };
-    let delimiter = match t.next()? {
-        Token::Nil => None,
-        Token::Str(s) => {
-            let mut chars = s.chars();
-            match (chars.next(), chars.next()) {
-                (Some(c), None) => Some(c),
-                _ => return Err(format!("the separator {s:?} is not one character")),
-            }
-        }
-        other => return Err(format!("expected the separator, found {other:?}")),
-    };
-    Ok(Some((prefix, delimiter)))
-}
-
-#[derive(Debug)]
-enum Token {
-    Open,
-    Close,
-    Nil,
-    Str(String),
-}
-
-/// Just enough of IMAP's lexical rules for NAMESPACE: parentheses, NIL, quoted strings and
-/// literals (`{n}` CRLF and n bytes).
-struct Tokens<'a> {
-    s: &'a [u8],
-    at: usize,
-}
-
-impl Tokens<'_> {
-    fn next(&mut self) -> Result<Token, String> {
-        while self.s.get(self.at) == Some(&b' ') {
-            self.at += 1;
-        }
-        let Some(&b) = self.s.get(self.at) else {
-            return Err("the response ended early".into());
-        };
-        self.at += 1;
-        match b {
-            b'(' => Ok(Token::Open),
-            b')' => Ok(Token::Close),
-            b'"' => {
-                let mut out = Vec::new();
-                loop {
-                    match self.s.get(self.at) {
-                        None => return Err("a quoted string is never closed".into()),
-                        Some(b'"') => {
-                            self.at += 1;
-                            break;
-                        }
-                        Some(b'\\') => {
-                            let Some(&c) = self.s.get(self.at + 1) else {
-                                return Err("a quoted string is never closed".into());
-                            };
-                            out.push(c);
-                            self.at += 2;
-                        }
-                        Some(&c) => {
-                            out.push(c);
-                            self.at += 1;
-                        }
-                    }
-                }
-                Ok(Token::Str(String::from_utf8_lossy(&out).into_owned()))
-            }
-            b'{' => {
-                let close = self.s[self.at..]
-                    .iter()
-                    .position(|&c| c == b'}')
-                    .ok_or("a literal's length is never closed")?;
-                let len: usize = std::str::from_utf8(&self.s[self.at..self.at + close])
-                    .ok()
-                    .and_then(|n| n.trim_end_matches('+').parse().ok())
-                    .ok_or("a literal's length is not a number")?;
-                let start = self.at + close + 1;
-                let start = if self.s[start..].starts_with(b"\r\n") {
-                    start + 2
-                } else {
-                    return Err("a literal's length is not followed by CRLF".into());
-                };
-                let body = self
-                    .s
-                    .get(start..start + len)
-                    .ok_or("a literal is cut short")?;
-                self.at = start + len;
-                Ok(Token::Str(String::from_utf8_lossy(body).into_owned()))
-            }
-            _ => {
-                let start = self.at - 1;
-                while self
-                    .s
-                    .get(self.at)
-                    .is_some_and(|c| !matches!(c, b' ' | b'(' | b')' | b'\r' | b'\n'))
-                {
-                    self.at += 1;
-                }
-                let word = String::from_utf8_lossy(&self.s[start..self.at]);
-                if word.eq_ignore_ascii_case("NIL") {
-                    Ok(Token::Nil)
-                } else {
-                    Err(format!("unexpected {word:?}"))
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,47 +328,5 @@ mod tests {
             "\"Bestellungen/geprüft\""
         );
         assert_eq!(shown("a/b", "a/b"), "\"a/b\"");
-    }
-
-    #[test]
-    fn namespace_responses_of_real_servers() {
-        let p = |s: &str| personal_namespace(s.as_bytes()).unwrap();
-        // Dovecot (separator /), Gmail, Exchange Online.
-        assert_eq!(p(r#"(("" "/")) NIL NIL"#), Some((String::new(), Some('/'))));
-        // Stock Debian Dovecot with Maildir.
-        assert_eq!(
-            p(r##"(("" ".")) NIL (("#shared." "."))"##),
-            Some((String::new(), Some('.')))
-        );
-        // Courier, Cyrus.
-        assert_eq!(
-            p(r##"(("INBOX." ".")) NIL (("#shared." "."))"##),
-            Some(("INBOX.".into(), Some('.')))
-        );
-        // An extension after the separator; a NIL separator (Yahoo Japan); a literal prefix.
-        assert_eq!(
-            p(r#"(("" "/" "X-PARAM" ("FLAG1" "FLAG2"))) NIL NIL"#),
-            Some((String::new(), Some('/')))
-        );
-        assert_eq!(p(r#"(("" NIL)) NIL NIL"#), Some((String::new(), None)));
-        assert_eq!(
-            p("(({6}\r\nINBOX. \".\")) NIL NIL"),
-            Some(("INBOX.".into(), Some('.')))
-        );
-        assert_eq!(p("NIL NIL NIL"), None);
-        assert_eq!(
-            p(r#"(("a\"b" "/")) NIL NIL"#),
-            Some(("a\"b".into(), Some('/')))
-        );
-        for bad in [
-            "",
-            "(",
-            r#"(("" "//")) NIL NIL"#,
-            "((\"x",
-            "(({99}\r\nab",
-            "FOO",
-        ] {
-            assert!(personal_namespace(bad.as_bytes()).is_err(), "{bad:?}");
-        }
     }
 }

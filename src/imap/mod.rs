@@ -11,6 +11,7 @@
 
 mod check;
 mod folders;
+mod namespace;
 mod net;
 mod session;
 mod source;

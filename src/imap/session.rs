@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::ImapError;
 use super::folders::{self, Layout, LayoutSource};
+use super::namespace;
 use super::net::{MailStream, capability_set, clean, within};
 
 /// The slowest transfer a command's deadline allows for on top of the time limit: a 25 MB
@@ -141,7 +142,7 @@ impl Session {
     #[doc(hidden)]
     pub async fn learn_layout(&mut self) -> Result<(), ImapError> {
         if self.has("NAMESPACE")
-            && let Some((prefix, delimiter)) = self.namespace().await?
+            && let Some((prefix, delimiter)) = namespace::ask(&mut self.inner, self.limit).await?
         {
             self.layout = Layout {
                 prefix,
@@ -163,85 +164,6 @@ impl Session {
             source: LayoutSource::List,
         };
         Ok(())
-    }
-
-    /// NAMESPACE, read by hand: async-imap's parser has no NAMESPACE response and would take
-    /// it for a broken stream. Sent through async-imap (which writes and flushes it), answered
-    /// straight from the socket a byte at a time, so nothing after the tagged completion is
-    /// read from under async-imap's own buffer (which is empty between commands: the session
-    /// has no mailbox selected yet, so the server has nothing unsolicited to say).
-    async fn namespace(&mut self) -> Result<Option<(String, Option<char>)>, ImapError> {
-        use tokio::io::AsyncReadExt;
-        const TAG: &str = "MCNS1";
-        const MAX: usize = 64 * 1024;
-        let limit = self.limit;
-        let run = async {
-            self.inner
-                .run_command_untagged(&format!("{TAG} NAMESPACE"))
-                .await?;
-            let stream = self.inner.get_mut();
-            let mut found = None;
-            let mut total = 0usize;
-            loop {
-                let mut line = Vec::new();
-                // A line, with any literal's bytes taken into it.
-                loop {
-                    let b = stream.read_u8().await?;
-                    line.push(b);
-                    total += 1;
-                    if total > MAX {
-                        return Err(ImapError::Protocol(
-                            "the answer to NAMESPACE is too long".into(),
-                        ));
-                    }
-                    if line.ends_with(b"}\r\n")
-                        && let Some(open) = line.iter().rposition(|&c| c == b'{')
-                        && let Ok(n) = std::str::from_utf8(&line[open + 1..line.len() - 3])
-                            .unwrap_or("")
-                            .trim_end_matches('+')
-                            .parse::<usize>()
-                    {
-                        if total + n > MAX {
-                            return Err(ImapError::Protocol(
-                                "the answer to NAMESPACE is too long".into(),
-                            ));
-                        }
-                        let mut body = vec![0; n];
-                        stream.read_exact(&mut body).await?;
-                        total += n;
-                        line.extend_from_slice(&body);
-                        continue;
-                    }
-                    if line.ends_with(b"\r\n") {
-                        break;
-                    }
-                }
-                let text = &line[..line.len() - 2];
-                if let Some(data) = strip_prefix_ci(text, b"* NAMESPACE ") {
-                    found = Some(folders::personal_namespace(data).map_err(|e| {
-                        ImapError::Protocol(format!("cannot read the NAMESPACE answer: {e}"))
-                    })?);
-                } else if let Some(status) = strip_prefix_ci(text, format!("{TAG} ").as_bytes()) {
-                    if status.len() >= 2 && status[..2].eq_ignore_ascii_case(b"OK") {
-                        return Ok(found.flatten());
-                    }
-                    // NO or BAD: the server has no usable NAMESPACE after all.
-                    return Ok(None);
-                } else if strip_prefix_ci(text, b"* BYE").is_some() {
-                    return Err(ImapError::Closed(format!(
-                        ": {}",
-                        String::from_utf8_lossy(text)
-                    )));
-                }
-            }
-        };
-        match tokio::time::timeout(limit, run).await {
-            Ok(r) => r,
-            Err(_) => Err(ImapError::Timeout {
-                what: "before NAMESPACE was answered".into(),
-                secs: limit.as_secs(),
-            }),
-        }
     }
 
     pub(crate) fn take_changed(&mut self) -> bool {
@@ -712,11 +634,6 @@ fn verb(command: &str) -> String {
         Some(w) => w.to_string(),
         None => String::new(),
     }
-}
-
-fn strip_prefix_ci<'a>(text: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
-    (text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix))
-        .then(|| &text[prefix.len()..])
 }
 
 /// A quoted IMAP string.
