@@ -12,6 +12,7 @@ pub mod export;
 pub mod imap;
 pub mod lock;
 pub mod mail;
+pub mod oauth;
 pub mod outbox;
 pub mod pipeline;
 pub mod smtp;

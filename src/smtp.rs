@@ -11,13 +11,14 @@
 //! (lettre writes the body and the closing "." in two writes). We open the socket, set
 //! TCP_NODELAY and hand it to lettre's connection, which does the SMTP conversation.
 
-use std::error::Error as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lettre::Address;
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::{Credentials as SmtpCredentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::authentication::{
+    Credentials as SmtpCredentials, DEFAULT_MECHANISMS, Mechanism,
+};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Severity;
@@ -79,6 +80,8 @@ pub struct SmtpSink {
     /// For implicit TLS, which we perform before lettre sees the stream.
     rustls: Option<Arc<rustls::ClientConfig>>,
     credentials: Option<SmtpCredentials>,
+    /// With `auth = "oauth2"`: where the access tokens come from (XOAUTH2).
+    oauth: Option<Arc<crate::oauth::TokenSource>>,
     hello: ClientId,
     /// Logged-in connections waiting for the next message, with the moment each went idle.
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
@@ -94,6 +97,8 @@ const MAX_IDLE: Duration = Duration::from_secs(50);
 enum OpenError {
     Network(String),
     Smtp(lettre::transport::smtp::Error),
+    /// No access token to log in with.
+    OAuth(crate::oauth::OAuthError),
 }
 
 impl std::fmt::Debug for SmtpSink {
@@ -131,7 +136,9 @@ impl SmtpSink {
                 (Some(tls_parameters(smtp)?), Some(config))
             }
         };
+        let oauth = smtp.oauth.as_ref().map(crate::oauth::TokenSource::shared);
         let credentials = match &smtp.login {
+            Some(_) if oauth.is_some() => None,
             Some(login) => {
                 let password = login.password().map_err(SmtpSetupError::Password)?;
                 Some(SmtpCredentials::new(login.username.clone(), password))
@@ -150,6 +157,7 @@ impl SmtpSink {
             tls,
             rustls,
             credentials,
+            oauth,
             hello: ClientId::default(),
             idle: Mutex::new(Vec::new()),
         })
@@ -170,8 +178,31 @@ impl SmtpSink {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// A new connection: TCP (no Nagle), TLS as configured, greeting, EHLO, login.
+    /// A new connection: TCP (no Nagle), TLS as configured, greeting, EHLO, login. With OAuth2,
+    /// a refused access token is replaced once by a fresh one, on a new connection (lettre
+    /// leaves the refused exchange unfinished).
     async fn open(&self) -> Result<AsyncSmtpConnection, OpenError> {
+        let Some(tokens) = &self.oauth else {
+            return self.open_with(None).await;
+        };
+        let token = tokens.token().await.map_err(OpenError::OAuth)?;
+        match self.open_with(Some(&token)).await {
+            Err(OpenError::Smtp(e)) if token_refused(&e) => {
+                tracing::info!(
+                    server = %self.server(),
+                    "the smtp server refused the oauth2 token; refreshing it and trying once more"
+                );
+                let fresh = tokens.replace(&token).await.map_err(OpenError::OAuth)?;
+                self.open_with(Some(&fresh)).await
+            }
+            other => other,
+        }
+    }
+
+    async fn open_with(
+        &self,
+        token: Option<&crate::oauth::Secret>,
+    ) -> Result<AsyncSmtpConnection, OpenError> {
         let server = self.server();
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
@@ -203,6 +234,12 @@ impl SmtpSink {
         }
         if let Some(credentials) = &self.credentials {
             conn.auth(DEFAULT_MECHANISMS, credentials)
+                .await
+                .map_err(OpenError::Smtp)?;
+        }
+        if let (Some(token), Some(user)) = (token, &self.username) {
+            let credentials = SmtpCredentials::new(user.clone(), token.expose().to_string());
+            conn.auth(&[Mechanism::Xoauth2], &credentials)
                 .await
                 .map_err(OpenError::Smtp)?;
         }
@@ -249,6 +286,11 @@ impl SmtpSink {
                     Ok(c) => c,
                     Err(OpenError::Network(text)) => return Err(SendError::Transient(text)),
                     Err(OpenError::Smtp(e)) => return Err(classify(&e, &server)),
+                    // Transient for the message: it waits in the outbox until a person has
+                    // run `mailcart login` again, and is sent then.
+                    Err(OpenError::OAuth(e)) => {
+                        return Err(SendError::Transient(format!("{server}: OAuth2: {e}")));
+                    }
                 },
             };
             match conn.send(&envelope, data).await {
@@ -405,6 +447,7 @@ impl SmtpSink {
             }
             Ok(Err(OpenError::Network(text))) => Err(text),
             Ok(Err(OpenError::Smtp(e))) => Err(self.explain_login(&e)),
+            Ok(Err(OpenError::OAuth(e))) => Err(format!("OAuth2: {e}")),
             Err(_) => Err(format!(
                 "EHLO/login with {} took over {secs} s",
                 self.server()
@@ -495,6 +538,18 @@ impl SmtpSink {
     fn explain_login(&self, e: &lettre::transport::smtp::Error) -> String {
         let text = describe(e);
         let who = self.username.as_deref().unwrap_or("");
+        if self.oauth.is_some() {
+            if text.contains("No compatible authentication mechanism") {
+                return format!(
+                    "the server offers no XOAUTH2 (on this connection; is AUTH only offered after TLS?): it does not take OAuth2 tokens here ({text})"
+                );
+            }
+            if token_refused(e) {
+                return format!(
+                    "the server refused a fresh OAuth2 access token for {who}: is [smtp] username the mailbox that ran `mailcart login`, and may it send with SMTP AUTH? ({text})"
+                );
+            }
+        }
         match e.status().map(code_number) {
             Some(535) => format!("the server refused the username or password for {who}: {text}"),
             Some(530) if self.username.is_none() => {
@@ -509,6 +564,13 @@ impl SmtpSink {
             _ => format!("{}: {text}", self.server()),
         }
     }
+}
+
+/// Whether the server refused the token itself: a 5xx to AUTH, or (XOAUTH2) the error challenge
+/// lettre does not answer.
+fn token_refused(e: &lettre::transport::smtp::Error) -> bool {
+    matches!(e.status().map(code_number), Some(530 | 534 | 535))
+        || (e.is_client() && e.to_string().contains("does not expect a challenge"))
 }
 
 fn mode_name(mode: TlsMode) -> &'static str {
@@ -554,7 +616,7 @@ fn tls_parameters(smtp: &config::Smtp) -> Result<TlsParameters, SmtpSetupError> 
 }
 
 /// The error and every cause beneath it that it does not already quote.
-fn describe(e: &lettre::transport::smtp::Error) -> String {
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -565,6 +627,11 @@ fn describe(e: &lettre::transport::smtp::Error) -> String {
         }
         source = s.source();
     }
+    text
+}
+
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    let text = with_causes(e);
     // lettre wraps some errors in errors of the same kind: "Connection error: Connection
     // error: refused" reads better once.
     let mut parts: Vec<&str> = text.split(": ").collect();

@@ -55,6 +55,10 @@ pub enum ImapError {
     Database(String),
     #[error("the database thread has stopped")]
     DbClosed,
+    /// No access token for `auth = "oauth2"`; permanent when a person must act
+    /// (`OAuthError::is_permanent`).
+    #[error("OAuth2: {0}")]
+    OAuth(#[from] crate::oauth::OAuthError),
 }
 
 /// Append copies of sent messages to `[imap] sent_folder` (flagged \Seen), over one connection.
