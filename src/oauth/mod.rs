@@ -35,6 +35,9 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 const EARLY: Duration = Duration::from_secs(60);
 /// A provider that does not say how long a token lives: assume a short life.
 const UNKNOWN_LIFETIME: Duration = Duration::from_secs(300);
+/// A failed refresh is the answer for this long: IMAP and SMTP asking at the same moment (or
+/// `check`'s steps one after the other) wait once for a provider that hangs, not once each.
+const FAILURE_HOLDS: Duration = Duration::from_secs(10);
 
 /// A token or secret: shown to nobody.
 #[derive(Clone, PartialEq, Eq)]
@@ -233,6 +236,7 @@ pub struct TokenSource {
     setup: Arc<OAuthSetup>,
     store: TokenStore,
     cache: tokio::sync::Mutex<Option<Cached>>,
+    failed: std::sync::Mutex<Option<(Instant, OAuthError)>>,
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -271,6 +275,7 @@ impl TokenSource {
             store: TokenStore::new(setup.token_file.clone()),
             setup,
             cache: tokio::sync::Mutex::new(None),
+            failed: std::sync::Mutex::new(None),
         }
     }
 
@@ -322,6 +327,22 @@ impl TokenSource {
     /// Ask the token endpoint for a new access token with the stored refresh token. The
     /// store is read each time, so a `mailcart login` takes effect in a running daemon.
     pub async fn refresh(&self) -> Result<Fresh, OAuthError> {
+        let recent = self
+            .failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|(at, _)| at.elapsed() < FAILURE_HOLDS);
+        if let Some((_, e)) = recent {
+            return Err(e);
+        }
+        let result = self.ask().await;
+        *self.failed.lock().unwrap_or_else(|p| p.into_inner()) =
+            result.as_ref().err().map(|e| (Instant::now(), e.clone()));
+        result
+    }
+
+    async fn ask(&self) -> Result<Fresh, OAuthError> {
         let Some(stored) = self.store.load()? else {
             return Err(OAuthError::NotLoggedIn {
                 path: self.store.path().display().to_string(),
