@@ -285,6 +285,12 @@ impl SmtpSink {
                 None => match self.open().await {
                     Ok(c) => c,
                     Err(OpenError::Network(text)) => return Err(SendError::Transient(text)),
+                    Err(OpenError::Smtp(e)) if self.oauth.is_some() && token_refused(&e) => {
+                        return Err(SendError::Transient(format!(
+                            "{server}: {}",
+                            self.explain_login(&e)
+                        )));
+                    }
                     Err(OpenError::Smtp(e)) => return Err(classify(&e, &server)),
                     // Transient for the message: it waits in the outbox until a person has
                     // run `mailcart login` again, and is sent then.

@@ -623,3 +623,162 @@ fn bad_input_gets_a_clear_line_from_check() {
     std::fs::write(shop.config(), &config).unwrap();
     assert_no_token_leaked(&shop);
 }
+
+/// A refresh and an access token for the shop, by the device flow spoken over HTTP directly.
+fn tokens_by_hand() -> (String, String) {
+    let creds = "client_id=mailcart-lab&client_secret=lab-secret";
+    let d = idp("/device", &format!("{creds}&scope=mail"));
+    let code = d["user_code"].as_str().unwrap();
+    idp("/admin/approve", &format!("user_code={code}&user={SHOP}"));
+    let t = idp(
+        "/token",
+        &format!(
+            "{creds}&grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code={}",
+            d["device_code"].as_str().unwrap()
+        ),
+    );
+    (
+        t["refresh_token"].as_str().unwrap().to_string(),
+        t["access_token"].as_str().unwrap().to_string(),
+    )
+}
+
+/// OAUTHBEARER (RFC 7628), which mailcart uses where a server offers no XOAUTH2, as Dovecot
+/// takes it and refuses it; and XOAUTH2's refusal, answered so that the connection stays usable.
+#[test]
+fn dovecot_takes_oauthbearer_and_xoauth2_as_we_write_them() {
+    let _one = serial();
+    let lab = lab();
+    reset_idp();
+    let (_, access) = tokens_by_hand();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use mailcart::oauth::{OAuthBearer, Secret, XOAuth2};
+        let connect = || async {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", lab.imap_port))
+                .await
+                .unwrap();
+            let mut client = async_imap::Client::new(tcp);
+            client.read_response().await.unwrap().unwrap();
+            client
+        };
+        let good = Secret::new(access.clone());
+        let bad = Secret::new("lab-at-not-issued".into());
+        let bearer = |t: &Secret| OAuthBearer::new(SHOP, "127.0.0.1", lab.imap_port, t);
+
+        let client = connect().await;
+        let (e, client) = client
+            .authenticate("OAUTHBEARER", bearer(&bad))
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        assert!(e.to_string().contains("AUTHENTICATIONFAILED"), "{e}");
+        // The refused exchange was ended properly: the same connection logs in.
+        let mut s = client
+            .authenticate("OAUTHBEARER", bearer(&good))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+        s.logout().await.unwrap();
+
+        let client = connect().await;
+        let (_, client) = client
+            .authenticate("XOAUTH2", XOAuth2::new(SHOP, &bad))
+            .await
+            .map(|_| ())
+            .unwrap_err();
+        let mut s = client
+            .authenticate("XOAUTH2", XOAuth2::new(SHOP, &good))
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+        s.logout().await.unwrap();
+    });
+    assert!(dovecot_logins("OAUTHBEARER") > 0);
+}
+
+/// SMTP AUTH XOAUTH2 through Postfix and Dovecot SASL: a token the server refuses (the
+/// provider withdrew it) is replaced once, and the message goes.
+#[test]
+fn smtp_replaces_a_refused_token_once_and_sends() {
+    let _one = serial();
+    let lab = lab();
+    reset_idp();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let idp_url = format!("http://127.0.0.1:{}", idp_port());
+    let example = std::fs::read_to_string(repo().join("config.example.toml")).unwrap();
+    let text = format!(
+        "{}\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nauth = \"oauth2\"\nusername = \"{SHOP}\"\ntimeout_seconds = 10\n[oauth2]\nprovider = \"custom\"\nclient_id = \"mailcart-lab\"\nclient_secret = \"lab-secret\"\ntoken_url = \"{idp_url}/token\"\ndevice_url = \"{idp_url}/device\"\nscopes = [\"mail\"]\n",
+        example.replace(
+            "database = \"mailcart.db\"",
+            &format!("database = {:?}", db.display().to_string())
+        ),
+        lab.smtp_port
+    );
+    let config = mailcart::config::Config::from_toml(&text, Path::new("c.toml")).unwrap();
+    let smtp = config.smtp.clone().unwrap();
+    let setup = config.oauth().unwrap();
+    assert!(setup.token_file.starts_with(dir.path()));
+    let (refresh, _) = tokens_by_hand();
+    mailcart::oauth::TokenStore::new(setup.token_file.clone())
+        .save(&mailcart::oauth::StoredToken {
+            provider: "custom".into(),
+            client_id: "mailcart-lab".into(),
+            refresh_token: mailcart::oauth::Secret::new(refresh),
+            saved_at: "now".into(),
+            refused_at: None,
+        })
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let refreshes = || idp("/admin/stats", "")["refresh_token"].as_u64().unwrap();
+    rt.block_on(async {
+        let message = |id: &str| {
+            format!("From: {SHOP}\r\nTo: pat@example.test\r\nSubject: t\r\nMessage-ID: <{id}>\r\n\r\nhello\r\n")
+        };
+        let first = unique("smtp-oauth");
+        let sink = mailcart::smtp::SmtpSink::new(&smtp, SHOP).unwrap();
+        let before = refreshes();
+        sink.send(&["pat@example.test"], message(&first).as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(refreshes(), before + 1, "one token for the first login");
+        idp("/admin/expire", "");
+        // A new sink opens a new connection with the token still cached in the process.
+        let second = unique("smtp-oauth");
+        let sink = mailcart::smtp::SmtpSink::new(&smtp, SHOP).unwrap();
+        sink.send(&["pat@example.test"], message(&second).as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(refreshes(), before + 2, "refused once, replaced once");
+        // Revoked: the message waits (transient), with the words to act on.
+        idp("/admin/revoke", &format!("user={SHOP}"));
+        idp("/admin/expire", "");
+        let third = unique("smtp-oauth");
+        let sink = mailcart::smtp::SmtpSink::new(&smtp, SHOP).unwrap();
+        let e = sink
+            .send(&["pat@example.test"], message(&third).as_bytes())
+            .await
+            .unwrap_err();
+        assert!(e.is_transient(), "{e:?}");
+        assert!(
+            e.message().ends_with("OAuth2: the refresh token was refused (invalid_grant): run `mailcart login` again"),
+            "{e:?}"
+        );
+    });
+    let stored = mailcart::oauth::TokenStore::new(setup.token_file.clone())
+        .load()
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.refused_at.is_some(),
+        "the refusal is noted for status"
+    );
+    reset_idp();
+}
