@@ -782,3 +782,59 @@ fn smtp_replaces_a_refused_token_once_and_sends() {
     );
     reset_idp();
 }
+
+/// A provider that hands out a new refresh token with every refresh and retires the old one
+/// (Microsoft may): the new one is stored, or the second refresh would be refused.
+#[test]
+fn a_rotated_refresh_token_is_stored() {
+    let _one = serial();
+    lab();
+    reset_idp();
+    let dir = tempfile::tempdir().unwrap();
+    let idp_url = format!("http://127.0.0.1:{}", idp_port());
+    let example = std::fs::read_to_string(repo().join("config.example.toml")).unwrap();
+    let text = format!(
+        "{}\n[imap]\nhost = \"127.0.0.1\"\nport = 1\ntls = \"none\"\nauth = \"oauth2\"\nusername = \"{SHOP}\"\n[oauth2]\nprovider = \"custom\"\nclient_id = \"mailcart-lab\"\nclient_secret = \"lab-secret\"\ntoken_url = \"{idp_url}/token\"\ndevice_url = \"{idp_url}/device\"\nscopes = [\"mail\"]\n",
+        example.replace(
+            "database = \"mailcart.db\"",
+            &format!(
+                "database = {:?}",
+                dir.path().join("shop.db").display().to_string()
+            )
+        ),
+    );
+    let config = mailcart::config::Config::from_toml(&text, Path::new("c.toml")).unwrap();
+    let setup = config.oauth().unwrap();
+    let store = mailcart::oauth::TokenStore::new(setup.token_file.clone());
+    let (refresh, _) = tokens_by_hand();
+    store
+        .save(&mailcart::oauth::StoredToken {
+            provider: "custom".into(),
+            client_id: "mailcart-lab".into(),
+            refresh_token: mailcart::oauth::Secret::new(refresh.clone()),
+            saved_at: "now".into(),
+            refused_at: None,
+        })
+        .unwrap();
+    idp("/admin/config", "rotate=1");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let source = mailcart::oauth::TokenSource::new(setup.clone());
+    rt.block_on(async {
+        source.refresh_now().await.unwrap();
+        let second = store.load().unwrap().unwrap();
+        assert_ne!(
+            second.refresh_token.expose(),
+            refresh,
+            "the new one is kept"
+        );
+        source.refresh_now().await.unwrap();
+        assert_ne!(
+            store.load().unwrap().unwrap().refresh_token.expose(),
+            second.refresh_token.expose()
+        );
+    });
+    reset_idp();
+}
