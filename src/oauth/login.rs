@@ -225,6 +225,8 @@ fn check_answer(answer: &Url, redirect: &str, state: &str) -> Result<String, OAu
 async fn from_redirect(listener: &TcpListener) -> Result<Url, OAuthError> {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
+            // Out of file descriptors, say: try again, but do not spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let mut buf = Vec::new();
