@@ -3,13 +3,20 @@
 //! Every key is documented in `config.example.toml`; unknown keys are refused so that a typo
 //! never silently falls back to a default.
 
+mod oauth2;
+mod presets;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::mail::limits::MessageLimits;
+
+pub use oauth2::{Endpoints, OAuth2, OAuthProvider};
+pub use presets::{MailProvider, Preset};
 
 const MAX_STORED_BYTES: usize = 500_000_000;
 
@@ -63,13 +70,44 @@ pub struct Config {
     pub imap: Option<Imap>,
     /// Outgoing mail server; without it the outbox is written to `[outbox] dir`.
     pub smtp: Option<Smtp>,
+    /// The identity provider for `auth = "oauth2"`.
+    pub oauth2: Option<OAuth2>,
+}
+
+/// How mailcart logs in to a mail server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// LOGIN / AUTH PLAIN with `password` (or `password_env`, `password_file`).
+    #[default]
+    Password,
+    /// XOAUTH2 or OAUTHBEARER with an access token from `[oauth2]`.
+    OAuth2,
+}
+
+/// What a server section needs to log in with OAuth2: the provider, and where `mailcart login`
+/// keeps the refresh token. Filled in from `[oauth2]` and `[storage]` when the config is read.
+#[derive(Debug, Clone)]
+pub struct OAuthSetup {
+    pub settings: OAuth2,
+    /// Beside the database, owner-only; never in config.toml.
+    pub token_file: PathBuf,
+}
+
+impl OAuthSetup {
+    pub fn token_file_for(database: &Path) -> PathBuf {
+        let mut name = database.as_os_str().to_owned();
+        name.push(".oauth2-token");
+        PathBuf::from(name)
+    }
 }
 
 /// How a connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    #[default]
     Tls,
     /// Plain, then STARTTLS before logging in (IMAP 143, submission 587).
     Starttls,
@@ -148,9 +186,25 @@ pub enum AfterHandling {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Imap {
+    /// Fills in host, port, tls and auth with the provider's values; keys set here win.
+    #[serde(default)]
+    pub provider: Option<MailProvider>,
+    #[serde(default)]
     pub host: String,
+    #[serde(default)]
     pub port: u16,
+    /// As written in the file; `tls` is what is used (filled from the provider when unset).
+    #[serde(default, rename = "tls")]
+    tls_key: Option<TlsMode>,
+    #[serde(skip)]
     pub tls: TlsMode,
+    #[serde(default, rename = "auth")]
+    auth_key: Option<AuthMethod>,
+    #[serde(skip)]
+    pub auth: AuthMethod,
+    /// With `auth = "oauth2"`: the provider and the token store.
+    #[serde(skip)]
+    pub oauth: Option<Arc<OAuthSetup>>,
     /// A PEM file of certificates to trust besides the system's (a self-signed test server).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
@@ -201,9 +255,22 @@ pub struct Imap {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Smtp {
+    #[serde(default)]
+    pub provider: Option<MailProvider>,
+    #[serde(default)]
     pub host: String,
+    #[serde(default)]
     pub port: u16,
+    #[serde(default, rename = "tls")]
+    tls_key: Option<TlsMode>,
+    #[serde(skip)]
     pub tls: TlsMode,
+    #[serde(default, rename = "auth")]
+    auth_key: Option<AuthMethod>,
+    #[serde(skip)]
+    pub auth: AuthMethod,
+    #[serde(skip)]
+    pub oauth: Option<Arc<OAuthSetup>>,
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// Leave out username and password for a server that takes mail without login.
@@ -594,22 +661,111 @@ impl Config {
         })?;
         let mut config = Config::from_toml(&text, path)?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        config.link_oauth();
         Ok(config)
     }
 
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        config
-            .validate()
-            .map_err(|(key, message)| ConfigError::Invalid {
-                path: path.to_owned(),
-                key,
-                message,
-            })?;
+        let invalid = |(key, message)| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            message,
+        };
+        config.fill_presets().map_err(invalid)?;
+        config.validate().map_err(invalid)?;
+        config.link_oauth();
         Ok(config)
+    }
+
+    /// Host, port, tls and auth from `provider` where the file leaves them out.
+    fn fill_presets(&mut self) -> Result<(), (String, String)> {
+        fn fill(
+            section: &str,
+            preset: Option<Preset>,
+            host: &mut String,
+            port: &mut u16,
+            tls: Option<TlsMode>,
+            auth: Option<AuthMethod>,
+        ) -> Result<(TlsMode, AuthMethod), (String, String)> {
+            let missing = |key: &str| {
+                Err((
+                    format!("{section}.{key}"),
+                    "is required (or give a provider: \"gmail\", \"outlook\", \"fastmail\", \"icloud\", \"yahoo\")".to_string(),
+                ))
+            };
+            if host.is_empty() {
+                match preset {
+                    Some(p) => *host = p.host.to_string(),
+                    None => return missing("host"),
+                }
+            }
+            if *port == 0 {
+                match preset {
+                    Some(p) => *port = p.port,
+                    None => return missing("port"),
+                }
+            }
+            let tls = match (tls, preset) {
+                (Some(t), _) => t,
+                (None, Some(p)) => p.tls,
+                (None, None) => return missing("tls"),
+            };
+            let auth = auth.or(preset.map(|p| p.auth)).unwrap_or_default();
+            Ok((tls, auth))
+        }
+        if let Some(imap) = &mut self.imap {
+            let (tls, auth) = fill(
+                "imap",
+                imap.provider.map(MailProvider::imap),
+                &mut imap.host,
+                &mut imap.port,
+                imap.tls_key,
+                imap.auth_key,
+            )?;
+            imap.tls = tls;
+            imap.auth = auth;
+        }
+        if let Some(smtp) = &mut self.smtp {
+            let (tls, auth) = fill(
+                "smtp",
+                smtp.provider.map(MailProvider::smtp),
+                &mut smtp.host,
+                &mut smtp.port,
+                smtp.tls_key,
+                smtp.auth_key,
+            )?;
+            smtp.tls = tls;
+            smtp.auth = auth;
+        }
+        Ok(())
+    }
+
+    /// Hand `[oauth2]` and the token store's place to the sections that log in with it.
+    fn link_oauth(&mut self) {
+        let setup = self.oauth2.clone().map(|settings| {
+            Arc::new(OAuthSetup {
+                settings,
+                token_file: OAuthSetup::token_file_for(&self.storage.database),
+            })
+        });
+        if let Some(imap) = &mut self.imap {
+            imap.oauth = setup.clone().filter(|_| imap.auth == AuthMethod::OAuth2);
+        }
+        if let Some(smtp) = &mut self.smtp {
+            smtp.oauth = setup.clone().filter(|_| smtp.auth == AuthMethod::OAuth2);
+        }
+    }
+
+    /// The OAuth2 set-up, when a server logs in with it.
+    pub fn oauth(&self) -> Option<Arc<OAuthSetup>> {
+        self.imap
+            .as_ref()
+            .and_then(|i| i.oauth.clone())
+            .or_else(|| self.smtp.as_ref().and_then(|s| s.oauth.clone()))
     }
 
     /// Relative paths in the file are relative to the file, not to wherever the command ran.
@@ -630,6 +786,9 @@ impl Config {
         if let Some(imap) = &mut self.imap {
             resolve(&mut imap.ca_file);
             resolve(&mut imap.login.password_file);
+        }
+        if let Some(oauth2) = &mut self.oauth2 {
+            oauth2.resolve_paths(base);
         }
         if let Some(smtp) = &mut self.smtp {
             resolve(&mut smtp.ca_file);
@@ -792,11 +951,20 @@ impl Config {
             if imap.login.username.is_empty() {
                 return bad("imap.username", "is required");
             }
-            if imap.login.sources() != 1 {
-                return bad(
-                    "imap.password",
-                    "give exactly one of password, password_env, password_file",
-                );
+            match imap.auth {
+                AuthMethod::Password if imap.login.sources() != 1 => {
+                    return bad(
+                        "imap.password",
+                        "give exactly one of password, password_env, password_file",
+                    );
+                }
+                AuthMethod::OAuth2 if imap.login.sources() != 0 => {
+                    return bad(
+                        "imap.password",
+                        "is not used with auth = \"oauth2\" (the access token is the password): remove it",
+                    );
+                }
+                _ => {}
             }
             for (key, folder) in [
                 ("imap.processed_folder", &imap.processed_folder),
@@ -833,13 +1001,26 @@ impl Config {
         }
         if let Some(smtp) = &self.smtp {
             check_server("smtp", &smtp.host, smtp.port, smtp.tls)?;
-            if let Some(login) = &smtp.login
-                && login.sources() != 1
-            {
-                return bad(
-                    "smtp.password",
-                    "give exactly one of password, password_env, password_file",
-                );
+            match (smtp.auth, &smtp.login) {
+                (AuthMethod::Password, Some(login)) if login.sources() != 1 => {
+                    return bad(
+                        "smtp.password",
+                        "give exactly one of password, password_env, password_file",
+                    );
+                }
+                (AuthMethod::OAuth2, None) => {
+                    return bad(
+                        "smtp.username",
+                        "is required with auth = \"oauth2\" (the mailbox the token is for)",
+                    );
+                }
+                (AuthMethod::OAuth2, Some(login)) if login.sources() != 0 => {
+                    return bad(
+                        "smtp.password",
+                        "is not used with auth = \"oauth2\" (the access token is the password): remove it",
+                    );
+                }
+                _ => {}
             }
             if smtp
                 .envelope_from
@@ -860,6 +1041,46 @@ impl Config {
             if smtp.connections == 0 {
                 return bad("smtp.connections", "must be at least 1");
             }
+        }
+        self.validate_oauth()
+    }
+
+    fn validate_oauth(&self) -> Result<(), (String, String)> {
+        let users = [
+            ("imap", self.imap.as_ref().map(|i| (i.auth, i.provider))),
+            ("smtp", self.smtp.as_ref().map(|s| (s.auth, s.provider))),
+        ];
+        for (section, server) in users {
+            let Some((auth, mail_provider)) = server else {
+                continue;
+            };
+            if auth != AuthMethod::OAuth2 {
+                continue;
+            }
+            let Some(oauth2) = &self.oauth2 else {
+                return Err((
+                    "oauth2".into(),
+                    format!(
+                        "[{section}] logs in with auth = \"oauth2\": add an [oauth2] section with provider and client_id"
+                    ),
+                ));
+            };
+            if let Some(wanted) = mail_provider.and_then(MailProvider::oauth2)
+                && oauth2.provider != wanted
+                && oauth2.provider != OAuthProvider::Custom
+            {
+                return Err((
+                    "oauth2.provider".into(),
+                    format!(
+                        "[{section}] provider takes tokens from {:?}, not {:?}",
+                        wanted.name(),
+                        oauth2.provider.name()
+                    ),
+                ));
+            }
+        }
+        if let Some(oauth2) = &self.oauth2 {
+            oauth2.validate()?;
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod imap;
 pub mod lock;
 pub mod mail;
+pub mod oauth;
 pub mod outbox;
 pub mod pipeline;
 pub mod problem;

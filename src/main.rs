@@ -94,6 +94,16 @@ enum Command {
     Run,
     /// Connect to the IMAP and SMTP servers in the config and report what works.
     Check,
+    /// Authorise mailcart at the [oauth2] provider once (device code, or a browser with the
+    /// redirect to this machine or pasted back); stores the refresh token beside the database.
+    Login {
+        /// The device-code flow even where the provider's usual flow is the browser's.
+        #[arg(long, conflicts_with = "browser")]
+        device: bool,
+        /// The browser flow even where the provider offers the device flow.
+        #[arg(long)]
+        browser: bool,
+    },
     /// The mailbox checkpoint, last contact with each server, what waits, orders by state.
     Status {
         #[arg(long)]
@@ -368,14 +378,41 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Login { device, browser } => {
+            let config = load_config(&cli.config)?;
+            let Some(setup) = config.oauth() else {
+                bail!(
+                    "nothing to log in to: no [imap] or [smtp] section has auth = \"oauth2\" (with provider = \"gmail\" or \"outlook\" it is the default)"
+                );
+            };
+            let flow = match (device, browser) {
+                (true, _) => Some(mailcart::oauth::LoginFlow::Device),
+                (_, true) => Some(mailcart::oauth::LoginFlow::Browser),
+                _ => None,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(mailcart::oauth::login(&setup, flow))?;
+            Ok(())
+        }
         Command::Status { json } => {
             let config = load_config(&cli.config)?;
             let conn = store::open(&config.storage.database)?;
-            let v = cli_view::status_json(&conn, config.limits.pause_hours, now)?;
+            let mut v = cli_view::status_json(&conn, config.limits.pause_hours, now)?;
+            let oauth = config
+                .oauth()
+                .map(|setup| mailcart::oauth::report::status_line(&setup));
             if json {
+                if let (Some(line), Some(map)) = (&oauth, v.as_object_mut()) {
+                    map.insert("oauth2".into(), serde_json::Value::String(line.clone()));
+                }
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print!("{}", cli_view::status_text(&v));
+                if let Some(line) = oauth {
+                    println!("{line}");
+                }
             }
             Ok(())
         }
@@ -589,6 +626,9 @@ async fn check(config: &Config) -> Result<bool> {
             }
         }
     };
+    if let Some(setup) = config.oauth() {
+        print("oauth2", vec![mailcart::oauth::report::check(&setup).await]);
+    }
     match &config.imap {
         Some(imap) => print("imap", mailcart::imap::check(imap).await),
         None => println!(

@@ -11,13 +11,14 @@
 //! (lettre writes the body and the closing "." in two writes). We open the socket, set
 //! TCP_NODELAY and hand it to lettre's connection, which does the SMTP conversation.
 
-use std::error::Error as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lettre::Address;
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::{Credentials as SmtpCredentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::authentication::{
+    Credentials as SmtpCredentials, DEFAULT_MECHANISMS, Mechanism,
+};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Severity;
@@ -96,6 +97,8 @@ pub struct SmtpSink {
     /// For implicit TLS, which we perform before lettre sees the stream.
     rustls: Option<Arc<rustls::ClientConfig>>,
     credentials: Option<SmtpCredentials>,
+    /// With `auth = "oauth2"`: where the access tokens come from (XOAUTH2).
+    oauth: Option<Arc<crate::oauth::TokenSource>>,
     hello: ClientId,
     /// Logged-in connections waiting for the next message, with the moment each went idle.
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
@@ -113,6 +116,8 @@ enum OpenError {
     Network(String),
     Smtp(lettre::transport::smtp::Error),
     Setup(Problem),
+    /// No access token to log in with.
+    OAuth(crate::oauth::OAuthError),
 }
 
 impl std::fmt::Debug for SmtpSink {
@@ -150,7 +155,9 @@ impl SmtpSink {
                 (Some(tls_parameters(smtp)?), Some(config))
             }
         };
+        let oauth = smtp.oauth.as_ref().map(crate::oauth::TokenSource::shared);
         let credentials = match &smtp.login {
+            Some(_) if oauth.is_some() => None,
             Some(login) => {
                 let password = login.password().map_err(SmtpSetupError::Password)?;
                 Some(SmtpCredentials::new(login.username.clone(), password))
@@ -169,6 +176,7 @@ impl SmtpSink {
             tls,
             rustls,
             credentials,
+            oauth,
             hello: ClientId::default(),
             idle: Mutex::new(Vec::new()),
         })
@@ -189,8 +197,31 @@ impl SmtpSink {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// A new connection: TCP (no Nagle), TLS as configured, greeting, EHLO, login.
+    /// A new connection: TCP (no Nagle), TLS as configured, greeting, EHLO, login. With OAuth2,
+    /// a refused access token is replaced once by a fresh one, on a new connection (lettre
+    /// leaves the refused exchange unfinished).
     async fn open(&self) -> Result<AsyncSmtpConnection, OpenError> {
+        let Some(tokens) = &self.oauth else {
+            return self.open_with(None).await;
+        };
+        let token = tokens.token().await.map_err(OpenError::OAuth)?;
+        match self.open_with(Some(&token)).await {
+            Err(OpenError::Smtp(e)) if token_refused(&e) => {
+                tracing::info!(
+                    server = %self.server(),
+                    "the smtp server refused the oauth2 token; refreshing it and trying once more"
+                );
+                let fresh = tokens.replace(&token).await.map_err(OpenError::OAuth)?;
+                self.open_with(Some(&fresh)).await
+            }
+            other => other,
+        }
+    }
+
+    async fn open_with(
+        &self,
+        token: Option<&crate::oauth::Secret>,
+    ) -> Result<AsyncSmtpConnection, OpenError> {
         let server = self.server();
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
@@ -247,6 +278,12 @@ impl SmtpSink {
                 .await
                 .map_err(OpenError::Smtp)?;
         }
+        if let (Some(token), Some(user)) = (token, &self.username) {
+            let credentials = SmtpCredentials::new(user.clone(), token.expose().to_string());
+            conn.auth(&[Mechanism::Xoauth2], &credentials)
+                .await
+                .map_err(OpenError::Smtp)?;
+        }
         Ok(conn)
     }
 
@@ -291,6 +328,15 @@ impl SmtpSink {
                     Err(OpenError::Network(text)) => return Err(SendError::Transient(text)),
                     Err(OpenError::Setup(p)) => return Err(SendError::Setup(p)),
                     Err(OpenError::Smtp(e)) => return Err(self.open_failure(&e)),
+                    // The message waits in the outbox (Setup is retried too) until a person
+                    // has run `mailcart login` again, and is sent then.
+                    Err(OpenError::OAuth(e)) => {
+                        let words = format!("{server}: OAuth2: {e}");
+                        return Err(match e.problem("smtp", words.clone()) {
+                            Some(p) => SendError::Setup(p),
+                            None => SendError::Transient(words),
+                        });
+                    }
                 },
             };
             match conn.send(&envelope, data).await {
@@ -448,6 +494,7 @@ impl SmtpSink {
                 SendError::Setup(p) => p.sentence(),
                 _ => self.explain_login(&e),
             }),
+            Ok(Err(OpenError::OAuth(e))) => Err(format!("OAuth2: {e}")),
             Err(_) => Err(format!(
                 "EHLO/login with {} took over {secs} s",
                 self.server()
@@ -546,6 +593,18 @@ impl SmtpSink {
     /// A connection that failed in SMTP: a refused login is ours to mend (in the words
     /// `check` uses); the rest is sorted as any send's failure.
     fn open_failure(&self, e: &lettre::transport::smtp::Error) -> SendError {
+        if self.oauth.is_some()
+            && (token_refused(e) || describe(e).contains("No compatible authentication mechanism"))
+        {
+            // A fresh token refused (replaced once already) or no XOAUTH2 on offer: the
+            // mailbox, its SMTP AUTH switch or the provider's grant needs a person.
+            return SendError::Setup(Problem::new(
+                "smtp",
+                "oauth2-login",
+                format!("{}: {}", self.server(), self.explain_login(e)),
+                "[smtp] username, the mailbox's SMTP AUTH setting, and `mailcart login`",
+            ));
+        }
         match e.status().map(code_number) {
             Some(530 | 534 | 535 | 538) => SendError::Setup(Problem::new(
                 "smtp",
@@ -560,6 +619,18 @@ impl SmtpSink {
     fn explain_login(&self, e: &lettre::transport::smtp::Error) -> String {
         let text = describe(e);
         let who = self.username.as_deref().unwrap_or("");
+        if self.oauth.is_some() {
+            if text.contains("No compatible authentication mechanism") {
+                return format!(
+                    "the server offers no XOAUTH2 (on this connection; is AUTH only offered after TLS?): it does not take OAuth2 tokens here ({text})"
+                );
+            }
+            if token_refused(e) {
+                return format!(
+                    "the server refused a fresh OAuth2 access token for {who}: is [smtp] username the mailbox that ran `mailcart login`, and may it send with SMTP AUTH? ({text})"
+                );
+            }
+        }
         match e.status().map(code_number) {
             Some(535) => format!("the server refused the username or password for {who}: {text}"),
             Some(530) if self.username.is_none() => {
@@ -574,6 +645,13 @@ impl SmtpSink {
             _ => format!("{}: {text}", self.server()),
         }
     }
+}
+
+/// Whether the server refused the token itself: a 5xx to AUTH, or (XOAUTH2) the error challenge
+/// lettre does not answer.
+fn token_refused(e: &lettre::transport::smtp::Error) -> bool {
+    matches!(e.status().map(code_number), Some(530 | 534 | 535))
+        || (e.is_client() && e.to_string().contains("does not expect a challenge"))
 }
 
 fn mode_name(mode: TlsMode) -> &'static str {
@@ -619,7 +697,7 @@ fn tls_parameters(smtp: &config::Smtp) -> Result<TlsParameters, SmtpSetupError> 
 }
 
 /// The error and every cause beneath it that it does not already quote.
-fn describe(e: &lettre::transport::smtp::Error) -> String {
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -630,6 +708,11 @@ fn describe(e: &lettre::transport::smtp::Error) -> String {
         }
         source = s.source();
     }
+    text
+}
+
+fn describe(e: &lettre::transport::smtp::Error) -> String {
+    let text = with_causes(e);
     // lettre wraps some errors in errors of the same kind: "Connection error: Connection
     // error: refused" reads better once.
     let mut parts: Vec<&str> = text.split(": ").collect();

@@ -80,6 +80,10 @@ pub enum ImapError {
     Database(String),
     #[error("the database thread has stopped")]
     DbClosed,
+    /// No access token for `auth = "oauth2"`; permanent when a person must act
+    /// (`OAuthError::is_permanent`).
+    #[error("OAuth2: {0}")]
+    OAuth(#[from] crate::oauth::OAuthError),
 }
 
 impl ImapError {
@@ -116,13 +120,19 @@ impl ImapError {
             } => Some(("tls", "[imap] host, port, tls and ca_file")),
             // A NO or BAD to our credentials; not a connection lost in the middle of LOGIN.
             ImapError::Login { message, .. } => {
+                let oauth = message.contains("OAuth2") || message.contains("XOAUTH2");
                 (!for_now(message) && message != "connection lost" && !message.starts_with("io: "))
-                    .then_some(("login", "[imap] username and password"))
+                    .then_some(if oauth {
+                        ("oauth2-login", "[imap] username, and `mailcart login`")
+                    } else {
+                        ("login", "[imap] username and password")
+                    })
             }
             ImapError::FolderCreate { key, text, .. } if !for_now(text) => {
                 Some(("create-folder", folder_key(key)))
             }
             ImapError::FolderName { key, .. } => Some(("folder-name", folder_key(key))),
+            ImapError::OAuth(e) => e.kind(),
             ImapError::Refused { command, text, .. } if !for_now(text) => match command.as_str() {
                 "CREATE" => Some((
                     "create-folder",

@@ -353,8 +353,24 @@ pub(crate) async fn starttls(
     }
 }
 
-/// LOGIN, then CAPABILITY. The password is sent and forgotten; no error carries it.
+/// LOGIN (or with `auth = "oauth2"` AUTHENTICATE), then CAPABILITY and the folder layout.
+/// The password is sent and forgotten; no error carries it.
 pub(crate) async fn login(
+    cfg: &config::Imap,
+    client: Client,
+    description: String,
+) -> Result<Session, ImapError> {
+    let mut session = match &cfg.oauth {
+        Some(setup) => login_oauth(cfg, setup, client, description).await?,
+        None => login_password(cfg, client, description).await?,
+    };
+    session.refresh_capabilities().await?;
+    session.learn_layout().await?;
+    Ok(session)
+}
+
+/// LOGIN with the password.
+async fn login_password(
     cfg: &config::Imap,
     client: Client,
     description: String,
@@ -377,11 +393,7 @@ pub(crate) async fn login(
                 }
                 other => other.to_string(),
             };
-            return Err(ImapError::Login {
-                server: server(cfg),
-                user: user.to_string(),
-                message,
-            });
+            return Err(refused(cfg, message));
         }
         Err(_) => {
             return Err(ImapError::Timeout {
@@ -391,10 +403,114 @@ pub(crate) async fn login(
         }
     };
     drop(password);
-    let mut session = Session::new(session, t, server(cfg), description);
-    session.refresh_capabilities().await?;
-    session.learn_layout().await?;
-    Ok(session)
+    Ok(Session::new(session, t, server(cfg), description))
+}
+
+/// The capabilities before login: the greeting's do not always list the AUTH= mechanisms
+/// (Gmail's greeting lists none), so ask.
+async fn capabilities_before_login(
+    cfg: &config::Imap,
+    client: &mut Client,
+) -> Result<BTreeSet<String>, ImapError> {
+    let (tx, rx) = async_channel::unbounded();
+    within(
+        limit(cfg),
+        "waiting for the answer to CAPABILITY",
+        client.run_command_and_check_ok("CAPABILITY", Some(tx)),
+    )
+    .await?;
+    let mut caps = BTreeSet::new();
+    while let Ok(r) = rx.try_recv() {
+        if let async_imap::types::UnsolicitedResponse::Other(data) = r
+            && let Response::Capabilities(list) = data.parsed()
+        {
+            caps.extend(capability_set(list));
+        }
+    }
+    Ok(caps)
+}
+
+/// AUTHENTICATE with an OAuth2 access token: XOAUTH2 where offered, else OAUTHBEARER. A
+/// refused token is replaced once with a fresh one (it may have been revoked or expired
+/// early); a second refusal is the answer.
+async fn login_oauth(
+    cfg: &config::Imap,
+    setup: &std::sync::Arc<config::OAuthSetup>,
+    mut client: Client,
+    description: String,
+) -> Result<Session, ImapError> {
+    use crate::oauth::{Mechanism, OAuthBearer, TokenSource, XOAuth2};
+    let caps = capabilities_before_login(cfg, &mut client).await?;
+    let mechanism = crate::oauth::choose_mechanism(&caps).map_err(|m| refused(cfg, m))?;
+    let tokens = TokenSource::shared(setup);
+    let mut token = tokens.token().await?;
+    let t = limit(cfg);
+    let user = cfg.login.username.as_str();
+    let mut retried = false;
+    loop {
+        let attempt = match mechanism {
+            Mechanism::XOAuth2 => {
+                tokio::time::timeout(
+                    t,
+                    client.authenticate("XOAUTH2", XOAuth2::new(user, &token)),
+                )
+                .await
+            }
+            Mechanism::OAuthBearer => {
+                let bearer = OAuthBearer::new(user, &cfg.host, cfg.port, &token);
+                tokio::time::timeout(t, client.authenticate("OAUTHBEARER", bearer)).await
+            }
+        };
+        match attempt {
+            Ok(Ok(session)) => {
+                tracing::debug!(
+                    mechanism = mechanism.name(),
+                    "authenticated with an oauth2 token"
+                );
+                return Ok(Session::new(session, t, server(cfg), description));
+            }
+            Ok(Err((async_imap::error::Error::No(text), back))) if !retried => {
+                tracing::info!(
+                    mechanism = mechanism.name(),
+                    answer = %clean(&text),
+                    "the server refused the oauth2 token; refreshing it and trying once more"
+                );
+                client = back;
+                token = tokens.replace(&token).await?;
+                retried = true;
+            }
+            Ok(Err((e, _))) => {
+                let message = match e {
+                    async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
+                        format!(
+                            "{} ({} with a fresh OAuth2 access token; is [imap] username the mailbox that ran `mailcart login`, and may it use IMAP?)",
+                            clean(&text),
+                            mechanism.name()
+                        )
+                    }
+                    other => other.to_string(),
+                };
+                return Err(refused(cfg, message));
+            }
+            Err(_) => {
+                return Err(ImapError::Timeout {
+                    what: format!(
+                        "waiting for the answer to AUTHENTICATE {}",
+                        mechanism.name()
+                    ),
+                    secs: t.as_secs(),
+                });
+            }
+        }
+    }
+}
+
+fn refused(cfg: &config::Imap, message: String) -> ImapError {
+    ImapError::Login {
+        server: server(cfg),
+        user: cfg.login.username.clone(),
+        message,
+    }
 }
 
 /// Server text from async-imap's error strings ("code: Some(..), info: Some(\"..\")").

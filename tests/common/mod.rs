@@ -33,6 +33,7 @@ pub fn fixture_files() -> Vec<PathBuf> {
 }
 
 pub mod lab;
+pub mod live;
 pub mod proxy;
 pub mod shop;
 pub mod store;
