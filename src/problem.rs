@@ -81,10 +81,18 @@ fn what(server: &str) -> &str {
     }
 }
 
-/// Why the sellers cannot be told of a problem with `server` by email, if they cannot.
-fn untold(server: &str, config: &Config) -> Option<&'static str> {
-    (server == "smtp" && config.smtp.is_some()).then_some(
-        "the sellers were not emailed: the email would have to go out through this same server",
+/// Why the sellers cannot be told of a problem of this `kind` with `server` by email, if they
+/// cannot: the email would go out through the same server, or log in to the outgoing server
+/// with the same OAuth2 grant that fails (a refused grant or client, no login at all).
+fn untold(server: &str, kind: &str, config: &Config) -> Option<&'static str> {
+    let smtp = config.smtp.as_ref()?;
+    if server == "smtp" {
+        return Some(
+            "the sellers were not emailed: the email would have to go out through this same server",
+        );
+    }
+    (smtp.oauth.is_some() && kind.starts_with("oauth2-") && kind != "oauth2-login").then_some(
+        "the sellers were not emailed: the outgoing server logs in with the same OAuth2 grant",
     )
 }
 
@@ -121,12 +129,12 @@ pub fn note_failure(
         event(tx, "connection_problem_cleared", &o, now)?;
         replaced = Some(o);
     }
-    let told = untold(&p.server, config).unwrap_or("the sellers were emailed");
+    let told = untold(&p.server, &p.kind, config).unwrap_or("the sellers were emailed");
     let id = store::insert_problem(tx, &p.server, &p.kind, &p.words, &p.fix, told, now)?;
     let row = store::open_problem(tx, &p.server)?
         .ok_or_else(|| store::StoreError::Corrupt(format!("problem {id} not found")))?;
     event(tx, "connection_problem", &row, now)?;
-    if untold(&p.server, config).is_some() {
+    if untold(&p.server, &p.kind, config).is_some() {
         return Ok(false);
     }
     let mut text = format!(
@@ -175,8 +183,9 @@ pub fn note_success(
         if o.tries == 1 { "try" } else { "tries" },
         sentence(&o.words, &o.fix)
     );
-    if untold(&o.server, config).is_some() {
-        text.push_str("\n\nYou were not emailed when it began: the email would have had to go out through this same server. Replies that waited meanwhile are being sent now.");
+    if let Some(why) = untold(&o.server, &o.kind, config) {
+        let why = why.trim_start_matches("the sellers were not emailed: ");
+        text.push_str(&format!("\n\nYou were not emailed when it began: {why}. Replies that waited meanwhile are being sent now."));
     }
     let subject = format!("mailcart works again: {}", what(&o.server));
     outbox::alert_sellers_in(
@@ -352,6 +361,46 @@ mod tests {
         // When it works again, the sellers hear of it all.
         assert!(note_success(&conn, &config, "smtp", t).unwrap());
         assert_eq!(alerts(&conn).len(), config.shop.sellers.len());
+    }
+
+    #[test]
+    fn a_refused_grant_is_not_emailed_through_an_outgoing_server_on_the_same_grant() {
+        let grant = Problem::new(
+            "imap",
+            "oauth2-invalid-grant",
+            "OAuth2: the refresh token was refused (invalid_grant): run `mailcart login` again",
+            "run `mailcart login` again",
+        );
+        let t = OffsetDateTime::now_utc();
+        let oauth = "\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\ntls = \"none\"\nauth = \"oauth2\"\nusername = \"u\"\n\n[oauth2]\nprovider = \"google\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        let (_d, config, conn) = setup(oauth);
+        assert!(!note_failure(&conn, &config, "imap", "e", Some(&grant), t).unwrap());
+        assert!(alerts(&conn).is_empty());
+        let open = store::open_problem(&conn, "imap").unwrap().unwrap();
+        assert!(open.told.contains("same OAuth2 grant"), "{}", open.told);
+        assert!(note_success(&conn, &config, "imap", t).unwrap());
+        let raw: Vec<u8> = conn
+            .query_row(
+                "SELECT raw FROM outbox WHERE template = 'alert' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let body = crate::mail::read::read(&raw).text;
+        assert!(
+            body.contains("You were not emailed when it began: the outgoing server logs in with the same OAuth2 grant."),
+            "{body}"
+        );
+
+        // The token itself refused by the IMAP server: the grant (and SMTP) may be fine.
+        let (_d, config, conn) = setup(oauth);
+        let login = Problem::new("imap", "oauth2-login", "refused", "[imap] username");
+        assert!(note_failure(&conn, &config, "imap", "e", Some(&login), t).unwrap());
+        // A password for the outgoing server: the sellers hear of the refused grant at once.
+        let (_d, config, conn) = setup(
+            "\n[smtp]\nhost = \"127.0.0.1\"\nport = 25\ntls = \"none\"\nusername = \"u\"\npassword_env = \"X\"\n",
+        );
+        assert!(note_failure(&conn, &config, "imap", "e", Some(&grant), t).unwrap());
     }
 
     #[test]

@@ -22,6 +22,8 @@ const SHOP: &str = "orders@lindenclay.test";
 const BODY: &str =
     "2 x Blue Mug\n\nShip to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA\n";
 
+const SELLERS: [&str; 2] = ["mara@lindenclay.test", "sam@lindenclay.test"];
+
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -413,6 +415,9 @@ fn device_login_then_run_over_xoauth2_through_expiry_and_revocation() {
     );
 
     // The refresh token is revoked: the daemon says so and keeps the mail.
+    for seller in SELLERS {
+        mailtool(&["clear", seller]);
+    }
     idp("/admin/revoke", &format!("user={SHOP}"));
     kick_imap();
     let third = unique("oauth-3");
@@ -424,6 +429,17 @@ fn device_login_then_run_over_xoauth2_through_expiry_and_revocation() {
     let status = shop.cli(&["status"]);
     assert!(
         status.contains("oauth2 custom: the refresh token was refused"),
+        "{status}"
+    );
+    // A problem a person has to mend, which the sellers cannot be emailed about: the outgoing
+    // server logs in with the same grant.
+    wait_until("the problem in status", 30, &shop, || {
+        shop.cli(&["status"]).contains("imap PROBLEM since")
+    });
+    let status = shop.cli(&["status"]);
+    assert!(
+        status.contains("run `mailcart login` again")
+            && status.contains("the sellers were not emailed: the outgoing server logs in with the same OAuth2 grant"),
         "{status}"
     );
     assert_eq!(replies(&third), 0, "no answer without a login");
@@ -443,6 +459,21 @@ fn device_login_then_run_over_xoauth2_through_expiry_and_revocation() {
         status.contains("oauth2 custom: refresh token stored"),
         "{status}"
     );
+    // Mended: each seller hears of it once, and of what was not emailed.
+    for seller in SELLERS {
+        wait_until("the all-clear", 30, &shop, || {
+            !mailtool(&["find", seller, "mailcart works again"])
+                .trim()
+                .is_empty()
+        });
+        assert!(
+            mailtool(&["find", seller, "mailcart needs you"])
+                .trim()
+                .is_empty(),
+            "no alert went out through the refused grant"
+        );
+    }
+    assert!(!shop.cli(&["status"]).contains("PROBLEM"));
     shop.stop();
 
     for id in [&first, &second, &third, &fourth] {

@@ -86,8 +86,11 @@ fn lab_from_env() -> Option<Lab> {
             .cloned()
             .unwrap_or_else(|| "slash".into()),
     };
-    // A lab of another layout is restarted by tests/lab/start.
+    // A lab of another layout, or one started before the lab had its identity provider, is
+    // restarted by tests/lab/start.
+    let idp_up = port("LAB_IDP_PORT").is_some_and(port_open);
     (lab.layout == wanted_layout()
+        && idp_up
         && port_open(lab.smtp_port)
         && port_open(lab.imap_port)
         && port_open(lab.imaps_port))
