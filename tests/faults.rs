@@ -742,6 +742,7 @@ fn imap_server_restarted_is_reconnected_within_the_backoff() {
     own_lab("start", &[]);
     let _stop = OwnLab;
     let lab = Lab {
+        server: "dovecot".into(),
         smtp_port: OWN_LAB[2].1,
         smtps_port: Some(OWN_LAB[3].1),
         imap_port: OWN_LAB[0].1,

@@ -409,6 +409,25 @@ impl Session {
         Ok(found.into_iter().collect())
     }
 
+    /// The UID of message number `seq` in the selected mailbox; None where it has none (the
+    /// mailbox holds fewer messages now).
+    pub async fn uid_of(&mut self, seq: u32) -> Result<Option<u32>, ImapError> {
+        let mut found = None;
+        self.command_with(&format!("FETCH {seq} (UID)"), |r| {
+            if let Response::Fetch(n, attrs) = r
+                && *n == seq
+            {
+                for a in attrs {
+                    if let AttributeValue::Uid(u) = a {
+                        found = Some(*u);
+                    }
+                }
+            }
+        })
+        .await?;
+        Ok(found)
+    }
+
     /// UIDs of the messages in `range` (e.g. "1:40") of the selected mailbox, ascending.
     pub async fn uids_in(&mut self, range: &str) -> Result<Vec<u32>, ImapError> {
         let mut uids = BTreeSet::new();

@@ -9,7 +9,7 @@ use tokio::sync::{Notify, watch};
 
 use super::ImapError;
 use super::net::{connect, server};
-use super::session::{Part, Session, Wake};
+use super::session::{MailboxState, Part, Session, Wake};
 use crate::config::{AfterHandling, Config, Imap, StartAt};
 use crate::db::Db;
 use crate::pipeline::{self, MailboxPosition, Outcome, PipelineError, RandomReferences};
@@ -141,7 +141,7 @@ async fn serve(
         }
     }
     let state = s.select(&mailbox).await?;
-    let mut last_uid = resume_point(ctx, state.uidvalidity, state.uid_next).await?;
+    let mut last_uid = resume_point(ctx, &mut s, &state).await?;
     if cfg.after == AfterHandling::Move && last_uid > 0 {
         tidy(&mut s, ctx, last_uid).await?;
     }
@@ -225,12 +225,14 @@ async fn serve(
     }
 }
 
-/// Where to read on from: the checkpoint under the same UIDVALIDITY, else the start.
+/// Where to read on from: the checkpoint under the same UIDVALIDITY, else the start (or, with
+/// `start_at = "new"`, the last message `state`, the selected mailbox, holds).
 async fn resume_point(
     ctx: &Ctx<'_>,
-    uidvalidity: u32,
-    uid_next: Option<u32>,
+    s: &mut Session,
+    state: &MailboxState,
 ) -> Result<u32, ImapError> {
+    let uidvalidity = state.uidvalidity;
     let mailbox = ctx.cfg.mailbox.clone();
     let stored = ctx
         .db
@@ -291,7 +293,19 @@ async fn resume_point(
         }
         None if ctx.cfg.start_at == StartAt::New => {
             // A mailbox with history: what is there already was dealt with by people.
-            let last_uid = uid_next.unwrap_or(1).saturating_sub(1);
+            let last_uid = match state.uid_next {
+                Some(next) => next.saturating_sub(1),
+                None if state.exists == 0 => 0,
+                // Courier sends no UIDNEXT on SELECT (RFC 3501 lets a server leave it out): the
+                // UID of the last message the SELECT counted. Without this the whole history
+                // was taken as new orders.
+                None => s.uid_of(state.exists).await?.ok_or_else(|| {
+                    ImapError::Protocol(format!(
+                        "the server gave no UIDNEXT for {:?}, and message {} has no UID (expunged meanwhile?)",
+                        ctx.cfg.mailbox, state.exists
+                    ))
+                })?,
+            };
             tracing::info!(
                 mailbox = %ctx.cfg.mailbox,
                 last_uid,

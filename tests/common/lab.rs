@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
 pub struct Lab {
+    /// Which IMAP server the lab runs: "dovecot" (tests/lab/start, with Postfix), "courier" or
+    /// "cyrus" (tests/lab/other-server: IMAP alone).
+    pub server: String,
+    /// 0 in a Courier or Cyrus lab, which has no SMTP (only imap_live runs there).
     pub smtp_port: u16,
     /// Implicit TLS (SMTPS), if the lab offers it.
     pub smtps_port: Option<u16>,
@@ -14,7 +18,8 @@ pub struct Lab {
     pub imaps_port: u16,
     pub ca_file: PathBuf,
     pub password: String,
-    /// How the lab's Dovecot lays out folders: "slash", "dot" or "inbox" (tests/lab/start).
+    /// How the lab's server lays out folders: "slash", "dot" or "inbox" (tests/lab/start; the
+    /// Courier and Cyrus labs are "inbox").
     pub layout: String,
 }
 
@@ -40,9 +45,19 @@ pub fn wanted_layout() -> String {
     std::env::var("MAILCART_LAB_LAYOUT").unwrap_or_else(|_| "slash".into())
 }
 
-/// `MAILCART_LAB_DIR`, as the lab scripts read it.
+/// The server the tests ask for (`MAILCART_LAB_SERVER`, default dovecot).
+pub fn wanted_server() -> String {
+    std::env::var("MAILCART_LAB_SERVER").unwrap_or_else(|_| "dovecot".into())
+}
+
+/// `MAILCART_LAB_DIR`, as the lab scripts read it (their default depends on the server).
 pub fn lab_dir() -> PathBuf {
-    PathBuf::from(std::env::var("MAILCART_LAB_DIR").unwrap_or_else(|_| "/tmp/mailcart-lab".into()))
+    PathBuf::from(std::env::var("MAILCART_LAB_DIR").unwrap_or_else(|_| {
+        match wanted_server().as_str() {
+            "dovecot" => "/tmp/mailcart-lab".into(),
+            other => format!("/tmp/mailcart-lab-{other}"),
+        }
+    }))
 }
 
 fn read_env(path: &Path) -> Option<HashMap<String, String>> {
@@ -71,8 +86,13 @@ pub fn port_open(port: u16) -> bool {
 fn lab_from_env() -> Option<Lab> {
     let env = read_env(&lab_dir().join("env"))?;
     let port = |k: &str| env.get(k)?.parse::<u16>().ok();
+    let server = env
+        .get("LAB_SERVER")
+        .cloned()
+        .unwrap_or_else(|| "dovecot".into());
+    let dovecot = server == "dovecot";
     let lab = Lab {
-        smtp_port: port("LAB_SMTP_PORT")?,
+        smtp_port: if dovecot { port("LAB_SMTP_PORT")? } else { 0 },
         smtps_port: port("LAB_SMTPS_PORT"),
         imap_port: port("LAB_IMAP_PORT")?,
         imaps_port: port("LAB_IMAPS_PORT")?,
@@ -85,13 +105,14 @@ fn lab_from_env() -> Option<Lab> {
             .get("LAB_LAYOUT")
             .cloned()
             .unwrap_or_else(|| "slash".into()),
+        server,
     };
-    // A lab of another layout, or one started before the lab had its identity provider, is
-    // restarted by tests/lab/start.
+    // A lab of another server or layout, or a Dovecot lab started before the lab had its
+    // identity provider, is restarted by tests/lab/start. Courier and Cyrus have the layout
+    // they have (MAILCART_LAB_LAYOUT sets up Dovecot only), and no identity provider.
     let idp_up = port("LAB_IDP_PORT").is_some_and(port_open);
-    (lab.layout == wanted_layout()
-        && idp_up
-        && port_open(lab.smtp_port)
+    (lab.server == wanted_server()
+        && (!dovecot || (lab.layout == wanted_layout() && idp_up && port_open(lab.smtp_port)))
         && port_open(lab.imap_port)
         && port_open(lab.imaps_port))
     .then_some(lab)
