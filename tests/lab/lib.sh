@@ -3,7 +3,7 @@
 
 # Every lab user's password, and the users (log in with the full address).
 LAB_PASSWORD="labpass"
-LAB_USERS="orders@lindenclay.test mara@lindenclay.test sam@lindenclay.test pat@example.test lee@example.org kim@example.net service@paypal.example notifications@stripe.example alerts@bank.example sink@example.test"
+LAB_USERS="orders@lindenclay.test mara@lindenclay.test sam@lindenclay.test pat@example.test pat.okafor@example.test lee@example.org kim@example.net service@paypal.example notifications@stripe.example alerts@bank.example sink@example.test"
 
 say() { printf 'lab: %s\n' "$*"; }
 die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
