@@ -129,7 +129,8 @@ pub fn note_failure(
         event(tx, "connection_problem_cleared", &o, now)?;
         replaced = Some(o);
     }
-    let told = untold(&p.server, &p.kind, config).unwrap_or("the sellers were emailed");
+    let told = untold(&p.server, &p.kind, config)
+        .unwrap_or("an email to the sellers was queued in the outbox");
     let id = store::insert_problem(tx, &p.server, &p.kind, &p.words, &p.fix, told, now)?;
     let row = store::open_problem(tx, &p.server)?
         .ok_or_else(|| store::StoreError::Corrupt(format!("problem {id} not found")))?;

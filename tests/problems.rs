@@ -208,7 +208,13 @@ fn a_refused_imap_login_is_shown_emailed_once_and_its_end_once() {
             && words.contains("check [imap] username and password"),
         "{words}"
     );
-    assert!(p["sellers"].as_str().unwrap().contains("emailed"), "{p:#}");
+    assert!(
+        p["sellers"]
+            .as_str()
+            .unwrap()
+            .contains("queued in the outbox"),
+        "{p:#}"
+    );
     let text = shop.cli(&["status"]);
     assert!(
         text.contains("imap PROBLEM since") && text.contains(words),
