@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::postcode;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShippingAddress {
     /// Address lines as written, trimmed, joined by "\n", without the label.
@@ -45,7 +47,8 @@ const MAX_BLANKS_AFTER_LABEL: usize = 2;
 /// A labelled address (or one after a prose lead-in) wins over an unlabelled block; among
 /// several, the first.
 pub fn find_address(lines: &[&str]) -> Option<AddressMatch> {
-    let classes: Vec<Class> = lines.iter().map(|l| classify(l)).collect();
+    let mut classes: Vec<Class> = lines.iter().map(|l| classify(l)).collect();
+    mark_named_postcodes(lines, &mut classes);
     (0..lines.len())
         .find_map(|i| labelled_at(lines, &classes, i))
         .or_else(|| {
@@ -53,6 +56,40 @@ pub fn find_address(lines: &[&str]) -> Option<AddressMatch> {
                 .filter(|&p| matches!(classes.get(p), Some(Class::Postcode { .. })))
                 .find_map(|p| block_around(lines, &classes, p))
         })
+}
+
+/// A country line makes its own postcode shape readable in the lines just above it ("Valletta
+/// VLT 1117" over "Malta"), shapes too common to be taken without the country's name.
+fn mark_named_postcodes(lines: &[&str], classes: &mut [Class]) {
+    for k in 0..classes.len() {
+        if classes.get(k) != Some(&Class::Country) {
+            continue;
+        }
+        let Some((_, country)) = lines.get(k).and_then(|l| country_in(l)) else {
+            continue;
+        };
+        for j in (k.saturating_sub(3)..k).rev() {
+            let (Some(class), Some(line)) = (classes.get(j), lines.get(j)) else {
+                break;
+            };
+            match class {
+                Class::Postcode { .. } => break,
+                Class::Text | Class::Digits | Class::Street { .. } => {
+                    let line = line.trim();
+                    if let Some(p) = named_postcode(line, country) {
+                        let around = format!("{},{}", &line[..p.span.0], &line[p.span.1..]);
+                        classes[j] = Class::Postcode {
+                            weak: false,
+                            street: street_strength(&around).is_some(),
+                        };
+                        break;
+                    }
+                }
+                Class::Unit | Class::Name => {}
+                _ => break,
+            }
+        }
+    }
 }
 
 /// ISO alpha-2 for a country as people write it ("USA", "U.K.", "Deutschland", "日本").
@@ -267,16 +304,45 @@ static JP_CUE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)japan|nippon|日本|tokyo|osaka|kyoto|yokohama|nagoya|sapporo|fukuoka|kobe|-ku\b|-shi\b|-ken\b|-cho\b|prefecture|[都道府県市区町村]",
     )
 });
-/// "10115 Berlin", "D-10115 Berlin", "1010 Wien", "1012 AB Amsterdam".
+/// Code first, then the town: "10115 Berlin", "D-10115 Berlin", "1010 Wien", "1012 AB
+/// Amsterdam", "00-950 Warszawa", "1000-001 Lisboa", "114 55 Stockholm", "CH-8001 Zürich".
 static EU_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?:^|[\s,])(?:(?P<pre>[A-Z]{1,3})-)?(?P<code>[0-9]{5}|[0-9]{4}(?:\s?[A-Z]{2}\b)?)\s+(?P<town>\p{L}[^,]*)",
+        r"(?:^|[\s,])(?:(?P<pre>[A-Z]{1,3})-\s?)?(?P<code>[0-9]{5}(?:-[0-9]{3})?|[0-9]{4}(?:-[0-9]{3}|\s?[A-Z]{2}\b)?|[0-9]{3}\s[0-9]{2}|[0-9]{2}-[0-9]{3})\s+(?P<town>\p{L}[^,]*)",
     )
 });
-/// Form-style fields: "ZIP: 97205", "Postcode: SW1A 1AA", "PLZ 10115".
+/// A code the metadata's prefix names, wherever it stands: "LV-1050", "LT-01100", "FL-9490".
+static PREFIXED_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:^|[\s,(])(?P<pre>[A-Z]{1,3})-\s?(?P<code>[0-9]{3,5}(?:\s[0-9]{2})?)(?:$|[\s,)])")
+});
+/// Eircode (see `postcode`): a routing key and four letters and digits.
+static EIRCODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:^|[\s,(])(?P<code>(?:[AC-FHKNPRTV-Y][0-9]{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4})(?:$|[\s,.)])")
+});
+/// Town first, code last in its comma part: "Auckland 1010", "Bengaluru 560001", "Seoul
+/// 04524", "Singapore 308125", "São Paulo - SP, 01310-100" (the code alone in its part).
+static TRAILING_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?:^|(?P<town>\p{Lu}[\p{L}'’.]*(?:[\s-]+\p{L}[\p{L}'’.]*){0,3})\s*[-–]?\s*)(?P<code>[0-9]{5}-[0-9]{3}|[0-9]{4,6})\s*$",
+    )
+});
+/// Words before a number that make it anything but a postcode in a town.
+const NOT_TOWNS: &str = "\
+    model type no nr number num order invoice ref reference item art article sku part serial \
+    code id ticket account case room suite ste unit apt apartment flat floor box po tel phone \
+    fax version ver year since iso din en size series edition vol volume page chapter batch \
+    lot release build rev revision windows office win mac ios android \
+    january february march april may june july august september october november december \
+    jan feb mar apr jun jul aug sep sept oct nov dec januar februar märz mai juni juli \
+    oktober dezember janvier février mars avril juin juillet août septembre octobre novembre \
+    décembre enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre \
+    diciembre gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre \
+    januari februari maart mei augustus janeiro fevereiro março maio junho julho setembro \
+    outubro dezembro";
+/// Form-style fields: "ZIP: 97205", "Postcode: SW1A 1AA", "PLZ 10115", "PIN: 560001".
 static FIELD_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)^(?:zip(?:\s*code)?|post\s*code|postal\s+code|plz|code\s+postal|c\.p\.|cp|c[óo]digo\s+postal)\s*[:.]?\s*(?P<code>[A-Z0-9][A-Z0-9 -]{2,9}?)\s*$",
+        r"(?i)^(?:zip(?:\s*code)?|post\s*code|postal\s+code|plz|postleitzahl|code\s+postal|c\.p\.|cp|cep|c[óo]digo\s+postal|cap|eircode|pin(?:\s*code)?|pincode|postnummer|postinumero|kod\s+pocztowy|psč|postcode)\s*[:.]?\s*(?P<code>[A-Z0-9][A-Z0-9 -]{2,9}?)\s*$",
     )
 });
 static FIELD_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
@@ -438,7 +504,10 @@ fn classify(raw: &str) -> Class {
     {
         return Class::Stop;
     }
-    let postcode = find_postcode(line);
+    let postcode = find_postcode(line).or_else(|| {
+        let (_, country) = country_in(line)?;
+        named_postcode(line, country)
+    });
     if is_prose(line, postcode.is_some()) {
         return Class::Stop;
     }
@@ -539,6 +608,10 @@ fn find_postcode(line: &str) -> Option<Postcode> {
         let m = c.name("code")?;
         return Some(make(m, (m.start(), m.end()), Some("GB"), false));
     }
+    if let Some(c) = EIRCODE.captures(line) {
+        let m = c.name("code")?;
+        return Some(make(m, (m.start(), m.end()), Some("IE"), false));
+    }
     if let Some(c) = US_POSTCODE.captures(line) {
         let m = c.name("code")?;
         let whole = c.get(0)?;
@@ -552,16 +625,16 @@ fn find_postcode(line: &str) -> Option<Postcode> {
     if let Some(c) = FIELD_POSTCODE.captures(line) {
         let m = c.name("code")?;
         let code = m.as_str();
-        let inferred = if CA_POSTCODE.is_match(code) {
-            Some("CA")
-        } else if UK_POSTCODE.is_match(code) {
-            Some("GB")
-        } else if JP_BARE.is_match(code) {
+        let inferred = if JP_BARE.is_match(code) && !code.contains(' ') {
+            // Costa Rica shares the shape; a form field with it is far likelier Japanese.
             Some("JP")
         } else {
-            None
+            postcode::sole_country(code)
         };
         return Some(make(m, (0, line.len()), inferred, false));
+    }
+    if let Some(p) = prefixed_postcode(line) {
+        return Some(p);
     }
     for c in EU_POSTCODE.captures_iter(line) {
         let (Some(whole), Some(m), Some(town)) = (c.get(0), c.name("code"), c.name("town")) else {
@@ -572,21 +645,29 @@ fn find_postcode(line: &str) -> Option<Postcode> {
         if STREET_STRONG.is_match(town) || town.split_whitespace().count() > 4 {
             continue;
         }
-        let five = m.as_str().len() == 5;
+        let plain_five = m.len() == 5 && m.as_str().bytes().all(|b| b.is_ascii_digit());
         let code_start = c.name("pre").map_or(m.start(), |p| p.start());
         let part_start = line[..code_start]
             .chars()
             .rev()
             .find(|c| !c.is_whitespace())
             .is_none_or(|c| c == ',');
-        if !five && !part_start {
+        if !plain_five && !part_start {
             continue;
         }
-        let inferred = c.name("pre").and_then(|p| prefix_country(p.as_str()));
+        let inferred = c
+            .name("pre")
+            .and_then(|p| postcode::prefix_country(p.as_str()))
+            .filter(|country| postcode::format(country).is_some_and(|f| f.fits(m.as_str())))
+            .or_else(|| postcode::sole_country(m.as_str()));
         let end = line[m.end()..]
             .find(',')
             .map_or(line.len(), |i| m.end() + i);
-        return Some(make(m, (whole.start(), end), inferred, true));
+        // A shape only one country uses ("1012 AB", "00-950") is no house number.
+        return Some(make(m, (whole.start(), end), inferred, inferred.is_none()));
+    }
+    if let Some(p) = trailing_postcode(line) {
+        return Some(p);
     }
     if JP_CUE.is_match(line) || line.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
         for m in JP_BARE.find_iter(line) {
@@ -612,25 +693,113 @@ fn find_postcode(line: &str) -> Option<Postcode> {
     None
 }
 
-/// "D-10115", "CH-8001", "A-1010": the old European country prefixes.
-fn prefix_country(prefix: &str) -> Option<&'static str> {
-    Some(match prefix {
-        "D" | "DE" => "DE",
-        "F" | "FR" => "FR",
-        "E" | "ES" => "ES",
-        "A" | "AT" => "AT",
-        "CH" => "CH",
-        "I" | "IT" => "IT",
-        "B" | "BE" => "BE",
-        "NL" => "NL",
-        "L" | "LU" => "LU",
-        "DK" => "DK",
-        "S" | "SE" => "SE",
-        "N" | "NO" => "NO",
-        "FI" | "FIN" => "FI",
-        "P" | "PT" => "PT",
-        "PL" => "PL",
-        _ => return None,
+/// "LT-01100 Vilnius", "Rīga, LV-1050", "CH-8001 Zürich": a prefix the metadata (or the old
+/// vehicle letters) names, and a code that fits that country. A town follows, or the code ends
+/// a comma part after the town, so a part number like "SE-12345" alone is not taken.
+fn prefixed_postcode(line: &str) -> Option<Postcode> {
+    for c in PREFIXED_POSTCODE.captures_iter(line) {
+        let (Some(pre), Some(m)) = (c.name("pre"), c.name("code")) else {
+            continue;
+        };
+        let Some(country) = postcode::prefix_country(pre.as_str()) else {
+            continue;
+        };
+        let Some(format) = postcode::format(country) else {
+            continue;
+        };
+        let joined = line.get(pre.start()..m.end()).unwrap_or("");
+        // Latvia writes the prefix as part of the code itself.
+        let code = if format.fits(joined) {
+            joined
+        } else if format.fits(m.as_str()) {
+            m.as_str()
+        } else {
+            continue;
+        };
+        let before = line[..pre.start()].trim_end();
+        let after = line[m.end()..].trim_start();
+        let town_after = after.chars().next().is_some_and(char::is_alphabetic);
+        let ends_part = after.is_empty() || after.starts_with([',', ')']);
+        let town_before = before
+            .chars()
+            .next_back()
+            .is_some_and(|c| c == ',' || c.is_alphabetic());
+        if !(town_after || (ends_part && town_before)) {
+            continue;
+        }
+        let end = line[m.end()..]
+            .find(',')
+            .map_or(line.len(), |i| m.end() + i);
+        return Some(Postcode {
+            code: code.to_string(),
+            inferred: Some(country),
+            weak: false,
+            span: (pre.start(), end),
+        });
+    }
+    None
+}
+
+/// "Auckland 1010", "Bengaluru, Karnataka 560001", "Singapore 308125": a town, then a code
+/// at the end of its comma part. Weak unless the "town" is a country whose format fits; a
+/// year after a word ("Christmas 2025") is not taken, nor a number after a word that says
+/// what it is ("Model 2000", "Order 123456", "March 2026").
+fn trailing_postcode(line: &str) -> Option<Postcode> {
+    for (n, (at, part)) in comma_parts(line).enumerate() {
+        let Some(c) = TRAILING_POSTCODE.captures(part.trim_end()) else {
+            continue;
+        };
+        let Some(m) = c.name("code") else { continue };
+        let code = m.as_str();
+        let country_town = c.name("town").and_then(|t| {
+            let country =
+                country_code(t.as_str()).or_else(|| postcode::prefix_country(t.as_str()))?;
+            postcode::format(country)
+                .is_some_and(|f| f.fits(code))
+                .then_some(country)
+        });
+        let (inferred, weak) = match (c.name("town"), country_town) {
+            (_, Some(country)) => (Some(country), false),
+            // A number alone in the first part, or a short one alone anywhere, is no postcode;
+            // "Bengaluru, 560001" and "São Paulo - SP, 01310-100" are.
+            (None, _) if n == 0 || (!code.contains('-') && code.len() < 6) => continue,
+            (None, _) => (postcode::sole_country(code), code.len() < 6),
+            (Some(town), None) => {
+                let town = town.as_str();
+                let last = town
+                    .rsplit([' ', '-'])
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase();
+                let year = code.len() == 4 && (code.starts_with("19") || code.starts_with("20"));
+                if listed(NOT_TOWNS, &last) || year || STREET_STRONG.is_match(town) {
+                    continue;
+                }
+                (postcode::sole_country(code), true)
+            }
+        };
+        let span_start = c.get(0).map_or(at + m.start(), |w| at + w.start());
+        return Some(Postcode {
+            code: code.to_string(),
+            inferred,
+            weak,
+            span: (span_start, at + m.end()),
+        });
+    }
+    None
+}
+
+/// A named country's own postcode in a line: "Valletta VLT 1117" under "Malta", "101
+/// Reykjavík" under "Iceland", shapes too common to be read without the country's name.
+fn named_postcode(line: &str, country: &str) -> Option<Postcode> {
+    let format = postcode::format(country)?;
+    let range = format.find_in(line)?;
+    Some(Postcode {
+        code: line.get(range.clone())?.to_string(),
+        inferred: Some(format.country),
+        weak: false,
+        span: (range.start, range.end),
     })
 }
 
@@ -979,12 +1148,28 @@ fn build(block: &[(usize, &str)], label_line: Option<usize>) -> AddressMatch {
         .map(|(_, l)| l.trim())
         .collect::<Vec<_>>()
         .join("\n");
+    let country = block.last().and_then(|(_, l)| country_in(l));
     // A weak match ("1234 Elm") may be the street above the real postcode line.
-    let postcode = block
+    let found = block
         .iter()
         .filter_map(|(_, l)| find_postcode(l))
         .min_by_key(|p| p.weak);
-    let country = block.last().and_then(|(_, l)| country_in(l));
+    // The named country decides which shape is its postcode: a code that fits it as found,
+    // else its own format looked for from the bottom of the block up.
+    let postcode = match country {
+        Some((_, named))
+            if !found.as_ref().is_some_and(|p| {
+                !p.weak && postcode::format(named).is_none_or(|f| f.fits(&p.code))
+            }) =>
+        {
+            block
+                .iter()
+                .rev()
+                .find_map(|(_, l)| named_postcode(l, named))
+                .or(found)
+        }
+        _ => found,
+    };
     let country_code = country
         .map(|(_, code)| code)
         .or_else(|| postcode.as_ref().and_then(|p| p.inferred));

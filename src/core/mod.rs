@@ -19,6 +19,7 @@ pub mod money;
 pub mod numbers;
 pub mod order;
 pub mod payment;
+pub mod postcode;
 pub mod pricing;
 pub mod redact;
 pub mod reply_cap;
