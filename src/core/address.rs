@@ -33,6 +33,9 @@ pub struct AddressMatch {
     pub lines: Vec<usize>,
     /// the recipient name when the block starts with a name line (no digits, 2-4 words, not a street)
     pub recipient: Option<String>,
+    /// The parcel goes to another person ("please send it to my sister: ..."): the recipient
+    /// is not the customer.
+    pub for_someone_else: bool,
 }
 
 /// Longer than this and we have run into something that is not an address.
@@ -52,10 +55,31 @@ pub fn find_address(lines: &[&str]) -> Option<AddressMatch> {
     (0..lines.len())
         .find_map(|i| labelled_at(lines, &classes, i))
         .or_else(|| {
-            (0..lines.len())
+            // Without a shipping label, a block under a billing label is taken only when it
+            // is the only one.
+            let mut billing = None;
+            for found in (0..lines.len())
                 .filter(|&p| matches!(classes.get(p), Some(Class::Postcode { .. })))
-                .find_map(|p| block_around(lines, &classes, p))
+                .filter_map(|p| block_around(lines, &classes, p))
+            {
+                if !under_billing_label(lines, &found) {
+                    return Some(found);
+                }
+                billing.get_or_insert(found);
+            }
+            billing
         })
+}
+
+fn under_billing_label(lines: &[&str], found: &AddressMatch) -> bool {
+    let Some(&first) = found.lines.iter().min() else {
+        return false;
+    };
+    (first.saturating_sub(MAX_BLANKS_AFTER_LABEL + 1)..first)
+        .rev()
+        .map_while(|k| lines.get(k).map(|l| l.trim()))
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| OTHER_LABEL.is_match(l))
 }
 
 /// A country line makes its own postcode shape readable in the lines just above it ("Valletta
@@ -241,14 +265,20 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     // Longest first: the alternation is leftmost-first, so "adresse de livraison" must be
     // tried before "adresse".
     re(&format!(
-        r"{LABEL_PREFIX}(?:ship(?:ping)?\s+address|shipping\s+to|ship(?:ping)?-to|ship\s+to|delivery\s+address|deliver\s+to|delivery\s+to|send\s+to|mailing\s+address|postal\s+address|address|adresse\s+de\s+livraison|adresse\s+d'exp[ée]dition|adresse\s+postale|adresse|livrer\s+[àa]|livraison|envoyer\s+[àa]|lieferadresse|lieferanschrift|versandadresse|anschrift|liefern\s+an|versand\s+an|direcci[óo]n\s+de\s+env[íi]o|direcci[óo]n\s+de\s+entrega|direcci[óo]n|enviar\s+a|domicilio|indirizzo\s+di\s+spedizione|indirizzo|afleveradres|verzendadres|お届け先|配送先|送り先|発送先|住所)"
+        r"{LABEL_PREFIX}(?:(?:billing|invoice)\s*(?:and|&|/)\s*(?:shipping|delivery)\s+address|(?:shipping|delivery)\s*(?:and|&|/)\s*(?:billing|invoice)\s+address|ship(?:ping)?\s+address|shipping\s+to|ship(?:ping)?-to|ship\s+to|delivery\s+address|deliver\s+to|delivery\s+to|send\s+to|mailing\s+address|postal\s+address|address|adresse\s+de\s+livraison|adresse\s+d'exp[ée]dition|adresse\s+postale|adresse|livrer\s+[àa]|livraison|envoyer\s+[àa]|lieferadresse|lieferanschrift|versandadresse|anschrift|liefern\s+an|versand\s+an|direcci[óo]n\s+de\s+env[íi]o|direcci[óo]n\s+de\s+entrega|direcci[óo]n|enviar\s+a|domicilio|indirizzo\s+di\s+spedizione|indirizzo|afleveradres|verzendadres|bezorgadres|leveradres|leveringsadres|endere[çc]o\s+de\s+(?:entrega|envio)|morada\s+de\s+entrega|enviar\s+para|entregar\s+(?:em|a)|indirizzo\s+di\s+consegna|spedire\s+a|consegnare\s+a|leveransadress|leveringsadresse|toimitusosoite|adres\s+dostawy|doru[čc]ovac[íi]\s+adresa|recipient|shipping|delivery|お届け先|配送先|送り先|発送先|住所)"
     ))
 });
 /// Addresses that are not where the parcel goes; their lines end a block.
 static OTHER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     re(&format!(
-        r"{LABEL_PREFIX}(?:billing\s+address|bill\s+to|invoice\s+address|return\s+address|rechnungsadresse|rechnungsanschrift|adresse\s+de\s+facturation|direcci[óo]n\s+de\s+facturaci[óo]n)"
+        r"{LABEL_PREFIX}(?:(?:billing|invoice|invoicing)\s+(?:address|details)|bill\s+to|invoice\s+to|return\s+address|sender'?s?\s+address|rechnungs(?:adresse|anschrift)|rechnung\s+an|adresse\s+de\s+facturation|direcci[óo]n\s+de\s+facturaci[óo]n|datos\s+de\s+facturaci[óo]n|indirizzo\s+di\s+fatturazione|factuuradres|endere[çc]o\s+de\s+(?:cobran[çc]a|fatura[çc][ãa]o)|morada\s+de\s+fatura[çc][ãa]o|faktur(?:a|erings)adress?e?|adres\s+do\s+faktury|(?:billing|invoice|rechnung|facturation|facturaci[óo]n|fatturazione|faturamento|absender|exp[ée]diteur|remitente|mittente)\s*[:：])(?:$|[^\p{{L}}])"
     ))
+});
+/// "Shipping address: same as billing": the billing block is where the parcel goes.
+static SAME_AS_BILLING: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)^\(?(?:same\s+as\s+(?:the\s+|my\s+)?(?:billing|invoice)|as\s+billing|wie\s+(?:die\s+)?rechnungs(?:adresse|anschrift)|identique\s+(?:[àa]\s+(?:l'adresse\s+de\s+)?)?(?:la\s+)?facturation|igual\s+(?:que\s+|a\s+)?(?:la\s+)?(?:de\s+|direcci[óo]n\s+de\s+)?facturaci[óo]n)",
+    )
 });
 /// What people put after a label instead of the address itself.
 static FILLER: LazyLock<Regex> =
@@ -272,6 +302,22 @@ static LEAD_INS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     .collect()
 });
 /// "send it to me at 41 ...": the pronoun is not part of the address.
+/// "my sister:", "my mum at", "her at", "ma sœur :", "meine Schwester:", "mi hermana:": the
+/// parcel goes to another person, whose name (not the customer's) heads the address.
+static SOMEONE_ELSE: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)^(?:(?:my|our)\s+(?:(?:dear|lovely|best|little|big|older|younger|elder|old|new)\s+)?",
+        r"(?:sister|brother|mother|mom|mum|mam|mommy|mummy|father|dad|daddy|parents|friend|daughter|son|aunt|auntie|aunty|uncle|grandmother|grandma|granny|gran|nan|nana|grandfather|grandpa|granddad|grandparents|grandson|granddaughter|niece|nephew|cousin|wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?|colleague|boss|neighbou?r|godmother|godfather|goddaughter|godson|(?:mother|father|sister|brother|daughter|son)-in-law|in-laws|family|children|kids|teacher)",
+        r"|her|him|them",
+        r"|(?:ma|mon|mes|notre)\s+(?:s(?:œ|oe)ur|fr[èe]re|m[èe]re|p[èe]re|parents|ami|amie|fille|fils|tante|oncle|grand-m[èe]re|grand-p[èe]re|cousine?|femme|mari|copine|copain|coll[èe]gue|voisine?)",
+        r"|(?:meine[mnr]?|unsere[mnr]?)\s+(?:schwester|bruder|mutter|mama|vater|papa|eltern|freundin|freund|tochter|sohn|tante|onkel|oma|opa|cousine|cousin|kollegin|kollegen?|frau|mann|nachbarin|nachbarn?)",
+        r"|(?:mi|mis|nuestra|nuestro)\s+(?:hermana|hermano|madre|mam[áa]|padre|pap[áa]|padres|amiga|amigo|hija|hijo|t[íi]a|t[íi]o|abuela|abuelo|prima|primo|esposa|esposo|novia|novio|vecina|vecino)",
+        r"|(?:mia|mio|mie|miei)\s+(?:sorella|fratello|madre|mamma|padre|pap[àa]|genitori|amica|amico|figlia|figlio|zia|zio|nonna|nonno|cugina|cugino|moglie|marito))",
+        r"(?:'s|’s)?(?:\s+(?:address|home|house|place|flat))?",
+        r"(?:\s+(?:in|at|who\s+lives\s+(?:in|at))\s+\p{Lu}[\p{L}-]*(?:\s+\p{Lu}[\p{L}-]*)?(?:\s*[:,]))?",
+        r"(?:\s+(?:at|à|an|a|in)\b)?\s*[:：,-]?\s*",
+    ))
+});
 static ME_AT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)^(?:me|us|moi|mich|uns|m[íi])\b\s*(?:at|à|a|an|:)?\s*"));
 
@@ -724,7 +770,13 @@ fn prefixed_postcode(line: &str) -> Option<Postcode> {
             .chars()
             .next_back()
             .is_some_and(|c| c == ',' || c.is_alphabetic());
-        if !(town_after || (ends_part && town_before)) {
+        let word_before = before
+            .rsplit(char::is_whitespace)
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        if listed(NOT_TOWNS, &word_before) || !(town_after || (ends_part && town_before)) {
             continue;
         }
         let end = line[m.end()..]
@@ -766,14 +818,15 @@ fn trailing_postcode(line: &str) -> Option<Postcode> {
             (None, _) => (postcode::sole_country(code), code.len() < 6),
             (Some(town), None) => {
                 let town = town.as_str();
-                let last = town
-                    .rsplit([' ', '-'])
-                    .next()
-                    .unwrap_or("")
-                    .trim_matches(|c: char| !c.is_alphanumeric())
-                    .to_lowercase();
                 let year = code.len() == 4 && (code.starts_with("19") || code.starts_with("20"));
-                if listed(NOT_TOWNS, &last) || year || STREET_STRONG.is_match(town) {
+                let says_what_it_is = town.split([' ', '-']).any(|w| {
+                    listed(
+                        NOT_TOWNS,
+                        &w.trim_matches(|c: char| !c.is_alphanumeric())
+                            .to_lowercase(),
+                    )
+                });
+                if says_what_it_is || year || STREET_STRONG.is_match(town) {
                     continue;
                 }
                 (postcode::sole_country(code), true)
@@ -894,7 +947,15 @@ fn labelled_at(lines: &[&str], classes: &[Class], i: usize) -> Option<AddressMat
         return None;
     }
     if let Some((colon, rest)) = label(line) {
+        let (someone_else, rest) = strip_someone_else(rest);
+        let colon = colon || someone_else;
         let rest = sentence_head(rest);
+        if SAME_AS_BILLING.is_match(rest) {
+            let mut found = billing_block(lines, classes)?;
+            found.lines.push(i);
+            found.lines.sort_unstable();
+            return Some(found);
+        }
         let rest = if FILLER.is_match(rest) { "" } else { rest };
         // Without a colon, "Address book is full" must not pass: the rest has to be an address.
         if !colon
@@ -905,9 +966,32 @@ fn labelled_at(lines: &[&str], classes: &[Class], i: usize) -> Option<AddressMat
             return None;
         }
         let block = collect_after(lines, classes, i, rest)?;
-        return Some(build(&block, Some(i)));
+        let mut found = build(&block, Some(i));
+        found.for_someone_else = someone_else;
+        return Some(found);
     }
     lead_in_at(lines, classes, i, line)
+}
+
+/// "my sister: Jane Doe, ..." -> (true, "Jane Doe, ...").
+fn strip_someone_else(rest: &str) -> (bool, &str) {
+    match SOMEONE_ELSE.find(rest) {
+        Some(m) if !m.as_str().trim().is_empty() => (true, &rest[m.end()..]),
+        _ => (false, rest),
+    }
+}
+
+/// The address under a billing label, for "Shipping address: same as billing".
+fn billing_block(lines: &[&str], classes: &[Class]) -> Option<AddressMatch> {
+    (0..lines.len()).find_map(|b| {
+        let line = lines.get(b)?.trim();
+        let m = OTHER_LABEL.find(line)?;
+        let rest = line[m.end()..]
+            .trim_start_matches([':', '：', '-', '–', ' ', '*', '_'])
+            .trim();
+        let block = collect_after(lines, classes, b, sentence_head(rest))?;
+        Some(build(&block, Some(b)))
+    })
 }
 
 fn lead_in_at<'a>(
@@ -922,8 +1006,9 @@ fn lead_in_at<'a>(
     let rest = ME_AT
         .find(raw_rest)
         .map_or(raw_rest, |m| &raw_rest[m.end()..]);
+    let (someone_else, rest) = strip_someone_else(rest);
     let rest = sentence_head(rest);
-    if rest.is_empty() && raw_rest.contains('?') {
+    if rest.is_empty() && raw_rest.contains('?') && !someone_else {
         return None;
     }
     // "ship it at the weekend" names no place: what follows a lead-in on its own line must
@@ -946,6 +1031,7 @@ fn lead_in_at<'a>(
     let asks_for_items = prefix.bytes().any(|b| b.is_ascii_digit())
         || words.iter().any(|w| listed(QUANTITY_WORDS, w));
     let mut found = build(&block, Some(i));
+    found.for_someone_else = someone_else;
     if asks_for_items {
         found.lines.retain(|j| *j != i);
     }
@@ -1136,7 +1222,18 @@ fn block_around<'a>(lines: &[&'a str], classes: &[Class], p: usize) -> Option<Ad
         .filter_map(|k| lines.get(k).map(|l| (k, l.trim())))
         .collect();
     let one_line = block.len() == 1 && anchor.contains(',');
-    (street && (block.len() >= 2 || one_line)).then(|| build(&block, None))
+    // A code that may be a house number or a model number ("Model 12345") and a street that
+    // is only a number after a word ("Gen 11") are not an address between them.
+    let weak_anchor = matches!(classes.get(p), Some(Class::Postcode { weak: true, .. }));
+    let backed = *own_street
+        || (start..=end).any(|k| {
+            matches!(
+                classes.get(k),
+                Some(Class::Street { strong: true } | Class::Name | Class::Country)
+            )
+        });
+    (street && (block.len() >= 2 || one_line) && (!weak_anchor || backed))
+        .then(|| build(&block, None))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1188,6 +1285,7 @@ fn build(block: &[(usize, &str)], label_line: Option<usize>) -> AddressMatch {
         },
         lines,
         recipient: recipient(block),
+        for_someone_else: false,
     }
 }
 
@@ -1221,6 +1319,10 @@ fn recipient(block: &[(usize, &str)]) -> Option<String> {
         (!name.is_empty() && !name.chars().any(|c| c.is_numeric())).then(|| name.to_string())
     })
 }
+
+#[cfg(test)]
+#[path = "address_world_tests.rs"]
+mod world_tests;
 
 #[cfg(test)]
 mod tests {

@@ -112,7 +112,13 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
             .name
             .clone()
             .filter(|n| !n.contains('@') && !n.trim().is_empty())
-            .or_else(|| found.as_ref().and_then(|a| a.recipient.clone()))
+            // A gift's recipient is someone else, not the customer.
+            .or_else(|| {
+                found
+                    .as_ref()
+                    .filter(|a| !a.for_someone_else)
+                    .and_then(|a| a.recipient.clone())
+            })
             .or_else(|| signature_name(&lines)),
         email: m.email.clone(),
     });
