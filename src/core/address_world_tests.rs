@@ -500,3 +500,61 @@ fn numbers_that_are_no_postcode() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Mail nobody here wrote, read where its packages install it (CPython's email test data from
+/// Debian's libpython3.11-testsuite, mail-parser's resources in the cargo registry): none of it
+/// is an order, and no address may be read from its raw text, headers and all.
+#[test]
+fn no_address_in_public_sample_mail() {
+    let mut dirs = vec![std::path::PathBuf::from(
+        "/usr/lib/python3.11/test/test_email/data",
+    )];
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    for index in cargo_home
+        .map(|h| h.join("registry/src"))
+        .and_then(|r| std::fs::read_dir(r).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for krate in std::fs::read_dir(index.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if krate
+                .file_name()
+                .to_string_lossy()
+                .starts_with("mail-parser-0.11")
+            {
+                dirs.push(krate.path().join("resources"));
+            }
+        }
+    }
+    let (mut read, mut hits) = (0, Vec::new());
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            read += 1;
+            if let Some(found) = find_address(&lines) {
+                hits.push(format!("{}: {:?}", path.display(), found.address.text));
+            }
+        }
+    }
+    eprintln!(
+        "address: {read} public sample files read, {} addresses",
+        hits.len()
+    );
+    assert!(hits.is_empty(), "{}", hits.join("\n"));
+}
