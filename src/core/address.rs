@@ -259,13 +259,13 @@ fn re(pattern: &str) -> Regex {
 }
 
 /// Where a label may start: after list/quote/markdown decoration and a courtesy word.
-const LABEL_PREFIX: &str = r"(?i)^[\s>*_•·-]*(?:(?:please|pls|kindly)\s+)?";
+const LABEL_PREFIX: &str = r"(?i)^[\s>*_•·-]*(?:(?:please|pls|kindly)\s+)?(?:(?:my|our|the)\s+)?";
 
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     // Longest first: the alternation is leftmost-first, so "adresse de livraison" must be
     // tried before "adresse".
     re(&format!(
-        r"{LABEL_PREFIX}(?:(?:billing|invoice)\s*(?:and|&|/)\s*(?:shipping|delivery)\s+address|(?:shipping|delivery)\s*(?:and|&|/)\s*(?:billing|invoice)\s+address|ship(?:ping)?\s+address|shipping\s+to|ship(?:ping)?-to|ship\s+to|delivery\s+address|deliver\s+to|delivery\s+to|send\s+to|mailing\s+address|postal\s+address|address|adresse\s+de\s+livraison|adresse\s+d'exp[ée]dition|adresse\s+postale|adresse|livrer\s+[àa]|livraison|envoyer\s+[àa]|lieferadresse|lieferanschrift|versandadresse|anschrift|liefern\s+an|versand\s+an|direcci[óo]n\s+de\s+env[íi]o|direcci[óo]n\s+de\s+entrega|direcci[óo]n|enviar\s+a|domicilio|indirizzo\s+di\s+spedizione|indirizzo|afleveradres|verzendadres|bezorgadres|leveradres|leveringsadres|endere[çc]o\s+de\s+(?:entrega|envio)|morada\s+de\s+entrega|enviar\s+para|entregar\s+(?:em|a)|indirizzo\s+di\s+consegna|spedire\s+a|consegnare\s+a|leveransadress|leveringsadresse|toimitusosoite|adres\s+dostawy|doru[čc]ovac[íi]\s+adresa|recipient|shipping|delivery|お届け先|配送先|送り先|発送先|住所)"
+        r"{LABEL_PREFIX}(?:(?:billing|invoice)\s*(?:and|&|/)\s*(?:shipping|delivery)\s+address|(?:shipping|delivery)\s*(?:and|&|/)\s*(?:billing|invoice)\s+address|ship(?:ping)?\s+address|shipping\s+to|ship(?:ping)?-to|ship\s+to|delivery\s+address|deliver\s+to|delivery\s+to|send\s+to|mailing\s+address|postal\s+address|address|adresse\s+de\s+livraison|adresse\s+d'exp[ée]dition|adresse\s+postale|adresse|livrer\s+[àa]|livraison|envoyer\s+[àa]|lieferadresse|lieferanschrift|versandadresse|anschrift|liefern\s+an|versand\s+an|direcci[óo]n\s+de\s+env[íi]o|direcci[óo]n\s+de\s+entrega|direcci[óo]n|enviar\s+a|domicilio|indirizzo\s+di\s+spedizione|indirizzo|afleveradres|verzendadres|bezorgadres|leveradres|leveringsadres|endere[çc]o\s+de\s+(?:entrega|envio)|morada\s+de\s+entrega|endere[çc]o|morada|enviar\s+para|entregar\s+(?:em|a)|indirizzo\s+di\s+consegna|spedire\s+a|consegnare\s+a|leveransadress|leveringsadresse|toimitusosoite|adres\s+dostawy|doru[čc]ovac[íi]\s+adresa|recipient|shipping|delivery|adres|お届け先|配送先|送り先|発送先|住所)"
     ))
 });
 /// Addresses that are not where the parcel goes; their lines end a block.
@@ -486,7 +486,8 @@ const NAME_PARTICLES: &str = "\
 /// Abbreviations whose full stop does not end a sentence.
 const ABBREVIATIONS: &str = "\
     st rd ave av dr ln blvd ct pl sq hwy pkwy no nr apt str avda bd mt ft jr sr mr mrs ms ste \
-    bldg cres tce pde ctra dpto depto esc bis dept fl rm";
+    bldg cres tce pde ctra dpto depto esc bis dept fl rm col co int ext mz lt cd fracc nte ote pte \
+    sta sto ul al os pr nám";
 const QUANTITY_WORDS: &str = "\
     a an one two three four five six seven eight nine ten eleven twelve dozen couple pair some \
     few several un une deux trois ein eine einen zwei drei uno una dos tres";
@@ -537,6 +538,14 @@ fn classify(raw: &str) -> Class {
     let line = raw.trim();
     if line.is_empty() {
         return Class::Blank;
+    }
+    // A line that is nothing but a code only one country uses ("D02 X285", "01310-200") is
+    // a postcode before it is an item ("x285") or a phone number.
+    if code_alone(line).is_some() {
+        return Class::Postcode {
+            weak: false,
+            street: false,
+        };
     }
     if line.len() > MAX_LINE_BYTES
         || !line.chars().any(char::is_alphanumeric)
@@ -634,7 +643,28 @@ fn comma_parts(line: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
+/// A line that is one postcode of a shape only one country uses, and its country.
+fn code_alone(line: &str) -> Option<&'static str> {
+    let line = line.trim();
+    // The longest such code is nine characters ("01310-100", "SW1A 1AA"); most lines are
+    // longer and are not run against every country's format.
+    if line.len() > 10 || !line.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    postcode::sole_country(line)
+}
+
 fn find_postcode(line: &str) -> Option<Postcode> {
+    if let Some(country) = code_alone(line) {
+        let code = line.trim();
+        let start = line.len() - line.trim_start().len();
+        return Some(Postcode {
+            code: code.to_string(),
+            inferred: Some(country),
+            weak: false,
+            span: (start, start + code.len()),
+        });
+    }
     let make = |m: regex::Match<'_>, whole: (usize, usize), inferred, weak| Postcode {
         code: m.as_str().to_string(),
         inferred,
@@ -930,6 +960,11 @@ fn label(line: &str) -> Option<(bool, &str)> {
         return None;
     }
     let after = after.trim_start_matches(['*', '_']).trim_start();
+    // "Ship to (gift):", "Delivery address (different from billing):".
+    let after = match after.strip_prefix('(').and_then(|a| a.split_once(')')) {
+        Some((aside, rest)) if aside.len() <= 40 => rest.trim_start(),
+        _ => after,
+    };
     // "Ship to - 41 Linden Ave" uses a dash where others put the colon.
     let (colon, rest) = match after.strip_prefix([':', '：', '-', '–', '—']) {
         Some(rest) => (true, rest.trim_start_matches(['*', '_'])),
@@ -946,31 +981,41 @@ fn labelled_at(lines: &[&str], classes: &[Class], i: usize) -> Option<AddressMat
     if line.is_empty() || line.len() > MAX_LINE_BYTES {
         return None;
     }
-    if let Some((colon, rest)) = label(line) {
-        let (someone_else, rest) = strip_someone_else(rest);
-        let colon = colon || someone_else;
-        let rest = sentence_head(rest);
-        if SAME_AS_BILLING.is_match(rest) {
-            let mut found = billing_block(lines, classes)?;
-            found.lines.push(i);
-            found.lines.sort_unstable();
-            return Some(found);
-        }
-        let rest = if FILLER.is_match(rest) { "" } else { rest };
-        // Without a colon, "Address book is full" must not pass: the rest has to be an address.
-        if !colon
-            && !rest.is_empty()
-            && find_postcode(rest).is_none()
-            && street_strength(rest).is_none()
-        {
-            return None;
-        }
-        let block = collect_after(lines, classes, i, rest)?;
-        let mut found = build(&block, Some(i));
-        found.for_someone_else = someone_else;
+    // "My address is 221B ..." starts like a label but reads as a lead-in.
+    label(line)
+        .and_then(|(colon, rest)| after_label(lines, classes, i, colon, rest))
+        .or_else(|| lead_in_at(lines, classes, i, line))
+}
+
+fn after_label(
+    lines: &[&str],
+    classes: &[Class],
+    i: usize,
+    colon: bool,
+    rest: &str,
+) -> Option<AddressMatch> {
+    let (someone_else, rest) = strip_someone_else(rest);
+    let colon = colon || someone_else;
+    let rest = sentence_head(rest);
+    if SAME_AS_BILLING.is_match(rest) {
+        let mut found = billing_block(lines, classes)?;
+        found.lines.push(i);
+        found.lines.sort_unstable();
         return Some(found);
     }
-    lead_in_at(lines, classes, i, line)
+    let rest = if FILLER.is_match(rest) { "" } else { rest };
+    // Without a colon, "Address book is full" must not pass: the rest has to be an address.
+    if !colon
+        && !rest.is_empty()
+        && find_postcode(rest).is_none()
+        && street_strength(rest).is_none()
+    {
+        return None;
+    }
+    let block = collect_after(lines, classes, i, rest)?;
+    let mut found = build(&block, Some(i));
+    found.for_someone_else = someone_else;
+    Some(found)
 }
 
 /// "my sister: Jane Doe, ..." -> (true, "Jane Doe, ...").

@@ -386,6 +386,11 @@ const BILLING_AND_SHIPPING: &[(&str, &str, &str)] = &[
         "62701",
     ),
     (
+        "my billing address, then a label with an aside",
+        "My billing address:\nTom Hale\n55 Kings Road\nLondon SW3 4ND\n\nShip to (gift):\nMargaret Hale\n3 Orchard Close\nHarrogate HG1 2AB\nUnited Kingdom",
+        "HG1 2AB",
+    ),
+    (
         "billing and shipping address in one",
         "Billing and shipping address:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205",
         "97205",
