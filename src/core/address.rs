@@ -448,7 +448,9 @@ static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)^(?:thanks?(?:\s+(?:you|again|so\s+much|a\s+lot|in\s+advance))*|many\s+thanks|best(?:\s+(?:regards|wishes))?|kind\s+regards|warm\s+regards|regards|cheers|sincerely|yours(?:\s+(?:truly|sincerely))?|all\s+the\s+best|",
         r"merci(?:\s+beaucoup)?|cordialement|bien\s+[àa]\s+vous|bien\s+cordialement|danke(?:\s+sch[öo]n)?|vielen\s+dank|viele\s+gr[üu](?:ß|ss)e|mit\s+freundlichen\s+gr[üu](?:ß|ss)en|liebe\s+gr[üu](?:ß|ss)e|lg|mfg|",
-        r"gracias|muchas\s+gracias|saludos|un\s+saludo|atentamente|grazie|xo|xx)",
+        r"gracias|muchas\s+gracias|saludos(?:\s+cordiales)?|un\s+saludo|atentamente|grazie|(?:cordiali|distinti)\s+saluti|",
+        r"met\s+vriendelijke\s+groet(?:en)?|groeten|atenciosamente|cumprimentos|abra[çc]os|obrigad[oa]|",
+        r"med\s+v[äa]nlig\s+h[äa]lsning|vennlig\s+hilsen|venlig\s+hilsen|pozdrawiam|xo|xx)",
         r"(?:\s*[,.!]*\s*$|\s*[,!]\s*\S)",
         r"|よろしく|宜しく|お願いします|ありがとう",
     ))
@@ -648,7 +650,12 @@ fn code_alone(line: &str) -> Option<&'static str> {
     let line = line.trim();
     // The longest such code is nine characters ("01310-100", "SW1A 1AA"); most lines are
     // longer and are not run against every country's format.
-    if line.len() > 10 || !line.bytes().any(|b| b.is_ascii_digit()) {
+    if line.len() > 10
+        || !line.bytes().any(|b| b.is_ascii_digit())
+        || !line
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'-')
+    {
         return None;
     }
     postcode::sole_country(line)
@@ -773,6 +780,9 @@ fn find_postcode(line: &str) -> Option<Postcode> {
 /// vehicle letters) names, and a code that fits that country. A town follows, or the code ends
 /// a comma part after the town, so a part number like "SE-12345" alone is not taken.
 fn prefixed_postcode(line: &str) -> Option<Postcode> {
+    if !line.contains('-') {
+        return None;
+    }
     for c in PREFIXED_POSTCODE.captures_iter(line) {
         let (Some(pre), Some(m)) = (c.name("pre"), c.name("code")) else {
             continue;
@@ -828,7 +838,11 @@ fn prefixed_postcode(line: &str) -> Option<Postcode> {
 /// what it is ("Model 2000", "Order 123456", "March 2026").
 fn trailing_postcode(line: &str) -> Option<Postcode> {
     for (n, (at, part)) in comma_parts(line).enumerate() {
-        let Some(c) = TRAILING_POSTCODE.captures(part.trim_end()) else {
+        let part = part.trim_end();
+        if !part.ends_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let Some(c) = TRAILING_POSTCODE.captures(part) else {
             continue;
         };
         let Some(m) = c.name("code") else { continue };
