@@ -375,7 +375,7 @@ static TRAILING_POSTCODE: LazyLock<Regex> = LazyLock::new(|| {
 /// Words before a number that make it anything but a postcode in a town.
 const NOT_TOWNS: &str = "\
     model type no nr number num order invoice ref reference item art article sku part serial \
-    code id ticket account case room suite ste unit apt apartment flat floor box po tel phone \
+    code id ref ticket account case room suite ste unit apt apartment flat floor box po tel phone \
     fax version ver year since iso din en size series edition vol volume page chapter batch \
     lot release build rev revision windows office win mac ios android \
     january february march april may june july august september october november december \
@@ -984,6 +984,14 @@ fn label(line: &str) -> Option<(bool, &str)> {
         Some(rest) => (true, rest.trim_start_matches(['*', '_'])),
         None => (false, after),
     };
+    // A bare noun is a label only as a form field: "Shipping: ...", not "Delivery by Friday".
+    let word = m.as_str().trim_start_matches(|c: char| !c.is_alphabetic());
+    let noun = ["shipping", "delivery", "recipient", "adres"]
+        .iter()
+        .any(|n| word.eq_ignore_ascii_case(n));
+    if noun && !colon {
+        return None;
+    }
     Some((colon, rest.trim()))
 }
 

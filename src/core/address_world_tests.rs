@@ -489,6 +489,10 @@ const NO_ADDRESS: &[(&str, &str)] = &[
         "Price list 2026\nART 1117 Teapot  12,50\nVLT 1117 Vase\nD02 valve kit\nSW-1000 Switch\nLV-1050 level sensor\nCH-8001 controller board",
     ),
     (
+        "order lines with sizes, references and dates",
+        "2 x Notebook A4\n3 x Fountain Pen No. 5\nInk Cartridges C-12 500 ml\nOrder MC-7K2Q-9X\nDelivery by 12-12-2026\nRef 00-950\nCall 0800 123 456\n1000-001\nTEL 1234\nUSD 1117",
+    ),
+    (
         "years and counts in prose",
         "We were founded in Springfield 1998 and ship from Portland 2000 times a year.\nChristmas 2025 sale",
     ),
