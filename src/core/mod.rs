@@ -21,6 +21,7 @@ pub mod order;
 pub mod payment;
 pub mod pricing;
 pub mod redact;
+pub mod reference;
 pub mod reply_cap;
 pub mod seller;
 pub mod settle;
