@@ -13,6 +13,7 @@ use crate::core::decide::{Decision, Input, decide};
 use crate::core::extract::{ReadContext, read as read_parts};
 use crate::core::order::Order;
 use crate::core::redact::{Redacted, blot_cards, redact_message};
+use crate::core::reference;
 use crate::mail::compose::compose;
 use crate::mail::limits::{self, MessageLimits};
 use crate::mail::read::{read_within, redact_and_read, sha256_hex};
@@ -49,12 +50,11 @@ pub trait References {
     fn next(&mut self, prefix: &str) -> String;
 }
 
-/// 40 random bits in Crockford base32.
+/// 40 random bits in Crockford base32, and a check symbol (`core::reference`).
 pub struct RandomReferences;
 
 impl References for RandomReferences {
     fn next(&mut self, prefix: &str) -> String {
-        const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
         let mut bytes = [0u8; 5];
         // Without the OS's randomness nothing else here is safe either; fall back to the clock
         // only so that an order is never lost for want of a name.
@@ -65,13 +65,8 @@ impl References for RandomReferences {
                 .unwrap_or(0);
             bytes.copy_from_slice(&nanos.to_le_bytes()[..5]);
         }
-        let mut n = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        let mut code = [0u8; 8];
-        for c in code.iter_mut().rev() {
-            *c = ALPHABET[(n & 31) as usize];
-            n >>= 5;
-        }
-        format!("{prefix}-{}", String::from_utf8_lossy(&code))
+        let bits = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        reference::issue(prefix, bits)
     }
 }
 
@@ -232,7 +227,14 @@ fn handle(
             reference_prefix: &config.shop.reference_prefix,
         },
     );
-    let order = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
+    let (order, clashing) = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
+    // A notice that names no order of ours may still fit one by its amount and payer.
+    let open_orders = match (&order, &parsed.payment) {
+        (None, Some(p)) if p.amount.is_some() && clashing.is_empty() => {
+            store::open_orders_with_deadlines(tx)?
+        }
+        _ => Vec::new(),
+    };
     let correspondent = parsed
         .customer
         .as_ref()
@@ -276,6 +278,8 @@ fn handle(
         new_reference: fresh_reference(tx, config, refs)?,
         thread,
         transaction_seen,
+        clashing,
+        open_orders,
         token,
         earlier_orders,
         cards_removed: redacted.as_ref().map_or(0, |r| r.count),
@@ -338,30 +342,42 @@ fn stored<'a>(
 }
 
 /// The order a message is about: its thread first, then a reference it names, then (for a
-/// question or a cancellation that names none) the sender's latest order.
+/// question or a cancellation that names none) the sender's latest order. A reference that
+/// may be read as several orders' names none of them: those are returned beside, for a person.
 fn related_order(
     tx: &Connection,
     thread: &[&str],
     parsed: &crate::core::extract::Parsed,
-) -> Result<Option<Order>, StoreError> {
+) -> Result<(Option<Order>, Vec<String>), StoreError> {
     if let Some(order) = store::find_thread_order(tx, thread.iter().copied())? {
-        return Ok(Some(order));
+        return Ok((Some(order), Vec::new()));
     }
-    if let Some(reference) = &parsed.reference
-        && let Some(order) = store::find_order_by_reference(tx, reference)?
-    {
-        return Ok(Some(order));
+    let mut named: Vec<Order> = Vec::new();
+    for reading in &parsed.readings {
+        if let Some(order) = store::find_order_by_reference(tx, reading)?
+            && !named.iter().any(|o| o.reference == order.reference)
+        {
+            named.push(order);
+        }
+    }
+    if named.len() > 1 {
+        return Ok((None, named.into_iter().map(|o| o.reference).collect()));
+    }
+    if let Some(order) = named.pop() {
+        return Ok((Some(order), Vec::new()));
     }
     if matches!(
         parsed.kind,
         Kind::StatusInquiry | Kind::Cancellation | Kind::PaymentNotice
     ) && let Some(c) = &parsed.customer
     {
-        return store::customer_order(tx, &c.email);
+        return Ok((store::customer_order(tx, &c.email)?, Vec::new()));
     }
-    Ok(None)
+    Ok((None, Vec::new()))
 }
 
+/// A reference not yet used, whose first eight symbols are no older reference either: a
+/// reference written without its check symbol then names only the order it was issued to.
 fn fresh_reference(
     tx: &Connection,
     config: &Config,
@@ -369,7 +385,11 @@ fn fresh_reference(
 ) -> Result<String, StoreError> {
     loop {
         let candidate = refs.next(&config.shop.reference_prefix);
-        if store::load_order(tx, &candidate)?.is_none() {
+        let older = match reference::without_check(&candidate) {
+            Some(old) => store::load_order(tx, &old)?.is_some(),
+            None => false,
+        };
+        if !older && store::load_order(tx, &candidate)?.is_none() {
             return Ok(candidate);
         }
     }

@@ -934,7 +934,7 @@ fn a_thousand_orders_survive_a_hundred_sigkills() {
     let mail = retry(rt, "fetch", || delivered(&lab, &tag));
     let mut copies: HashMap<String, usize> = HashMap::new();
     let mut quotes: HashMap<(String, String), HashSet<String>> = HashMap::new();
-    let reference = regex::Regex::new(r"Thank you for your order (MC-[0-9A-Z]{8})").unwrap();
+    let reference = regex::Regex::new(r"Thank you for your order (MC-[0-9A-Z]{8,9})").unwrap();
     for (uid, raw) in &mail {
         let parsed = mail_parser::MessageParser::default()
             .parse(raw)

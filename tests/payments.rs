@@ -5,7 +5,7 @@
 use std::path::Path;
 
 mod common;
-use common::shop::{ADDRESS, PAT, Shop, eml};
+use common::shop::{ADDRESS, PAT, Shop, eml, request_id};
 
 const OURS: &str = "mx.lindenclay.test";
 
@@ -487,4 +487,214 @@ fn two_customers_racing_for_the_last_item_never_oversell() {
     );
     assert!(out.contains("[paid]"), "{out}");
     assert_eq!(shop.stock("MUG-RED"), (0, 0, 0), "sold, never below zero");
+}
+
+/// A bank's credit-transfer notice to the shop, the remittance information as the payer's bank
+/// passed it on (`remittance` may span lines, as statements wrap them).
+fn bank_notice(id: &str, amount: &str, payer: &str, remittance: &str) -> String {
+    format!(
+        "From: Northbank Alerts <alerts@bank.example>\r\nTo: orders@lindenclay.test\r\nSubject: Incoming transfer: USD {amount}\r\nMessage-ID: <{id}@notify.bank.example>\r\nDate: Tue, 1 Dec 2026 07:15:01 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nYou have received a transfer.\r\n\r\nAmount:        USD {amount}\r\nPayer:         {payer}\r\nRemittance information:\r\n{}\r\nValue date:    01 Dec 2026\r\n",
+        remittance.replace('\n', "\r\n")
+    )
+}
+
+#[test]
+fn bank_notices_match_the_reference_however_it_is_written() {
+    let shop = Shop::new();
+    type Spelling = fn(&str) -> String;
+    let spellings: [(&str, Spelling); 4] = [
+        ("without its hyphen", |r| r.replace('-', "")),
+        ("in groups with spaces", |r| {
+            format!("{} {} {} {}", &r[..2], &r[3..7], &r[7..11], &r[11..])
+        }),
+        ("in lower case, O for 0 and l for 1", |r| {
+            r.to_ascii_lowercase().replace('0', "o").replace('1', "l")
+        }),
+        ("wrapped across two lines", |r| {
+            format!("SVWZ+Bestellung {}\n{} Danke", &r[..8], &r[8..])
+        }),
+    ];
+    for (i, (how, spell)) in spellings.iter().enumerate() {
+        let at = format!("2026-12-0{}T09:00:00Z", i + 1);
+        let r = shop.quoted_order(&format!("o{i}@example.test"), &at);
+        assert_eq!(
+            r.len(),
+            "MC-".len() + 9,
+            "eight symbols and a check symbol: {r}"
+        );
+        let written = spell(&r);
+        let out = shop.deliver(
+            &format!("bank-{i}.eml"),
+            &bank_notice(&format!("t{i}"), "46.88", "Pat Okafor", &written),
+            &format!("2026-12-0{}T10:00:00Z", i + 1),
+        );
+        assert!(out.contains("[paid]"), "{how} ({written:?}): {out}");
+        assert_eq!(state(&shop, &r), "paid", "{how}");
+    }
+
+    // One symbol wrong: the check symbol catches it; nothing is matched, a person is told why.
+    let r = shop.quoted_order("typo@example.test", "2026-12-06T09:00:00Z");
+    let mut typo: Vec<char> = r.chars().collect();
+    typo[6] = if typo[6] == '7' { '8' } else { '7' };
+    let typo: String = typo.into_iter().collect();
+    let out = shop.deliver(
+        "bank-typo.eml",
+        &bank_notice("typo", "46.88", "Pat Okafor", &typo),
+        "2026-12-06T10:00:00Z",
+    );
+    assert!(
+        out.contains("held for a person") && out.contains("check symbol"),
+        "{out}"
+    );
+    assert_eq!(state(&shop, &r), "awaiting_payment");
+    let alert = shop.mail_with("whose check symbol does not hold");
+    assert_eq!(alert.len(), 2, "one per seller");
+    assert!(alert[0].contains(&typo), "{}", alert[0]);
+}
+
+/// References issued before check symbols (eight symbols) are still matched, exactly.
+#[test]
+fn old_references_without_a_check_symbol_are_still_matched() {
+    /// The old shape first, then references as issued now.
+    struct Old(bool);
+    impl mailcart::pipeline::References for Old {
+        fn next(&mut self, prefix: &str) -> String {
+            if std::mem::replace(&mut self.0, true) {
+                mailcart::pipeline::RandomReferences.next(prefix)
+            } else {
+                format!("{prefix}-7K2QXD9F")
+            }
+        }
+    }
+    let mut refs = Old(false);
+    let dir = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let (config, mut conn) = common::stocked_store(dir.path(), mailcart::EXAMPLE_CONFIG, now);
+    let mut take = |raw: String| {
+        let out = mailcart::pipeline::process_batch(
+            &mut conn,
+            &config,
+            &[raw.into_bytes()],
+            now,
+            &mut refs,
+        )
+        .unwrap();
+        out.into_iter().next().unwrap()
+    };
+    let order = take(eml(
+        PAT,
+        "Order",
+        "old@example.test",
+        None,
+        &format!("2 x Blue Mug\n\n{ADDRESS}"),
+    ));
+    assert_eq!(order.order.as_deref(), Some("MC-7K2QXD9F"));
+    assert_eq!(order.state, Some("awaiting_payment"));
+    // A check symbol the old reference never had: no order.
+    let wrong = take(bank_notice("old1", "46.88", "Pat Okafor", "MC-7K2QXD9FX"));
+    assert_eq!(wrong.state, None, "{wrong:?}");
+    assert!(wrong.attention.is_some(), "{wrong:?}");
+    let paid = take(bank_notice("old2", "46.88", "Pat Okafor", "mc 7k2q xd9f"));
+    assert_eq!(paid.order.as_deref(), Some("MC-7K2QXD9F"), "{paid:?}");
+    assert_eq!(paid.state, Some("paid"), "{paid:?}");
+}
+
+#[test]
+fn a_notice_without_a_reference_is_proposed_by_amount_and_payer_and_applied_on_paid() {
+    let shop = Shop::new();
+    let r = shop.quoted_order("o1@example.test", "2026-12-01T09:00:00Z");
+    let out = shop.deliver(
+        "noref.eml",
+        &bank_notice("noref", "46.88", "OKAFOR, PAT", "Thank you for the mugs"),
+        "2026-12-01T10:00:00Z",
+    );
+    assert!(out.contains("held for a person"), "{out}");
+    assert_eq!(
+        state(&shop, &r),
+        "awaiting_payment",
+        "proposed, never applied"
+    );
+    let proposals = shop.mail_with(&format!("looks like {r}"));
+    assert_eq!(proposals.len(), 2, "one per seller: {out}");
+    assert!(
+        proposals[0].contains("reply `paid` to confirm"),
+        "{}",
+        proposals[0]
+    );
+
+    // A customer answering `paid` in no thread of theirs changes nothing.
+    let request = request_id(&shop, "mara@lindenclay.test", &format!("looks like {r}"));
+    let out = shop.deliver(
+        "not-a-seller.eml",
+        &eml(
+            PAT,
+            "Re: payment",
+            "pat-paid@example.test",
+            Some(&request),
+            "paid",
+        ),
+        "2026-12-01T10:30:00Z",
+    );
+    assert!(!out.contains("[paid]"), "{out}");
+    assert_eq!(state(&shop, &r), "awaiting_payment");
+
+    // The seller's `paid` in that thread applies it.
+    let out = shop.deliver(
+        "seller-paid.eml",
+        &eml(
+            "mara@lindenclay.test",
+            "Re: payment",
+            "mara-paid@lindenclay.test",
+            Some(&request),
+            "paid\n\n> Looks like it",
+        ),
+        "2026-12-01T11:00:00Z",
+    );
+    assert!(out.contains("[paid]"), "{out}");
+    assert_eq!(state(&shop, &r), "paid");
+    assert_eq!(shop.order(&r)["paid"], "46.88");
+    // Sam's copy of the request is spent: a second `paid` changes nothing.
+    let sams = request_id(&shop, "sam@lindenclay.test", &format!("looks like {r}"));
+    let out = shop.deliver(
+        "sam-paid.eml",
+        &eml(
+            "sam@lindenclay.test",
+            "Re: payment",
+            "sam-paid@lindenclay.test",
+            Some(&sams),
+            "paid",
+        ),
+        "2026-12-01T11:05:00Z",
+    );
+    assert!(out.contains("held for a person"), "{out}");
+    assert_eq!(shop.order(&r)["paid"], "46.88", "counted once");
+}
+
+#[test]
+fn no_proposal_when_the_amount_and_payer_fit_no_order_or_several() {
+    let shop = Shop::new();
+    let first = shop.quoted_order("o1@example.test", "2026-12-01T09:00:00Z");
+    // Another name at the right amount: fits nothing.
+    let out = shop.deliver(
+        "stranger.eml",
+        &bank_notice("stranger", "46.88", "Lee Chen", "mugs"),
+        "2026-12-01T10:00:00Z",
+    );
+    assert!(out.contains("fit no order awaiting payment"), "{out}");
+    assert!(shop.mail_with("looks like").is_empty());
+
+    // Pat's second order of the same amount: the notice fits both, so neither is proposed.
+    let second = shop.quoted_order("o2@example.test", "2026-12-01T11:00:00Z");
+    let out = shop.deliver(
+        "both.eml",
+        &bank_notice("both", "46.88", "Pat Okafor", "mugs"),
+        "2026-12-01T12:00:00Z",
+    );
+    assert!(
+        out.contains("fit 2 orders") && out.contains(&first) && out.contains(&second),
+        "{out}"
+    );
+    assert!(shop.mail_with("looks like").is_empty());
+    assert_eq!(state(&shop, &first), "awaiting_payment");
+    assert_eq!(state(&shop, &second), "awaiting_payment");
 }

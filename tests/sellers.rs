@@ -3,7 +3,7 @@
 //! stale commands, none of which changes an order.
 
 mod common;
-use common::shop::{ADDRESS, PAT, Shop, eml};
+use common::shop::{ADDRESS, PAT, Shop, eml, header, request_id};
 
 const MARA: &str = "mara@lindenclay.test";
 const SAM: &str = "sam@lindenclay.test";
@@ -23,26 +23,6 @@ fn flagged(shop: &Shop, id: &str, items: &str, at: &str) -> String {
     assert!(out.contains("awaiting_approval"), "{out}");
     let start = out.find("-> order ").unwrap() + 9;
     out[start..].split_whitespace().next().unwrap().to_string()
-}
-
-fn header<'a>(text: &'a str, name: &str) -> &'a str {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-        .trim()
-}
-
-/// The Message-ID (without brackets) of the request of `kind` sent to `seller` about `r`.
-fn request_id(shop: &Shop, seller: &str, needle: &str) -> String {
-    let found: Vec<String> = shop
-        .mail_with(needle)
-        .into_iter()
-        .filter(|t| header(t, "To").contains(seller))
-        .collect();
-    assert_eq!(found.len(), 1, "one {needle:?} to {seller}");
-    header(&found[0], "Message-ID")
-        .trim_matches(['<', '>'])
-        .to_string()
 }
 
 fn state(shop: &Shop, r: &str) -> String {

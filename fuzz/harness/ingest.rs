@@ -170,6 +170,8 @@ impl World {
             new_reference: REFERENCE.into(),
             thread,
             transaction_seen: false,
+            clashing: Vec::new(),
+            open_orders: Vec::new(),
             token,
             cards_removed,
         })

@@ -40,11 +40,6 @@ impl Kind {
     }
 }
 
-/// An order reference as we issue them: PREFIX-XXXXXXXX in Crockford base32.
-pub static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([A-Za-z0-9]{1,8})-([0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{8})\b").unwrap()
-});
-
 static PAYMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)you'?ve received (?:a )?payment|you received (?:a )?payment|payment received|received a payment|payment (?:has )?succeeded|successful payment|charge succeeded|incoming (?:credit )?transfer|credit transfer received|you have received a transfer|zahlungseingang|virement reçu|transferencia recibida")
         .unwrap()
@@ -71,6 +66,8 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
 pub struct Signals {
     /// The body asks for products (items or unmatched product lines were found).
     pub asks_for_products: bool,
+    /// The subject names one of our order references (`core::reference`).
+    pub names_reference: bool,
 }
 
 pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
@@ -136,15 +133,16 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
     if signals.asks_for_products {
         return Kind::Order;
     }
-    if msg.is_reply() || REFERENCE.is_match(&msg.subject) {
+    if msg.is_reply() || signals.names_reference {
         return Kind::CustomerReply;
     }
     Kind::Unknown
 }
 
-/// A seller's command on the first line. Without a reference, only `approve`, `reject <reason>`
-/// and `shipped <carrier> <tracking>` count, and only in a reply, where the thread says which
-/// order they mean; "Approved! great" from a customer is not a command.
+/// A seller's command on the first line. Without a reference, only `approve`, `reject <reason>`,
+/// `shipped <carrier> <tracking>` and a bare `paid` (to a payment we proposed) count, and only in
+/// a reply, where the thread says which order they mean; "Approved! great" from a customer is
+/// not a command.
 fn is_command(line: &str, is_reply: bool) -> bool {
     let Some(c) = super::command::parse_command(line) else {
         return false;
@@ -154,7 +152,7 @@ fn is_command(line: &str, is_reply: bool) -> bool {
     }
     is_reply
         && match c.verb {
-            Verb::Approve => c.rest.is_empty(),
+            Verb::Approve | Verb::Paid => c.rest.is_empty(),
             Verb::Reject => true,
             Verb::Shipped => c.rest.split_whitespace().count() >= 2,
             _ => false,
@@ -184,6 +182,7 @@ mod tests {
         let shop = "orders@shop.test";
         let products = Signals {
             asks_for_products: true,
+            ..Signals::default()
         };
         let none = Signals::default();
         let mut reply = msg("pat@example.test", "Re: Your order", "approve");

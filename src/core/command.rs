@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::classify::REFERENCE;
+use super::reference;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,13 +59,18 @@ pub fn parse_command(text: &str) -> Option<Command> {
         _ => return None,
     };
     let after = after.trim();
-    let (reference, rest) = match REFERENCE.find(after) {
-        Some(m) if m.start() == 0 => (
-            Some(m.as_str().to_ascii_uppercase()),
-            after[m.end()..]
-                .trim_start_matches([':', ',', '-', ' '])
-                .trim(),
-        ),
+    let (reference, rest) = match reference::at_start(after) {
+        Some((r, len))
+            if after[len..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric()) =>
+        {
+            (
+                Some(r),
+                after[len..].trim_start_matches([':', ',', '-', ' ']).trim(),
+            )
+        }
         _ => (None, after),
     };
     Some(Command {
@@ -138,6 +143,13 @@ mod tests {
         );
         assert_eq!(carrier_and_tracking("UPS", &["UPS"]), None);
         assert_eq!(carrier_and_tracking("UPS <script>", &["UPS"]), None);
+        let c = parse_command("paid mc-7k2qxdOf").unwrap();
+        assert_eq!(c.reference.as_deref(), Some("MC-7K2QXD0F"), "folded");
+        let c = parse_command("paid MC-7K2QXD9FX2 thanks").unwrap();
+        assert_eq!(
+            (c.reference, c.rest.as_str()),
+            (None, "MC-7K2QXD9FX2 thanks")
+        );
         assert!(parse_command("Thanks, approved by my manager").is_none());
         assert!(parse_command("").is_none());
     }

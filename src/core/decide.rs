@@ -40,6 +40,12 @@ pub struct Input<'a> {
     pub thread: Vec<String>,
     /// The transaction id of this payment notice is already recorded.
     pub transaction_seen: bool,
+    /// Orders the reference this message names may be read as, when it is more than one
+    /// (then `order` is none of them).
+    pub clashing: Vec<String>,
+    /// Orders awaiting payment or approval, for a payment notice that names no order of ours:
+    /// one may fit it by amount and payer. Empty otherwise.
+    pub open_orders: Vec<Order>,
     /// The command token this message's thread carries back, if any.
     pub token: Option<CommandToken>,
     /// Orders this customer placed before (any state), for the first-order rule.
@@ -246,6 +252,8 @@ pub enum Purpose {
     Approval,
     /// A packing slip: `shipped <carrier> <tracking>`.
     Fulfilment,
+    /// A payment that names no order but fits one: `paid` confirms it.
+    Payment,
 }
 
 impl Purpose {
@@ -253,11 +261,12 @@ impl Purpose {
         match self {
             Purpose::Approval => "approval",
             Purpose::Fulfilment => "fulfilment",
+            Purpose::Payment => "payment",
         }
     }
 
     pub fn parse(s: &str) -> Option<Purpose> {
-        [Purpose::Approval, Purpose::Fulfilment]
+        [Purpose::Approval, Purpose::Fulfilment, Purpose::Payment]
             .into_iter()
             .find(|p| p.as_str() == s)
     }
@@ -344,6 +353,12 @@ fn decide_kind(input: &Input) -> Decision {
     let d = Decision::default();
     if let Some(reason) = &input.msg.set_aside {
         return d.hold(format!("not read: {reason}"));
+    }
+    if !input.clashing.is_empty() {
+        return d.hold(format!(
+            "the reference it names may be read as any of {}: matched to none",
+            input.clashing.join(", ")
+        ));
     }
     let kind = input.parsed.kind;
     match kind {
@@ -1014,7 +1029,7 @@ fn strip_reply_prefix(theirs: &str, ours: &str) -> String {
     }
     let reference = ours
         .split_whitespace()
-        .find(|w| super::classify::REFERENCE.is_match(w));
+        .find(|w| super::reference::any_prefix(w).is_some());
     match reference {
         Some(r) if !s.contains(r.trim_end_matches(':')) => {
             format!("{s} [{}]", r.trim_end_matches(':'))
@@ -1145,6 +1160,8 @@ mod tests {
             new_reference: "MC-TEST0001".into(),
             thread: Vec::new(),
             transaction_seen: false,
+            clashing: Vec::new(),
+            open_orders: Vec::new(),
             token: None,
             earlier_orders: 1,
             cards_removed: 0,

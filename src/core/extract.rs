@@ -8,10 +8,11 @@ use serde::Serialize;
 
 use super::address::{ShippingAddress, find_address};
 use super::catalog::Catalog;
-use super::classify::{Kind, REFERENCE, Signals, classify};
+use super::classify::{Kind, Signals, classify};
 use super::inbound::{Inbound, Mailbox};
 use super::items::{ItemLine, Requested, find_items};
 use super::payment::{PaymentNotice, read_notice};
+use super::reference;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,6 +31,9 @@ pub struct Parsed {
     pub missing: Vec<Missing>,
     /// An order reference named in the subject or text, if any.
     pub reference: Option<String>,
+    /// Every reference that mention may be (`reference` first): an order is taken only when
+    /// exactly one of them names one.
+    pub readings: Vec<String>,
     /// What a payment notice says was paid (for `payment_notice` only).
     pub payment: Option<PaymentNotice>,
 }
@@ -85,7 +89,8 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
     let found = find_address(&lines);
     let skip = found.as_ref().map(|a| a.lines.clone()).unwrap_or_default();
     let mut requested = find_items(&lines, &skip, ctx.catalog, ctx.max_quantity);
-    if requested.is_empty() && !REFERENCE.is_match(&msg.subject) {
+    let names_reference = reference::is_named(&msg.subject, ctx.reference_prefix);
+    if requested.is_empty() && !names_reference {
         // Some people write the whole order in the subject line.
         let subject = SUBJECT_PREFIX.replace(&msg.subject, "");
         requested = find_items(&[subject.as_ref()], &[], ctx.catalog, ctx.max_quantity);
@@ -95,17 +100,22 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
         ctx.shop_address,
         Signals {
             asks_for_products: !requested.is_empty(),
+            names_reference,
         },
     );
     let payment = (kind == Kind::PaymentNotice)
         .then(|| read_notice(&msg.subject, &msg.text, ctx.reference_prefix));
-    let reference = match &payment {
-        Some(p) if p.reference.is_some() => p.reference.clone(),
-        _ => REFERENCE
-            .find(&msg.subject)
-            .or_else(|| REFERENCE.find(&msg.text))
-            .map(|m| m.as_str().to_ascii_uppercase()),
-    };
+    let mut readings = reference::named(&[&msg.subject, &msg.text], ctx.reference_prefix)
+        .map(|m| m.readings)
+        .unwrap_or_default();
+    // Payment notices carry other codes of the same shape (a bank's `TRX-20261201`); anyone
+    // else's mail may name an order of a prefix the shop used before.
+    if readings.is_empty() && payment.is_none() {
+        readings.extend(
+            reference::any_prefix(&msg.subject).or_else(|| reference::any_prefix(&msg.text)),
+        );
+    }
+    let reference = readings.first().cloned();
 
     let customer = msg.correspondent().map(|m| Mailbox {
         name: m
@@ -131,6 +141,7 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
             shipping_address: None,
             missing: Vec::new(),
             reference,
+            readings,
             payment,
         };
     }
@@ -154,6 +165,7 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
         shipping_address,
         missing,
         reference,
+        readings,
         payment: None,
     }
 }

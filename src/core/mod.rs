@@ -22,6 +22,7 @@ pub mod payment;
 pub mod postcode;
 pub mod pricing;
 pub mod redact;
+pub mod reference;
 pub mod reply_cap;
 pub mod seller;
 pub mod settle;

@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentNotice {
-    /// Our order reference, uppercased, when the notice names one.
+    /// Our order reference, as we write it, when the notice names one (in any of the ways
+    /// `core::reference` reads).
     pub reference: Option<String>,
+    /// A reference written with a check symbol that does not hold, as written: a typo, matched
+    /// to no order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub miswritten: Option<String>,
     #[serde(with = "rust_decimal::serde::str_option")]
     pub amount: Option<Decimal>,
     /// ISO 4217.
@@ -54,7 +59,9 @@ static PAYER_SENT: LazyLock<Regex> = LazyLock::new(|| {
 /// Read a notice's subject and text. `prefix` is the shop's reference prefix: other codes of
 /// the same shape (a bank's `TRX-20261201`) are not our references.
 pub fn read_notice(subject: &str, text: &str, prefix: &str) -> PaymentNotice {
-    let reference = find_reference(subject, prefix).or_else(|| find_reference(text, prefix));
+    let mention = super::reference::named(&[subject, text], prefix);
+    let reference = mention.as_ref().and_then(|m| m.readings.first().cloned());
+    let miswritten = mention.filter(|m| m.check_failed).map(|m| m.written);
     let (amount, currency) = AMOUNT_LINE
         .captures(text)
         .or_else(|| AMOUNT_PHRASE.captures(text))
@@ -78,18 +85,12 @@ pub fn read_notice(subject: &str, text: &str, prefix: &str) -> PaymentNotice {
         });
     PaymentNotice {
         reference,
+        miswritten,
         amount,
         currency,
         payer,
         transaction_id,
     }
-}
-
-fn find_reference(text: &str, prefix: &str) -> Option<String> {
-    super::classify::REFERENCE
-        .captures_iter(text)
-        .find(|c| c[1].eq_ignore_ascii_case(prefix))
-        .map(|c| c[0].to_ascii_uppercase())
 }
 
 fn money(c: &regex::Captures) -> (Option<Decimal>, Option<String>) {

@@ -29,6 +29,8 @@ pub fn command(input: &Input, d: Decision) -> Decision {
         // business of theirs.
         return match cmd.verb {
             Verb::Cancel => cancel(input, d),
+            // "Paid" from a customer is their word that they paid: a claim.
+            Verb::Paid => super::settle::claim(input, d, &sender),
             _ => d.hold(format!(
                 "a seller command ({}) from {sender}, who is not one of [shop] sellers",
                 cmd.verb.as_str()
@@ -60,7 +62,12 @@ pub fn command(input: &Input, d: Decision) -> Decision {
                 at: input.now,
             };
             d.event("payment_confirmed_by_seller", by);
-            super::settle::paid_by_seller(input, d, order, payment)
+            let mut d = super::settle::paid_by_seller(input, d, order, payment);
+            // Every seller was asked whether a payment was this order's; one answer settles it.
+            if let Some(order) = &d.order {
+                d.retire_tokens = Some((order.reference.clone(), Purpose::Payment));
+            }
+            d
         }
         Verb::Refunded => {
             if !order.refund_due {
@@ -119,6 +126,8 @@ fn vouch(input: &Input, cmd: &Command, sender: &str) -> Result<(Order, String), 
             let fits = match cmd.verb {
                 Verb::Approve | Verb::Reject => t.purpose == Purpose::Approval,
                 Verb::Shipped => t.purpose == Purpose::Fulfilment,
+                // A bare `paid` answers only the question whether a payment was this order's.
+                Verb::Paid if cmd.reference.is_none() => t.purpose == Purpose::Payment,
                 _ => true,
             };
             if !fits {

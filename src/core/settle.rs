@@ -17,6 +17,7 @@ use super::decide::{
     move_lines, reply, requests, seller_alert,
 };
 use super::delivery::expected_delivery;
+use super::inbound::Mailbox;
 use super::money;
 use super::order::{Order, OrderState, Payment};
 use super::payment::PaymentNotice;
@@ -74,17 +75,36 @@ pub fn payment(input: &Input, d: Decision) -> Decision {
         .clone()
         .unwrap_or_else(|| input.config.shop.currency.clone());
     let Some(order) = input.order.clone() else {
-        let why = match &notice.reference {
-            Some(r) => format!(
-                "a payment of {} for {r}, which is no order of ours",
-                money::format(amount, &currency)
-            ),
-            None => format!(
-                "a payment of {} that names no order reference",
-                money::format(amount, &currency)
-            ),
+        let given = money::format(amount, &currency);
+        if let Some(written) = &notice.miswritten {
+            let why = format!(
+                "a payment of {given} naming {written}, whose check symbol does not hold (a typo?): matched to no order"
+            );
+            return put_to_sellers(input, d, entry("miswritten_reference", None), why);
+        }
+        if let Some(r) = &notice.reference {
+            let why = format!("a payment of {given} for {r}, which is no order of ours");
+            return put_to_sellers(input, d, entry("unknown_reference", None), why);
+        }
+        let fits = fitting_orders(input, amount, &currency, notice.payer.as_deref());
+        return match fits.as_slice() {
+            [order] => propose(input, d, order, entry("proposed", None)),
+            [] => {
+                let why = format!(
+                    "a payment of {given} that names no order reference, and whose amount and payer fit no order awaiting payment"
+                );
+                put_to_sellers(input, d, entry("unknown_reference", None), why)
+            }
+            several => {
+                let refs: Vec<&str> = several.iter().map(|o| o.reference.as_str()).collect();
+                let why = format!(
+                    "a payment of {given} that names no order reference; its amount and payer fit {} orders awaiting payment ({}), so none was proposed",
+                    refs.len(),
+                    refs.join(", ")
+                );
+                put_to_sellers(input, d, entry("unknown_reference", None), why)
+            }
         };
-        return put_to_sellers(input, d, entry("unknown_reference", None), why);
     };
     let r = order.reference.clone();
     let given = money::format(amount, &currency);
@@ -141,6 +161,103 @@ pub fn payment(input: &Input, d: Decision) -> Decision {
     }
 }
 
+/// How long a seller may confirm a proposed payment with `paid`.
+const PROPOSAL_DAYS: i64 = 30;
+
+/// Orders awaiting payment of exactly `amount` in `currency`, whose customer is the payer (by
+/// name or address). pretix and most shops match on the reference alone; this only proposes.
+fn fitting_orders<'a>(
+    input: &'a Input,
+    amount: Decimal,
+    currency: &str,
+    payer: Option<&str>,
+) -> Vec<&'a Order> {
+    let Some(payer) = payer else {
+        return Vec::new();
+    };
+    input
+        .open_orders
+        .iter()
+        .filter(|o| {
+            o.state == OrderState::AwaitingPayment
+                && o.currency.eq_ignore_ascii_case(currency)
+                && money::round(amount, &o.currency) == o.outstanding()
+                && same_person(payer, &o.customer)
+        })
+        .collect()
+}
+
+/// Whether a notice's payer ("Pat Okafor", "OKAFOR, PAT", "Pat Okafor <pat@example.test>",
+/// "pat@example.test") is this customer: the same address, or the same name words in any
+/// order and case, accents aside (banks drop them). A name that only shares a word is not.
+fn same_person(payer: &str, customer: &Mailbox) -> bool {
+    let words = |s: &str| -> Vec<String> {
+        let mut w: Vec<String> = s
+            .split(|c: char| !c.is_alphabetic() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .map(|w| w.chars().map(plain).collect::<String>().to_lowercase())
+            .collect();
+        w.sort();
+        w
+    };
+    let (mut name, mut emails) = (String::new(), Vec::new());
+    for part in payer.split(['<', '>', '(', ')', ' ', ',', ';']) {
+        if part.contains('@') {
+            emails.push(part.trim_matches(['.', '"']).to_ascii_lowercase());
+        } else {
+            name.push_str(part);
+            name.push(' ');
+        }
+    }
+    if emails.contains(&customer.email) {
+        return true;
+    }
+    let theirs = words(&name);
+    !theirs.is_empty() && customer.name.as_deref().map(words) == Some(theirs)
+}
+
+/// A letter without its accent, for the Latin letters banks transliterate.
+fn plain(c: char) -> char {
+    const FROM: &str = "àáâãäåçèéêëìíîïñòóôõöøùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ";
+    const TO: &str = "aaaaaaceeeeiiiinoooooouuuuyyAAAAAACEEEEIIIINOOOOOOUUUUY";
+    FROM.chars()
+        .position(|f| f == c)
+        .and_then(|i| TO.chars().nth(i))
+        .unwrap_or(c)
+}
+
+/// A notice naming no order fits exactly one: the sellers are asked, and a `paid` in reply (or
+/// `paid REF`) applies it through the command path, with its checks. Nothing is marked paid.
+fn propose(input: &Input, mut d: Decision, order: &Order, entry: PaymentEntry) -> Decision {
+    let r = &order.reference;
+    let given = money::format(order.outstanding(), &order.currency);
+    let payer = entry.notice.payer.as_deref().unwrap_or("?");
+    let customer = match &order.customer.name {
+        Some(n) => format!("{n} <{}>", order.customer.email),
+        None => order.customer.email.clone(),
+    };
+    d.event(
+        "payment_proposed",
+        json!({ "order": r, "payer": payer, "amount": given, "notice": entry.notice }),
+    );
+    let text = format!(
+        "mailcart received a payment of {given} from {payer} that names no order reference (the notice came from {}, Message-ID {}).\n\nIts amount and payer fit exactly one order awaiting payment: {r}, {given} due from {customer}.\n\nLooks like {r}: reply `paid` to confirm (or send `paid {r}`). Until then nothing is marked paid; `mailcart review` lists the notice.",
+        entry.provider, input.msg.message_id
+    );
+    d.emails.extend(requests(
+        input.config,
+        format!("Payment of {given}: looks like {r}"),
+        Template::Alert { text },
+        Purpose::Payment,
+        input.now + time::Duration::days(PROPOSAL_DAYS),
+    ));
+    d.about = Some(r.clone());
+    d.payment = Some(entry);
+    d.hold(format!(
+        "payment: {given} naming no reference fits {r} by amount and payer; proposed to the sellers"
+    ))
+}
+
 /// A seller's `paid REF`: the money arrived some way mailcart does not see.
 pub(super) fn paid_by_seller(
     input: &Input,
@@ -151,6 +268,7 @@ pub(super) fn paid_by_seller(
     let entry = PaymentEntry {
         notice: PaymentNotice {
             reference: Some(order.reference.clone()),
+            miswritten: None,
             amount: Some(payment.amount),
             currency: Some(payment.currency.clone()),
             payer: None,
@@ -270,7 +388,7 @@ fn put_to_sellers(input: &Input, mut d: Decision, entry: PaymentEntry, why: Stri
 }
 
 /// "I've paid" from a customer: noted and acknowledged; only the provider's notice counts.
-fn claim(input: &Input, d: Decision, sender: &str) -> Decision {
+pub(super) fn claim(input: &Input, d: Decision, sender: &str) -> Decision {
     let Some(order) = input.order.clone() else {
         return d.hold(format!(
             "a payment notice from {sender}, who is not in [payments] trusted_senders, naming no order of theirs"

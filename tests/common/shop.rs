@@ -158,3 +158,24 @@ impl Shop {
         self.deliver(&format!("{}.eml", id.replace('@', "_")), &raw, at)
     }
 }
+
+/// The value of header `name` in an outbox file's text.
+pub fn header<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .trim()
+}
+
+/// The Message-ID (without brackets) of the one request containing `needle` sent to `seller`.
+pub fn request_id(shop: &Shop, seller: &str, needle: &str) -> String {
+    let found: Vec<String> = shop
+        .mail_with(needle)
+        .into_iter()
+        .filter(|t| header(t, "To").contains(seller))
+        .collect();
+    assert_eq!(found.len(), 1, "one {needle:?} to {seller}");
+    header(&found[0], "Message-ID")
+        .trim_matches(['<', '>'])
+        .to_string()
+}
