@@ -1,0 +1,520 @@
+//! Reading anchored on the catalog: find each mention of a product anywhere in a line, then
+//! the quantity that belongs to it, before or after, past the customer's own words.
+//!
+//! A line is cut into words; runs of words the catalog uses (after plural and typo folding)
+//! are mentions, resolved against the catalog's index. Each mention then takes the nearest
+//! quantity before it (back to the previous mention or a joiner such as "and", "und", "et")
+//! or a marked one after it ("x2", "(2)", "- 2", "2 pcs", "3 Stück"), so that several items
+//! in one sentence become several lines and "only", "please", "for my sister" stand nowhere.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::catalog::{Catalog, Match, is_number, normalize_word};
+use super::numbers::{Amount, is_joiner, is_unit, marked_number, quantity_at};
+
+static WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\p{L}\p{N}][\p{L}\p{N}'’_\-]*|[^\s\p{L}\p{N}]").unwrap());
+
+/// One word or mark of a line, with where it stands.
+#[derive(Debug, Clone)]
+pub struct Word {
+    pub start: usize,
+    pub end: usize,
+    pub lower: String,
+    /// The catalog word it is (plural and small typos folded), if it is one.
+    pub known: Option<String>,
+    pub corrected: bool,
+    /// The whole token is this entry's SKU.
+    pub sku: Option<usize>,
+}
+
+/// A product named in a line: words `from..to` and what they match.
+#[derive(Debug, Clone)]
+pub struct Mention {
+    pub from: usize,
+    pub to: usize,
+    pub found: Match,
+    /// One of its words was a typo of a catalog word.
+    pub corrected: bool,
+}
+
+/// How a quantity was found, for `parse --explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Before,
+    After,
+    None,
+}
+
+/// A mention with its quantity and the text both cover.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub mention: Mention,
+    pub amount: Option<Amount>,
+    pub bound: Bound,
+    /// Byte span in the line: from the quantity (or the name) to the end of both.
+    pub span: (usize, usize),
+    /// The product words as written.
+    pub name: (usize, usize),
+}
+
+/// Words that may sit inside a product name without ending it ("box of matches").
+const INNER: &[&str] = &[
+    "of", "the", "de", "du", "des", "di", "von", "van", "do", "da",
+];
+
+/// Words that end the reach of a quantity: "I need 2 weeks for the teapot" binds nothing.
+const BARRIER: &[&str] = &[
+    "or", "with", "for", "to", "in", "from", "at", "by", "on", "if", "but", "so", "than", "that",
+    "which", "because", "until", "before", "after", "is", "are", "was", "were", "be", "have",
+    "has", "had", "i", "we", "you", "it", "they", "he", "she", "für", "pour", "para", "per",
+    "voor", "mit", "avec", "con", "met", "com", "bis", "ich", "je", "yo", "io", "ik", "eu", "wir",
+    "nous", "vous", "ist", "est", "es", "è", "é", "oder", "ou",
+];
+
+/// Words between a quantity and a product that carry nothing.
+const FILLER: &[&str] = &[
+    "of",
+    "the",
+    "x",
+    "×",
+    "*",
+    "more",
+    "extra",
+    "additional",
+    "your",
+    "those",
+    "these",
+    "new",
+    "de",
+    "du",
+    "des",
+    "d",
+    "di",
+    "del",
+    "della",
+    "von",
+    "van",
+    "het",
+    "die",
+    "der",
+    "das",
+    "den",
+    "la",
+    "le",
+    "les",
+    "el",
+    "los",
+    "las",
+    "il",
+    "lo",
+    "gli",
+    "o",
+    "os",
+    "as",
+    "noch",
+    "encore",
+    "otra",
+    "otro",
+    "altri",
+    "altre",
+    "nog",
+    "mais",
+    "weitere",
+    "autres",
+];
+
+const QTY_LABELS: &[&str] = &[
+    "qty",
+    "quantity",
+    "qté",
+    "quantité",
+    "menge",
+    "anzahl",
+    "cantidad",
+    "cant",
+    "quantità",
+    "aantal",
+    "quantidade",
+    "qtd",
+];
+
+const SENTENCE_END: &[&str] = &[".", "!", "?"];
+
+/// Cut a line into words, each looked up in the catalog.
+pub fn words(line: &str, catalog: &Catalog) -> Vec<Word> {
+    let mut out = Vec::new();
+    for m in WORD.find_iter(line) {
+        let text = m.as_str();
+        if let Some(i) = catalog
+            .sku(text)
+            .filter(|_| text.chars().any(|c| c.is_ascii_digit() || c == '-'))
+        {
+            out.push(Word {
+                start: m.start(),
+                end: m.end(),
+                lower: text.to_lowercase(),
+                known: None,
+                corrected: false,
+                sku: Some(i),
+            });
+            continue;
+        }
+        let mut offset = m.start();
+        for part in text.split(['-', '_']) {
+            let start = offset;
+            offset += part.len() + 1;
+            if part.is_empty() {
+                continue;
+            }
+            let lower = part.trim_end_matches(['\'', '’']).to_lowercase();
+            let (known, corrected) = lookup(&lower, catalog);
+            out.push(Word {
+                start,
+                end: start + part.len(),
+                lower,
+                known,
+                corrected,
+                sku: None,
+            });
+        }
+    }
+    out
+}
+
+/// The catalog word a lowercase word is: itself or its singular, a plural of another
+/// language ("tassen", "tazze"), or a small typo of one.
+fn lookup(lower: &str, catalog: &Catalog) -> (Option<String>, bool) {
+    let Some(norm) = normalize_word(lower) else {
+        return (None, false);
+    };
+    if catalog.knows_word(&norm) {
+        return (Some(norm), false);
+    }
+    for (suffix, with) in [("en", ""), ("n", ""), ("e", "a"), ("i", "o"), ("es", "")] {
+        if let Some(stem) = norm.strip_suffix(suffix)
+            && stem.chars().count() >= 3
+        {
+            let guess = format!("{stem}{with}");
+            if catalog.knows_word(&guess) {
+                return (Some(guess), false);
+            }
+        }
+    }
+    if is_number(&norm)
+        || norm.chars().count() < 4
+        || quantity_at(&[norm.as_str()], 0).is_some()
+        || is_unit(&norm)
+        || BARRIER.contains(&norm.as_str())
+        || FILLER.contains(&norm.as_str())
+        || is_joiner(&norm)
+    {
+        return (None, false);
+    }
+    match catalog.correct(&norm) {
+        Some(fixed) => (Some(fixed.to_string()), true),
+        None => (None, false),
+    }
+}
+
+/// The products a line names, left to right.
+pub fn mentions(words: &[Word], catalog: &Catalog) -> Vec<Mention> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if let Some(sku) = words[i].sku {
+            out.push(Mention {
+                from: i,
+                to: i + 1,
+                found: Match::One(sku),
+                corrected: false,
+            });
+            i += 1;
+            continue;
+        }
+        if words[i].known.is_none() {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        loop {
+            if j < words.len() && words[j].known.is_some() && words[j].sku.is_none() {
+                j += 1;
+                continue;
+            }
+            // "Box of Matches", "Perfume No. 5": a filler word or a dot inside a name.
+            let inner = j + 1 < words.len()
+                && words[j + 1].known.is_some()
+                && (INNER.contains(&words[j].lower.as_str())
+                    || (words[j].lower == "."
+                        && matches!(words[j - 1].lower.as_str(), "no" | "nr" | "nº")));
+            if inner {
+                j += 2;
+                continue;
+            }
+            break;
+        }
+        resolve_run(words, i, j, catalog, &mut out);
+        i = j;
+    }
+    out
+}
+
+fn keys(words: &[Word], from: usize, to: usize) -> Vec<&str> {
+    words[from..to]
+        .iter()
+        .filter_map(|w| w.known.as_deref())
+        .collect()
+}
+
+/// Resolve the run `from..to`: whole, or cut into names that each match ("blue mug teapot").
+fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &mut Vec<Mention>) {
+    let (mut from, mut to) = (from, to);
+    // A number at either end belongs to the name only if the name needs it ("Notebook A4"
+    // needs no number; "Olive Oil 500 ml" does; "2 teapots" does not).
+    while to - from > 1 && is_number(&words[from].lower) {
+        if keeps_number(words, from, to, from + 1, to, catalog) {
+            break;
+        }
+        from += 1;
+    }
+    while to - from > 1 && is_number(&words[to - 1].lower) {
+        if keeps_number(words, from, to, from, to - 1, catalog) {
+            break;
+        }
+        to -= 1;
+    }
+    let k = keys(words, from, to);
+    if k.is_empty() || (k.len() == 1 && is_number(k[0])) {
+        return;
+    }
+    let corrected = words[from..to].iter().any(|w| w.corrected);
+    let found = catalog.match_words(&k);
+    if found != Match::None {
+        if names_a_product(&k, catalog) {
+            out.push(Mention {
+                from,
+                to,
+                found,
+                corrected,
+            });
+        }
+        return;
+    }
+    // Two names side by side: the longest left part that matches, then the rest.
+    for cut in (from + 1..to).rev() {
+        let left = keys(words, from, cut);
+        if !left.is_empty()
+            && catalog.match_words(&left) != Match::None
+            && !keys(words, cut, to).is_empty()
+            && catalog.match_words(&keys(words, cut, to)) != Match::None
+        {
+            resolve_run(words, from, cut, catalog, out);
+            resolve_run(words, cut, to, catalog, out);
+            return;
+        }
+    }
+    // Catalog words that together name nothing we sell ("small teapot" when the only teapot
+    // is cast iron): an unknown product, never the nearest one, if it ends in a product noun.
+    if k.iter().any(|w| catalog.is_noun(w)) {
+        out.push(Mention {
+            from,
+            to,
+            found: Match::None,
+            corrected,
+        });
+    }
+}
+
+fn keeps_number(
+    words: &[Word],
+    from: usize,
+    to: usize,
+    nfrom: usize,
+    nto: usize,
+    catalog: &Catalog,
+) -> bool {
+    let with = catalog.match_words(&keys(words, from, to));
+    let without = catalog.match_words(&keys(words, nfrom, nto));
+    match (&with, &without) {
+        (Match::One(a), Match::One(b)) => a != b,
+        (Match::One(_), _) => true,
+        (Match::Many(a), Match::Many(b)) => a.len() < b.len(),
+        (Match::Many(_), Match::None) => true,
+        _ => false,
+    }
+}
+
+/// A lone adjective ("small", "red" of "Red Polka Dot Mug") is not a product; a word that
+/// ends a name is, and so is a whole name or alias.
+fn names_a_product(keys: &[&str], catalog: &Catalog) -> bool {
+    keys.iter().any(|w| catalog.is_noun(w) && !is_number(w)) || catalog.is_phrase(&keys.join(" "))
+}
+
+/// Bind each mention to its quantity.
+pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
+    let words = words(line, catalog);
+    let found = mentions(&words, catalog);
+    let lower: Vec<&str> = words.iter().map(|w| w.lower.as_str()).collect();
+    let mut out = Vec::new();
+    let mut floor = 0;
+    for (n, m) in found.iter().enumerate() {
+        let ceil = found.get(n + 1).map_or(words.len(), |next| next.from);
+        let before = before(&lower, floor, m.from);
+        let after = after(&lower, m.to, ceil);
+        let (amount, bound, qfrom, qto) = match (before, after) {
+            (Some((b, bk)), Some((a, ak, _))) => {
+                // "a Notebook A4 x3": the marked count wins over an article.
+                if matches!(
+                    lower[bk],
+                    "a" | "an"
+                        | "un"
+                        | "une"
+                        | "ein"
+                        | "eine"
+                        | "een"
+                        | "una"
+                        | "uno"
+                        | "um"
+                        | "uma"
+                ) || a == b
+                {
+                    (Some(a), Bound::After, m.from, ak)
+                } else {
+                    // Two different counts for one product: ask.
+                    (Some(Amount::Vague), Bound::After, bk, ak)
+                }
+            }
+            (Some((b, bk)), None) => (Some(b), Bound::Before, bk, m.to),
+            (None, Some((a, ak, _))) => (Some(a), Bound::After, m.from, ak),
+            (None, None) => (None, Bound::None, m.from, m.to),
+        };
+        floor = qto.max(m.to);
+        out.push(Reading {
+            mention: m.clone(),
+            amount,
+            bound,
+            span: (words[qfrom].start, words[qto - 1].end),
+            name: (words[m.from].start, words[m.to - 1].end),
+        });
+    }
+    (words, out)
+}
+
+/// The quantity that ends right before a product, at or after `floor`: its amount and where
+/// it starts. "half a dozen" beats the "a dozen" inside it.
+fn before(lower: &[&str], floor: usize, from: usize) -> Option<(Amount, usize)> {
+    let mut best: Option<(Amount, usize, usize)> = None;
+    let mut gap = 0;
+    let mut k = from;
+    while k > floor {
+        k -= 1;
+        let w = lower[k];
+        if (is_joiner(w) && w != "&") || SENTENCE_END.contains(&w) || w == ":" {
+            break;
+        }
+        if k > 0 && lower[k - 1] == "/" {
+            continue;
+        }
+        if let Some((amount, end)) = quantity_at(lower, k)
+            && end <= from
+            && lower[end..from].iter().all(|w| skippable(w))
+        {
+            match best {
+                Some((_, _, e)) if end < e => {}
+                _ => best = Some((amount, k, end)),
+            }
+            continue;
+        }
+        if best.is_some() && !is_number(w) {
+            break;
+        }
+        if BARRIER.contains(&w) || is_number(w) {
+            break;
+        }
+        if !FILLER.contains(&w) && !is_unit(w) {
+            gap += 1;
+            // "2 of your lovely blue mugs": two words of the customer's own, no more.
+            if gap > 2 {
+                break;
+            }
+        }
+    }
+    best.map(|(amount, k, _)| (amount, k))
+}
+
+fn skippable(w: &str) -> bool {
+    FILLER.contains(&w) || is_unit(w) || !(BARRIER.contains(&w) || is_number(w) || is_joiner(w))
+}
+
+/// A marked quantity after a product, before `ceil`: "x2", "x 2", "(2)", "- 2", ": 2",
+/// "qty 2", "2 pcs", or a bare number right after the name at the end of the phrase.
+fn after(lower: &[&str], to: usize, ceil: usize) -> Option<(Amount, usize, usize)> {
+    let at = |k: usize| if k < ceil { lower[k] } else { "" };
+    let number = |k: usize| {
+        let w = at(k);
+        is_number(w).then(|| w.parse::<i64>().unwrap_or(i64::MAX))
+    };
+    let ends = |k: usize| {
+        let w = at(k);
+        w.is_empty()
+            || is_joiner(w)
+            || SENTENCE_END.contains(&w)
+            || matches!(w, ")" | "!" | "@" | "$" | "€" | "£")
+    };
+    let mut j = to;
+    let mut gap = 0;
+    while j < ceil {
+        let w = at(j);
+        if (is_joiner(w) && w != "&") || SENTENCE_END.contains(&w) {
+            break;
+        }
+        if let Some(n) = marked_number(w) {
+            return Some((Amount::Number(n), j + 1, j));
+        }
+        if matches!(w, "x" | "×" | "*")
+            && let Some(n) = number(j + 1)
+        {
+            return Some((Amount::Number(n), j + 2, j));
+        }
+        if let Some(n) = number(j) {
+            if is_unit(at(j + 1)) {
+                return Some((Amount::Number(n), j + 2, j));
+            }
+            if j == to && ends(j + 1) {
+                return Some((Amount::Number(n), j + 1, j));
+            }
+            return None;
+        }
+        if w == "("
+            && let Some(n) = number(j + 1)
+            && at(j + 2) == ")"
+        {
+            return Some((Amount::Number(n), j + 3, j));
+        }
+        if QTY_LABELS.contains(&w) {
+            let k = if matches!(at(j + 1), ":" | "=" | ".") {
+                j + 2
+            } else {
+                j + 1
+            };
+            if let Some(n) = number(k) {
+                return Some((Amount::Number(n), k + 1, j));
+            }
+        }
+        if matches!(w, ":" | "-" | "–" | "=")
+            && let Some(n) = number(j + 1)
+            && ends(j + 2)
+        {
+            return Some((Amount::Number(n), j + 2, j));
+        }
+        gap += 1;
+        if gap > 5 {
+            break;
+        }
+        j += 1;
+    }
+    None
+}
