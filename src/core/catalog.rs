@@ -212,8 +212,8 @@ impl Catalog {
             let cand = self.words[id as usize].as_str();
             let clen = cand.chars().count();
             let max = allowed_edits(len.min(clen));
-            // Each edit spoils at most three trigrams.
-            if max == 0 || len.abs_diff(clen) > max || n + 3 * max < grams.len() {
+            // Each edit spoils at most three trigrams, a swap of two letters four.
+            if max == 0 || len.abs_diff(clen) > max || n + 4 * max < grams.len() {
                 continue;
             }
             let d = strsim::osa_distance(word, cand);
@@ -346,7 +346,10 @@ pub fn sku_key(text: &str) -> String {
 pub fn normalize(text: &str) -> String {
     let lower = text.to_lowercase();
     let mut out = String::with_capacity(lower.len());
-    for word in lower.split(|c: char| !c.is_alphanumeric()) {
+    for word in lower
+        .split(|c: char| !c.is_alphanumeric())
+        .flat_map(split_measure)
+    {
         if let Some(w) = normalize_word(word) {
             if !out.is_empty() {
                 out.push(' ');
@@ -355,6 +358,22 @@ pub fn normalize(text: &str) -> String {
         }
     }
     out
+}
+
+/// "500ml" is "500 ml", as the catalog may write it either way; "A4" stays whole.
+pub fn split_measure(word: &str) -> impl Iterator<Item = &str> {
+    let digits = word
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(word.len());
+    let cut =
+        if digits > 0 && digits < word.len() && word[digits..].chars().all(char::is_alphabetic) {
+            digits
+        } else {
+            word.len()
+        };
+    [&word[..cut], &word[cut..]]
+        .into_iter()
+        .filter(|w| !w.is_empty())
 }
 
 /// One lowercase word as `normalize` keeps it: `None` for filler.

@@ -262,6 +262,16 @@ fn anchored(
                     format!("{said}: a near spelling without a count, set aside"),
                 );
             }
+            _ if r.mention.weak
+                && (r.amount.is_none()
+                    || r.bound == Bound::Before && is_article(line, &r)
+                    || !r.ends_clean) =>
+            {
+                out.note(
+                    line,
+                    format!("{said}, by a word that is no product on its own: set aside"),
+                );
+            }
             None if !(asks || bare) => {
                 out.note(
                     line,
@@ -679,6 +689,244 @@ mod tests {
             "Call me at 555 1234",
         ] {
             assert_eq!(run(text), (vec![], vec![]), "{text}");
+        }
+    }
+
+    /// SKUs and quantities, in order.
+    type Lines<'a> = &'a [(&'a str, u32)];
+
+    /// A shop whose customers write in seven languages, with sizes and models in its names.
+    fn shop() -> Catalog {
+        let item = |sku: &str, name: &str, aliases: &[&str]| crate::core::catalog::CatalogItem {
+            sku: sku.into(),
+            name: name.into(),
+            unit_price: rust_decimal::Decimal::ONE,
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        };
+        Catalog::new(vec![
+            item(
+                "MUG-BLU",
+                "Blue Glazed Mug",
+                &[
+                    "blue mug",
+                    "blaue Tasse",
+                    "tasse bleue",
+                    "taza azul",
+                    "tazza blu",
+                    "blauwe mok",
+                    "caneca azul",
+                ],
+            ),
+            item(
+                "TEAPOT",
+                "Cast Iron Teapot",
+                &[
+                    "teapot",
+                    "Teekanne",
+                    "théière",
+                    "tetera",
+                    "teiera",
+                    "theepot",
+                    "bule",
+                ],
+            ),
+            item(
+                "BOWL",
+                "Rice Bowl",
+                &["bol", "Schale", "cuenco", "ciotola", "kom", "tigela"],
+            ),
+            item("NB-A4", "Notebook A4", &[]),
+            item("NB-A5", "Notebook A5", &[]),
+            item("OIL-500", "Olive Oil 500 ml", &[]),
+            item("OIL-1L", "Olive Oil 1 l", &[]),
+            item("PERF-5", "Perfume No. 5", &[]),
+            item("KNIFE-12", "12-piece Knife Set", &[]),
+            item("KNIFE-6", "6-piece Knife Set", &[]),
+            item("TOWEL", "Linen Tea Towel", &["tea towel"]),
+        ])
+    }
+
+    fn read(text: &str) -> Requested {
+        let lines: Vec<&str> = text.lines().collect();
+        find_items(&lines, &[], &shop(), 999)
+    }
+
+    #[test]
+    fn anchored_in_seven_languages() {
+        let cases: &[(&str, Lines)] = &[
+            // English
+            ("two mugs and a teapot", &[("MUG-BLU", 2), ("TEAPOT", 1)]),
+            ("I'd like 2 blue mugs only, please", &[("MUG-BLU", 2)]),
+            ("Blue mug for my sister x2", &[("MUG-BLU", 2)]),
+            ("a teapot as well please", &[("TEAPOT", 1)]),
+            ("half a dozen blue mugs", &[("MUG-BLU", 6)]),
+            ("a dozen rice bowls", &[("BOWL", 12)]),
+            ("1/2 dozen rice bowls", &[("BOWL", 6)]),
+            ("2 dozen rice bowls", &[("BOWL", 24)]),
+            ("one more teapot", &[("TEAPOT", 1)]),
+            ("2 tepaots please", &[("TEAPOT", 2)]),
+            ("Blue Mug ×2", &[("MUG-BLU", 2)]),
+            ("2 pcs teapot", &[("TEAPOT", 2)]),
+            ("teapot (3)", &[("TEAPOT", 3)]),
+            (
+                "Hi, could you send me 3 of your lovely rice bowls and a couple of tea towels?",
+                &[("BOWL", 3), ("TOWEL", 2)],
+            ),
+            (
+                "2 blue mugs, 1 teapot & 4 rice bowls",
+                &[("MUG-BLU", 2), ("TEAPOT", 1), ("BOWL", 4)],
+            ),
+            ("MUG-BLU x 3 plus 2 bowls", &[("MUG-BLU", 3), ("BOWL", 2)]),
+            ("2 x Cast Iron\nTeapot", &[("TEAPOT", 2)]),
+            // sizes and models are names, not quantities
+            ("2 x Notebook A4", &[("NB-A4", 2)]),
+            ("A4 notebook x3", &[("NB-A4", 3)]),
+            ("I'd like 4 notebooks A5 please", &[("NB-A5", 4)]),
+            ("2 Olive Oil 500 ml", &[("OIL-500", 2)]),
+            ("olive oil 500ml x 2", &[("OIL-500", 2)]),
+            ("Perfume No. 5 x 2", &[("PERF-5", 2)]),
+            ("I'd like a 12-piece knife set", &[("KNIFE-12", 1)]),
+            ("3 x 6-piece knife set", &[("KNIFE-6", 3)]),
+            // German
+            (
+                "Zwei Tassen und eine Teekanne",
+                &[("MUG-BLU", 2), ("TEAPOT", 1)],
+            ),
+            ("3 Stück Teekanne", &[("TEAPOT", 3)]),
+            ("Teekanne 2 Stk.", &[("TEAPOT", 2)]),
+            ("ein halbes Dutzend Tassen bitte", &[("MUG-BLU", 6)]),
+            // French
+            ("deux bols et une théière", &[("BOWL", 2), ("TEAPOT", 1)]),
+            ("théière x 2", &[("TEAPOT", 2)]),
+            ("une demi-douzaine de bols", &[("BOWL", 6)]),
+            ("3 pièces tasse bleue", &[("MUG-BLU", 3)]),
+            // Spanish
+            ("dos tazas y una tetera", &[("MUG-BLU", 2), ("TEAPOT", 1)]),
+            ("tetera 2 uds", &[("TEAPOT", 2)]),
+            ("media docena de cuencos", &[("BOWL", 6)]),
+            // Italian
+            ("due tazze e una teiera", &[("MUG-BLU", 2), ("TEAPOT", 1)]),
+            ("teiera 3 pezzi", &[("TEAPOT", 3)]),
+            ("4 pz ciotola", &[("BOWL", 4)]),
+            // Dutch
+            (
+                "twee mokken en een theepot",
+                &[("MUG-BLU", 2), ("TEAPOT", 1)],
+            ),
+            ("theepot 2 stuks", &[("TEAPOT", 2)]),
+            // Portuguese
+            ("duas canecas e um bule", &[("MUG-BLU", 2), ("TEAPOT", 1)]),
+            ("bule 2 peças", &[("TEAPOT", 2)]),
+            ("meia dúzia de tigelas", &[("BOWL", 6)]),
+        ];
+        for (text, want) in cases {
+            let r = read(text);
+            let got: Vec<(&str, u32)> = r
+                .items
+                .iter()
+                .map(|i| (i.sku.as_str(), i.quantity))
+                .collect();
+            assert_eq!(
+                &got, want,
+                "{text}: unmatched {:?} notes {:?}",
+                r.unmatched, r.notes
+            );
+            assert!(r.unmatched.is_empty(), "{text}: {:?}", r.unmatched);
+        }
+    }
+
+    #[test]
+    fn asked_not_guessed() {
+        let cases: &[(&str, Problem)] = &[
+            ("3 notebooks", Problem::Ambiguous),
+            ("2 x olive oil", Problem::Ambiguous),
+            ("a quarter dozen rice bowls", Problem::Quantity),
+            ("a third of a dozen blue mugs", Problem::Quantity),
+            ("I'd like some tea towels", Problem::Quantity),
+            ("Could I order the teapot?", Problem::Quantity),
+            ("- Teapot", Problem::Quantity),
+            ("2 linen teapots", Problem::Unknown),
+            ("quiero algunas teteras", Problem::Quantity),
+            ("ich hätte gern ein paar Tassen", Problem::Quantity),
+        ];
+        for (text, problem) in cases {
+            let r = read(text);
+            assert!(r.items.is_empty(), "{text}: {:?}", r.items);
+            assert_eq!(
+                r.unmatched
+                    .iter()
+                    .map(|u| u.problem.clone())
+                    .collect::<Vec<_>>(),
+                vec![problem.clone()],
+                "{text}: {:?}",
+                r.notes
+            );
+        }
+        let two = read("2 notebooks");
+        assert_eq!(
+            two.unmatched[0].suggestions,
+            vec!["Notebook A4", "Notebook A5"]
+        );
+    }
+
+    #[test]
+    fn corrections_apply_to_what_they_correct() {
+        let cases: &[(&str, Lines, usize)] = &[
+            (
+                "2 blue mugs\n1 teapot\nforget the teapot",
+                &[("MUG-BLU", 2)],
+                0,
+            ),
+            (
+                "2 blue mugs\n\nP.S. better make it four",
+                &[("MUG-BLU", 4)],
+                0,
+            ),
+            (
+                "2 blue mugs\n1 teapot\nactually 3 instead of 2",
+                &[("MUG-BLU", 3), ("TEAPOT", 1)],
+                0,
+            ),
+            (
+                "2 blue mugs\n1 teapot\nActually make that 5 teapots",
+                &[("MUG-BLU", 2), ("TEAPOT", 5)],
+                0,
+            ),
+            (
+                "2 blue mugs\n1 teapot\nstreich die Teekanne",
+                &[("MUG-BLU", 2)],
+                0,
+            ),
+            // Which one? Ask.
+            (
+                "2 blue mugs\n1 teapot\nmake it 3",
+                &[("MUG-BLU", 2), ("TEAPOT", 1)],
+                1,
+            ),
+        ];
+        for (text, want, asks) in cases {
+            let r = read(text);
+            let got: Vec<(&str, u32)> = r
+                .items
+                .iter()
+                .map(|i| (i.sku.as_str(), i.quantity))
+                .collect();
+            assert_eq!(&got, want, "{text}: {:?}", r.notes);
+            assert_eq!(r.unmatched.len(), *asks, "{text}: {:?}", r.unmatched);
+        }
+    }
+
+    #[test]
+    fn not_order_lines() {
+        for text in [
+            "I need them by 12 December",
+            "Thanks for the lovely teapot last time!",
+            "My dear friend recommended you",
+            "We are 2 people",
+            "Order 12345",
+        ] {
+            let r = read(text);
+            assert!(r.is_empty(), "{text}: {:?} {:?}", r.items, r.unmatched);
         }
     }
 }

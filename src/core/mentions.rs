@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::catalog::{Catalog, Match, is_number, normalize_word};
+use super::catalog::{Catalog, Match, is_number, normalize_word, split_measure};
 use super::numbers::{Amount, is_joiner, is_unit, marked_number, quantity_at};
 
 static WORD: LazyLock<Regex> =
@@ -38,6 +38,9 @@ pub struct Mention {
     pub found: Match,
     /// One of its words was a typo of a catalog word.
     pub corrected: bool,
+    /// It holds no word that ends a name: "taza" of "taza azul", but also "red" of "Red
+    /// Polka Dot Mug". It counts only with a real count and nothing of the customer's after.
+    pub weak: bool,
 }
 
 /// How a quantity was found, for `parse --explain`.
@@ -58,11 +61,13 @@ pub struct Reading {
     pub span: (usize, usize),
     /// The product words as written.
     pub name: (usize, usize),
+    /// Nothing but an end, a joiner or its count follows the name.
+    pub ends_clean: bool,
 }
 
 /// Words that may sit inside a product name without ending it ("box of matches").
 const INNER: &[&str] = &[
-    "of", "the", "de", "du", "des", "di", "von", "van", "do", "da",
+    "of", "the", "de", "du", "des", "di", "von", "van", "do", "da", "piece", "pieces", "pc", "pcs",
 ];
 
 /// Words that end the reach of a quantity: "I need 2 weeks for the teapot" binds nothing.
@@ -163,12 +168,16 @@ pub fn words(line: &str, catalog: &Catalog) -> Vec<Word> {
             continue;
         }
         let mut offset = m.start();
+        let mut parts = Vec::new();
         for part in text.split(['-', '_']) {
-            let start = offset;
-            offset += part.len() + 1;
-            if part.is_empty() {
-                continue;
+            let mut at = offset;
+            for piece in split_measure(part) {
+                parts.push((at, piece));
+                at += piece.len();
             }
+            offset += part.len() + 1;
+        }
+        for (start, part) in parts {
             let lower = part.trim_end_matches(['\'', '’']).to_lowercase();
             let (known, corrected) = lookup(&lower, catalog);
             out.push(Word {
@@ -201,6 +210,18 @@ fn lookup(lower: &str, catalog: &Catalog) -> (Option<String>, bool) {
             if catalog.knows_word(&guess) {
                 return (Some(guess), false);
             }
+            // Dutch doubles the consonant before "-en": "mokken" is "mok".
+            let mut chars: Vec<char> = stem.chars().collect();
+            if suffix == "en"
+                && chars.len() >= 3
+                && chars[chars.len() - 1] == chars[chars.len() - 2]
+            {
+                chars.pop();
+                let guess: String = chars.into_iter().collect();
+                if catalog.knows_word(&guess) {
+                    return (Some(guess), false);
+                }
+            }
         }
     }
     if is_number(&norm)
@@ -230,6 +251,7 @@ pub fn mentions(words: &[Word], catalog: &Catalog) -> Vec<Mention> {
                 to: i + 1,
                 found: Match::One(sku),
                 corrected: false,
+                weak: false,
             });
             i += 1;
             continue;
@@ -293,24 +315,25 @@ fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &
     let corrected = words[from..to].iter().any(|w| w.corrected);
     let found = catalog.match_words(&k);
     if found != Match::None {
-        if names_a_product(&k, catalog) {
+        let weak = !names_a_product(&k, catalog);
+        if !weak || matches!(found, Match::One(_)) {
             out.push(Mention {
                 from,
                 to,
                 found,
                 corrected,
+                weak,
             });
         }
         return;
     }
     // Two names side by side: the longest left part that matches, then the rest.
     for cut in (from + 1..to).rev() {
-        let left = keys(words, from, cut);
-        if !left.is_empty()
-            && catalog.match_words(&left) != Match::None
-            && !keys(words, cut, to).is_empty()
-            && catalog.match_words(&keys(words, cut, to)) != Match::None
-        {
+        let (left, right) = (keys(words, from, cut), keys(words, cut, to));
+        let names = |k: &[&str]| {
+            !k.is_empty() && names_a_product(k, catalog) && catalog.match_words(k) != Match::None
+        };
+        if names(&left) && names(&right) {
             resolve_run(words, from, cut, catalog, out);
             resolve_run(words, cut, to, catalog, out);
             return;
@@ -324,6 +347,7 @@ fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &
             to,
             found: Match::None,
             corrected,
+            weak: false,
         });
     }
 }
@@ -391,6 +415,11 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
             (None, Some((a, ak, _))) => (Some(a), Bound::After, m.from, ak),
             (None, None) => (None, Bound::None, m.from, m.to),
         };
+        let next = lower.get(m.to).copied().unwrap_or("");
+        let ends_clean = next.is_empty()
+            || is_joiner(next)
+            || SENTENCE_END.contains(&next)
+            || (bound == Bound::After && qto > m.to && after.is_some_and(|(_, _, at)| at == m.to));
         floor = qto.max(m.to);
         out.push(Reading {
             mention: m.clone(),
@@ -398,6 +427,7 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
             bound,
             span: (words[qfrom].start, words[qto - 1].end),
             name: (words[m.from].start, words[m.to - 1].end),
+            ends_clean,
         });
     }
     (words, out)
@@ -408,6 +438,7 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
 fn before(lower: &[&str], floor: usize, from: usize) -> Option<(Amount, usize)> {
     let mut best: Option<(Amount, usize, usize)> = None;
     let mut gap = 0;
+    let mut extra = 0;
     let mut k = from;
     while k > floor {
         k -= 1;
@@ -428,8 +459,13 @@ fn before(lower: &[&str], floor: usize, from: usize) -> Option<(Amount, usize)> 
             }
             continue;
         }
-        if best.is_some() && !is_number(w) {
-            break;
+        // Past a count, look a little further for the phrase it ends: "a third of a dozen".
+        if best.is_some() {
+            extra += 1;
+            if extra > 3 {
+                break;
+            }
+            continue;
         }
         if BARRIER.contains(&w) || is_number(w) {
             break;
