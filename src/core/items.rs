@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, Match};
 use super::mentions::{Bound, Reading, read_line};
-use super::numbers::{Amount as Qty, quantity_at};
+use super::numbers::{Amount as Qty, is_article, quantity_at};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemLine {
@@ -87,7 +87,7 @@ static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// "forget the teapot", "streich die Teekanne", "annulez le bol": leave out what follows.
 static REMOVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:forget|cancel|scratch|remove|drop|skip|delete|leave out|take off|no (?:more|need for)|no longer (?:need|want)|(?:don'?t|do not) (?:need|want)|streich\w*|vergiss|vergessen sie|storniere\w*|ohne|annule\w*|oublie\w*|olvida\w*|cancela\w*|quita\w*|sin|togli\w*|annulla\w*|dimentica\w*|senza|vergeet|annuleer\w*|zonder|esquece\w*|cancele\w*|retire\w*|sem)\b").unwrap()
+    Regex::new(r"(?i)\b(?:doch nicht|lieber nicht|nicht mehr|after all|forget|cancel|scratch|remove|drop|skip|delete|leave out|take off|no (?:more|need for)|no longer (?:need|want)|(?:don'?t|do not) (?:need|want)|streich\w*|vergiss|vergessen sie|storniere\w*|ohne|annule\w*|oublie\w*|olvida\w*|cancela\w*|quita\w*|sin|togli\w*|annulla\w*|dimentica\w*|senza|vergeet|annuleer\w*|zonder|esquece\w*|cancele\w*|retire\w*|sem)\b").unwrap()
 });
 /// "P.S. better make it four", "actually 3 instead of 2", "lieber drei": change an amount.
 static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
@@ -151,25 +151,19 @@ fn join_wrapped(lines: &[&str], skip: &[usize], catalog: &Catalog) -> Vec<String
             && !skip.contains(&(i + 1))
             && line.chars().last().is_some_and(char::is_alphabetic)
             && next.chars().next().is_some_and(char::is_alphabetic)
+            && line
+                .rsplit(|c: char| !c.is_alphanumeric())
+                .next()
+                .is_some_and(|w| catalog.knows_word(w))
             && {
-                let tail = super::mentions::words(line, catalog);
-                let head = super::mentions::words(next, catalog);
-                let t: Vec<&str> = tail
-                    .iter()
-                    .rev()
-                    .map_while(|w| w.known.as_deref())
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-                let h: Vec<&str> = head.iter().map_while(|w| w.known.as_deref()).collect();
-                !t.is_empty()
-                    && !h.is_empty()
-                    && matches!(
-                        catalog.match_words(&[t.clone(), h.clone()].concat()),
-                        Match::One(_)
-                    )
-                    && !matches!(catalog.match_words(&h), Match::One(_))
+                // Joined, a name must run across the break and name one item.
+                let joined = format!("{line} {next}");
+                let words = super::mentions::words(&joined, catalog);
+                super::mentions::mentions(&words, catalog).iter().any(|m| {
+                    matches!(m.found, Match::One(_))
+                        && words[m.from].start < line.len()
+                        && words[m.to - 1].end > line.len()
+                })
             };
         if wraps {
             out.push(format!("{line} {next}"));
@@ -211,8 +205,9 @@ fn scan_line(trimmed: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requ
         return;
     }
     // "12-piece Knife Set": a number the name needs is no quantity.
-    let named_by_number = matches!(catalog.match_product(clean_product(&line)), Match::One(_));
-    if let Some((product, qty, explicit)) = list_shape(&line).filter(|_| !named_by_number) {
+    let shape = list_shape(&line)
+        .filter(|_| !matches!(catalog.match_product(clean_product(&line)), Match::One(_)));
+    if let Some((product, qty, explicit)) = shape {
         let product = clean_product(product);
         if catalog.match_product(product) != Match::None {
             resolve(&line, product, qty, catalog, max_quantity, explicit, out);
@@ -255,7 +250,11 @@ fn anchored(
             // A typo of a catalog word counts only with a real count beside it: "a dear
             // friend" must not become a pear.
             _ if r.mention.corrected
-                && (r.amount.is_none() || r.bound == Bound::Before && is_article(line, &r)) =>
+                && (r.amount.is_none()
+                    || r.bound == Bound::Before
+                        && counts_by_article(line, &r)
+                        && !asks
+                        && r.mention.to - r.mention.from < 2) =>
             {
                 out.note(
                     line,
@@ -264,7 +263,7 @@ fn anchored(
             }
             _ if r.mention.weak
                 && (r.amount.is_none()
-                    || r.bound == Bound::Before && is_article(line, &r)
+                    || r.bound == Bound::Before && counts_by_article(line, &r)
                     || !r.ends_clean) =>
             {
                 out.note(
@@ -308,16 +307,13 @@ fn anchored(
     (out.items.len(), out.unmatched.len()) != before
 }
 
-fn is_article(line: &str, r: &Reading) -> bool {
+fn counts_by_article(line: &str, r: &Reading) -> bool {
     let first = line[r.span.0..r.span.1]
         .split_whitespace()
         .next()
         .unwrap_or("")
         .to_lowercase();
-    matches!(
-        first.as_str(),
-        "a" | "an" | "un" | "une" | "ein" | "eine" | "einen" | "een" | "una" | "uno" | "um" | "uma"
-    )
+    super::numbers::is_article(&first)
 }
 
 fn describe(catalog: &Catalog, r: &Reading) -> String {
@@ -411,7 +407,9 @@ fn correction(line: &str, catalog: &Catalog, max_quantity: u32, out: &mut Reques
         let dropped: Vec<usize> = readings
             .iter()
             .filter(|r| {
-                r.name.0 >= cue.end() && line[cue.end()..r.name.0].split_whitespace().count() <= 2
+                let near = |a: usize, b: usize| line[a..b].split_whitespace().count() <= 2;
+                (r.name.0 >= cue.end() && near(cue.end(), r.name.0))
+                    || (r.name.1 <= cue.start() && near(r.name.1, cue.start()))
             })
             .filter_map(|r| match r.mention.found {
                 Match::One(i) => Some(i),
@@ -438,7 +436,17 @@ fn correction(line: &str, catalog: &Catalog, max_quantity: u32, out: &mut Reques
     }
     let mut handled = false;
     for r in &readings {
-        if let (Match::One(i), Some(Qty::Number(n))) = (&r.mention.found, r.amount) {
+        // "make that three bottles": of the bottles we sell, the one asked for above.
+        let ordered = |i: &usize| out.items.iter().any(|it| it.sku == catalog.items[*i].sku);
+        let one = match &r.mention.found {
+            Match::One(i) => Some(*i),
+            Match::Many(v) if v.iter().filter(|i| ordered(i)).count() == 1 => {
+                v.iter().copied().find(|i| ordered(i))
+            }
+            _ => None,
+        };
+        if let (Some(i), Some(Qty::Number(n))) = (one, r.amount) {
+            let i = &i;
             let sku = &catalog.items[*i].sku;
             if let Some(item) = out.items.iter_mut().find(|it| &it.sku == sku) {
                 if n >= 1 && n <= i64::from(max_quantity) {
@@ -472,7 +480,7 @@ fn correction(line: &str, catalog: &Catalog, max_quantity: u32, out: &mut Reques
     let mut k = 0;
     while k < lower.len() {
         match quantity_at(&lower, k) {
-            Some((Qty::Number(n), end)) if !(end == k + 1 && is_article_word(lower[k])) => {
+            Some((Qty::Number(n), end)) if !(end == k + 1 && is_article(lower[k])) => {
                 if instead.is_some_and(|at| words[k].start > at) {
                     old.get_or_insert(n);
                 } else {
@@ -514,13 +522,6 @@ fn correction(line: &str, catalog: &Catalog, max_quantity: u32, out: &mut Reques
         );
     }
     true
-}
-
-fn is_article_word(w: &str) -> bool {
-    matches!(
-        w,
-        "a" | "an" | "un" | "une" | "ein" | "eine" | "einen" | "een" | "una" | "uno" | "um" | "uma"
-    )
 }
 
 /// The list shapes: product text, quantity, and whether an explicit marker ("x", "qty", "(n)")

@@ -12,10 +12,11 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::catalog::{Catalog, Match, is_number, normalize_word, split_measure};
-use super::numbers::{Amount, is_joiner, is_unit, marked_number, quantity_at};
+use super::numbers::{Amount, is_article, is_joiner, is_unit, marked_number, quantity_at};
 
-static WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[\p{L}\p{N}][\p{L}\p{N}'’_\-]*|[^\s\p{L}\p{N}]").unwrap());
+static WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\d+(?:[.,]\d+)+|[\p{L}\p{N}][\p{L}\p{N}'’_\-]*|[^\s\p{L}\p{N}]").unwrap()
+});
 
 /// One word or mark of a line, with where it stands.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub struct Word {
     pub corrected: bool,
     /// The whole token is this entry's SKU.
     pub sku: Option<usize>,
+    /// Which token of the line it came from: "C-20" and "24-piece" are one token each.
+    pub token: usize,
 }
 
 /// A product named in a line: words `from..to` and what they match.
@@ -38,6 +41,8 @@ pub struct Mention {
     pub found: Match,
     /// One of its words was a typo of a catalog word.
     pub corrected: bool,
+    /// Its words are a whole name, alias or SKU, not part of one.
+    pub exact: bool,
     /// It holds no word that ends a name: "taza" of "taza azul", but also "red" of "Red
     /// Polka Dot Mug". It counts only with a real count and nothing of the customer's after.
     pub weak: bool,
@@ -151,7 +156,7 @@ const SENTENCE_END: &[&str] = &[".", "!", "?"];
 /// Cut a line into words, each looked up in the catalog.
 pub fn words(line: &str, catalog: &Catalog) -> Vec<Word> {
     let mut out = Vec::new();
-    for m in WORD.find_iter(line) {
+    for (token, m) in WORD.find_iter(line).enumerate() {
         let text = m.as_str();
         if let Some(i) = catalog
             .sku(text)
@@ -164,12 +169,19 @@ pub fn words(line: &str, catalog: &Catalog) -> Vec<Word> {
                 known: None,
                 corrected: false,
                 sku: Some(i),
+                token,
             });
             continue;
         }
         let mut offset = m.start();
         let mut parts = Vec::new();
-        for part in text.split(['-', '_']) {
+        let decimal = text.starts_with(|c: char| c.is_ascii_digit());
+        let cuts: &[char] = if decimal {
+            &['-', '_', '.', ',']
+        } else {
+            &['-', '_']
+        };
+        for part in text.split(cuts) {
             let mut at = offset;
             for piece in split_measure(part) {
                 parts.push((at, piece));
@@ -187,6 +199,7 @@ pub fn words(line: &str, catalog: &Catalog) -> Vec<Word> {
                 known,
                 corrected,
                 sku: None,
+                token,
             });
         }
     }
@@ -251,6 +264,7 @@ pub fn mentions(words: &[Word], catalog: &Catalog) -> Vec<Mention> {
                 to: i + 1,
                 found: Match::One(sku),
                 corrected: false,
+                exact: true,
                 weak: false,
             });
             i += 1;
@@ -296,14 +310,39 @@ fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &
     let (mut from, mut to) = (from, to);
     // A number at either end belongs to the name only if the name needs it ("Notebook A4"
     // needs no number; "Olive Oil 500 ml" does; "2 teapots" does not).
-    while to - from > 1 && is_number(&words[from].lower) {
-        if keeps_number(words, from, to, from + 1, to, catalog) {
+    while to - from > 1
+        && is_number(&words[from].lower)
+        && words[from].token != words[from + 1].token
+    {
+        let with = catalog.match_words(&keys(words, from, to));
+        let without = catalog.match_words(&keys(words, from + 1, to));
+        // "5 Perfume No. 5": the name has its number already; "6-piece" is one token.
+        let keep = match (&with, &without) {
+            (Match::One(a), Match::One(b)) => a != b,
+            (Match::One(_), _) => true,
+            (Match::Many(a), Match::Many(b)) => a.len() < b.len(),
+            (Match::Many(_), Match::None) => true,
+            _ => false,
+        };
+        if keep {
             break;
         }
         from += 1;
     }
-    while to - from > 1 && is_number(&words[to - 1].lower) {
-        if keeps_number(words, from, to, from, to - 1, catalog) {
+    while to - from > 1
+        && is_number(&words[to - 1].lower)
+        && words[to - 1].token != words[to - 2].token
+    {
+        let with = catalog.match_words(&keys(words, from, to));
+        let without = catalog.match_words(&keys(words, from, to - 1));
+        // "Desk Calendar 2027" keeps its year; "Teapot 2" does not.
+        let keep = match (&with, &without) {
+            (Match::One(_), _) => true,
+            (Match::Many(a), Match::Many(b)) => a.len() < b.len(),
+            (Match::Many(_), Match::None) => true,
+            _ => false,
+        };
+        if keep {
             break;
         }
         to -= 1;
@@ -322,6 +361,7 @@ fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &
                 to,
                 found,
                 corrected,
+                exact: catalog.is_phrase(&k.join(" ")),
                 weak,
             });
         }
@@ -347,27 +387,9 @@ fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &
             to,
             found: Match::None,
             corrected,
+            exact: false,
             weak: false,
         });
-    }
-}
-
-fn keeps_number(
-    words: &[Word],
-    from: usize,
-    to: usize,
-    nfrom: usize,
-    nto: usize,
-    catalog: &Catalog,
-) -> bool {
-    let with = catalog.match_words(&keys(words, from, to));
-    let without = catalog.match_words(&keys(words, nfrom, nto));
-    match (&with, &without) {
-        (Match::One(a), Match::One(b)) => a != b,
-        (Match::One(_), _) => true,
-        (Match::Many(a), Match::Many(b)) => a.len() < b.len(),
-        (Match::Many(_), Match::None) => true,
-        _ => false,
     }
 }
 
@@ -389,7 +411,7 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
         let before = before(&lower, floor, m.from);
         let after = after(&lower, m.to, ceil);
         let (amount, bound, qfrom, qto) = match (before, after) {
-            (Some((b, bk)), Some((a, ak, _))) => {
+            (Some((b, bk, _)), Some((a, ak, _))) => {
                 // "a Notebook A4 x3": the marked count wins over an article.
                 if matches!(
                     lower[bk],
@@ -411,10 +433,24 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
                     (Some(Amount::Vague), Bound::After, bk, ak)
                 }
             }
-            (Some((b, bk)), None) => (Some(b), Bound::Before, bk, m.to),
+            (Some((b, bk, _)), None) => (Some(b), Bound::Before, bk, m.to),
             (None, Some((a, ak, _))) => (Some(a), Bound::After, m.from, ak),
             (None, None) => (None, Bound::None, m.from, m.to),
         };
+        // "1 x Espresso Cup" is not the shop's only cup: a word of the customer's own right
+        // before a partial name makes it a product we do not know.
+        let mut mention = m.clone();
+        let qend = before.map_or(m.from, |(_, _, end)| end);
+        if bound == Bound::Before && !m.exact && m.from > qend {
+            let prev = lower[m.from - 1];
+            if prev.chars().all(char::is_alphabetic)
+                && !FILLER.contains(&prev)
+                && !is_unit(prev)
+                && quantity_at(&[prev], 0).is_none()
+            {
+                mention.found = Match::None;
+            }
+        }
         let next = lower.get(m.to).copied().unwrap_or("");
         let ends_clean = next.is_empty()
             || is_joiner(next)
@@ -422,7 +458,7 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
             || (bound == Bound::After && qto > m.to && after.is_some_and(|(_, _, at)| at == m.to));
         floor = qto.max(m.to);
         out.push(Reading {
-            mention: m.clone(),
+            mention,
             amount,
             bound,
             span: (words[qfrom].start, words[qto - 1].end),
@@ -435,7 +471,7 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
 
 /// The quantity that ends right before a product, at or after `floor`: its amount and where
 /// it starts. "half a dozen" beats the "a dozen" inside it.
-fn before(lower: &[&str], floor: usize, from: usize) -> Option<(Amount, usize)> {
+fn before(lower: &[&str], floor: usize, from: usize) -> Option<(Amount, usize, usize)> {
     let mut best: Option<(Amount, usize, usize)> = None;
     let mut gap = 0;
     let mut extra = 0;
@@ -443,7 +479,8 @@ fn before(lower: &[&str], floor: usize, from: usize) -> Option<(Amount, usize)> 
     while k > floor {
         k -= 1;
         let w = lower[k];
-        if (is_joiner(w) && w != "&") || SENTENCE_END.contains(&w) || w == ":" {
+        let abbreviation = w == "." && k > 0 && is_unit(lower[k - 1]);
+        if ((is_joiner(w) && w != "&") || SENTENCE_END.contains(&w) || w == ":") && !abbreviation {
             break;
         }
         if k > 0 && lower[k - 1] == "/" {
@@ -470,7 +507,7 @@ fn before(lower: &[&str], floor: usize, from: usize) -> Option<(Amount, usize)> 
         if BARRIER.contains(&w) || is_number(w) {
             break;
         }
-        if !FILLER.contains(&w) && !is_unit(w) {
+        if !FILLER.contains(&w) && !is_unit(w) && !abbreviation {
             gap += 1;
             // "2 of your lovely blue mugs": two words of the customer's own, no more.
             if gap > 2 {
@@ -478,32 +515,82 @@ fn before(lower: &[&str], floor: usize, from: usize) -> Option<(Amount, usize)> 
             }
         }
     }
-    best.map(|(amount, k, _)| (amount, k))
+    best
 }
 
 fn skippable(w: &str) -> bool {
     FILLER.contains(&w) || is_unit(w) || !(BARRIER.contains(&w) || is_number(w) || is_joiner(w))
 }
 
-/// A marked quantity after a product, before `ceil`: "x2", "x 2", "(2)", "- 2", ": 2",
-/// "qty 2", "2 pcs", or a bare number right after the name at the end of the phrase.
+/// Words after a name that let a count still follow: "Bud Vase - just one".
+const SOFT: &[&str] = &[
+    "-",
+    "–",
+    ":",
+    "=",
+    "(",
+    "just",
+    "only",
+    "the",
+    "nur",
+    "seulement",
+    "juste",
+    "solo",
+    "sólo",
+    "alleen",
+    "apenas",
+    "só",
+    "solamente",
+    "soltanto",
+];
+
+/// Words that close a request: "3 please", "4 of them", "sei pezzi grazie".
+const COURTESY: &[&str] = &[
+    "please", "pls", "plz", "thanks", "thank", "bitte", "danke", "merci", "svp", "gracias",
+    "grazie", "bedankt", "obrigado", "obrigada", "por", "per", "s'il",
+];
+
+/// A count after a product, before `ceil`: "x2", "x 2", "(2)", "- 2", ": 2", "qty 2",
+/// "2 pcs", "sei pezzi", ", 3 please", "(just the one)", or a count right after the name at
+/// the end of the phrase. The amount, the index after it and where it starts.
 fn after(lower: &[&str], to: usize, ceil: usize) -> Option<(Amount, usize, usize)> {
     let at = |k: usize| if k < ceil { lower[k] } else { "" };
-    let number = |k: usize| {
+    // A count of up to three digits, or a number word ("one", "sei", "zwei").
+    let count = |k: usize| {
         let w = at(k);
-        is_number(w).then(|| w.parse::<i64>().unwrap_or(i64::MAX))
+        if is_number(w) {
+            return (w.len() <= 3).then(|| w.parse::<i64>().unwrap_or(i64::MAX));
+        }
+        if is_article(w) {
+            return None;
+        }
+        super::numbers::quantity_word(w)
     };
     let ends = |k: usize| {
-        let w = at(k);
+        let w = lower.get(k).copied().unwrap_or("");
+        if k >= ceil && k < lower.len() {
+            return false;
+        }
         w.is_empty()
             || is_joiner(w)
             || SENTENCE_END.contains(&w)
-            || matches!(w, ")" | "!" | "@" | "$" | "€" | "£")
+            || COURTESY.contains(&w)
+            || matches!(w, ")" | "@" | "$" | "€" | "£")
+            || (w == "of" && lower.get(k + 1) == Some(&"them"))
     };
     let mut j = to;
     let mut gap = 0;
+    let mut soft = true;
     while j < ceil {
         let w = at(j);
+        if w == "," || w == ";" {
+            if let Some(n) = count(j + 1)
+                && ends(j + 2)
+            {
+                return Some((Amount::Number(n), j + 2, j));
+            }
+            break;
+        }
         if (is_joiner(w) && w != "&") || SENTENCE_END.contains(&w) {
             break;
         }
@@ -511,24 +598,9 @@ fn after(lower: &[&str], to: usize, ceil: usize) -> Option<(Amount, usize, usize
             return Some((Amount::Number(n), j + 1, j));
         }
         if matches!(w, "x" | "×" | "*")
-            && let Some(n) = number(j + 1)
+            && let Some(n) = count(j + 1)
         {
             return Some((Amount::Number(n), j + 2, j));
-        }
-        if let Some(n) = number(j) {
-            if is_unit(at(j + 1)) {
-                return Some((Amount::Number(n), j + 2, j));
-            }
-            if j == to && ends(j + 1) {
-                return Some((Amount::Number(n), j + 1, j));
-            }
-            return None;
-        }
-        if w == "("
-            && let Some(n) = number(j + 1)
-            && at(j + 2) == ")"
-        {
-            return Some((Amount::Number(n), j + 3, j));
         }
         if QTY_LABELS.contains(&w) {
             let k = if matches!(at(j + 1), ":" | "=" | ".") {
@@ -536,19 +608,29 @@ fn after(lower: &[&str], to: usize, ceil: usize) -> Option<(Amount, usize, usize
             } else {
                 j + 1
             };
-            if let Some(n) = number(k) {
+            if let Some(n) = count(k) {
                 return Some((Amount::Number(n), k + 1, j));
             }
         }
-        if matches!(w, ":" | "-" | "–" | "=")
-            && let Some(n) = number(j + 1)
-            && ends(j + 2)
-        {
-            return Some((Amount::Number(n), j + 2, j));
+        if is_number(w) || count(j).is_some() {
+            let n = count(j)?;
+            if is_unit(at(j + 1)) {
+                let end = if at(j + 2) == "." { j + 3 } else { j + 2 };
+                return Some((Amount::Number(n), end, j));
+            }
+            if soft && ends(j + 1) {
+                let end = if at(j + 1) == ")" { j + 2 } else { j + 1 };
+                return Some((Amount::Number(n), end, j));
+            }
+            // A count of something else, or of the next product.
+            return None;
         }
-        gap += 1;
-        if gap > 5 {
-            break;
+        if !(SOFT.contains(&w) || is_unit(w)) {
+            soft = false;
+            gap += 1;
+            if gap > 5 {
+                break;
+            }
         }
         j += 1;
     }

@@ -85,7 +85,8 @@ fn is_fraction_word(word: &str) -> bool {
     )
 }
 
-fn is_article(word: &str) -> bool {
+/// "a", "ein", "une", "een", "uma": a count of one, and the weakest.
+pub fn is_article(word: &str) -> bool {
     matches!(
         word,
         "a" | "an" | "ein" | "eine" | "einen" | "un" | "une" | "una" | "uno" | "een" | "um" | "uma"
@@ -163,6 +164,23 @@ pub fn is_unit(word: &str) -> bool {
             | "unité"
             | "mal"
             | "times"
+            | "nos"
+            | "pack"
+            | "packs"
+            | "packet"
+            | "packets"
+            | "packung"
+            | "packungen"
+            | "paquet"
+            | "paquets"
+            | "paquete"
+            | "paquetes"
+            | "confezione"
+            | "confezioni"
+            | "pak"
+            | "pakken"
+            | "pacote"
+            | "pacotes"
     )
 }
 
