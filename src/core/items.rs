@@ -99,7 +99,7 @@ static INSTEAD: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// A line that asks to buy: a product named in it without a count is a question, not noise.
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:want|like|order|need|send|get|buy|take|add|please|have|möchte|hätte|bestell\w*|brauche|bitte|voudrais|aimerais|commande\w*|besoin|quiero|quisiera|pedir|necesito|por favor|vorrei|ordinare|per favore|wil|graag|bestellen|queria|quero|gostaria|encomendar)\b").unwrap()
+    Regex::new(r"(?i)\b(?:want|like|order|need|send|get|buy|take|add|please|have|decided|möchte|hätte|bestell\w*|brauche|bitte|voudrais|aimerais|commande\w*|besoin|quiero|quisiera|pedir|necesito|por favor|vorrei|ordinare|per favore|wil|graag|bestellen|queria|quero|gostaria|encomendar)\b").unwrap()
 });
 
 /// Scan the body's lines (minus those in `skip`, e.g. the address) for requested products.
@@ -207,8 +207,17 @@ fn scan_line(trimmed: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requ
     // "12-piece Knife Set": a number the name needs is no quantity.
     let shape = list_shape(&line)
         .filter(|_| !matches!(catalog.match_product(clean_product(&line)), Match::One(_)));
-    if let Some((product, qty, explicit)) = shape {
-        let product = clean_product(product);
+    if let Some((raw_product, qty, explicit)) = shape {
+        let product = clean_product(raw_product);
+        // "3 notebooks please and one Fountain Pen No. 7": what the courtesy cut off may
+        // name another product, which the mention reading finds.
+        let more = raw_product
+            .trim()
+            .get(product.len()..)
+            .is_some_and(|rest| catalog.looks_like_product(rest));
+        if more && anchored(&line, listed, catalog, max_quantity, out) {
+            return;
+        }
         if catalog.match_product(product) != Match::None {
             resolve(&line, product, qty, catalog, max_quantity, explicit, out);
             return;
@@ -280,6 +289,21 @@ fn anchored(
             None if r.mention.found == Match::None => {
                 out.note(line, format!("{said} without a count: set aside"));
             }
+            None if asks && the_one(line, &r) => {
+                out.note(
+                    line,
+                    format!("{said}, quantity 1: \"the\" and one of it, asked for"),
+                );
+                push_found(
+                    text,
+                    name,
+                    &r.mention.found,
+                    Qty::Number(1),
+                    catalog,
+                    max_quantity,
+                    out,
+                );
+            }
             None => {
                 out.note(line, format!("{said}, no count: asking how many"));
                 push_found(
@@ -305,6 +329,29 @@ fn anchored(
         }
     }
     (out.items.len(), out.unmatched.len()) != before
+}
+
+/// "I'd like the teapot", "decided on the Fountain Pen No. 7": a definite article before a
+/// singular name asks for one.
+fn the_one(line: &str, r: &Reading) -> bool {
+    let before = line[..r.name.0].trim_end();
+    let article = before
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    let singular = line[r.name.0..r.name.1]
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .find(|w| w.chars().any(char::is_alphabetic))
+        .is_some_and(|w| {
+            let w = w.to_lowercase();
+            crate::core::catalog::singular(&w) == w
+        });
+    singular
+        && matches!(
+            article.as_str(),
+            "the" | "der" | "die" | "das" | "den" | "le" | "la" | "el" | "il" | "lo" | "het" | "de"
+        )
 }
 
 fn counts_by_article(line: &str, r: &Reading) -> bool {
@@ -760,6 +807,7 @@ mod tests {
             ("I'd like 2 blue mugs only, please", &[("MUG-BLU", 2)]),
             ("Blue mug for my sister x2", &[("MUG-BLU", 2)]),
             ("a teapot as well please", &[("TEAPOT", 1)]),
+            ("Could I order the teapot?", &[("TEAPOT", 1)]),
             ("half a dozen blue mugs", &[("MUG-BLU", 6)]),
             ("a dozen rice bowls", &[("BOWL", 12)]),
             ("1/2 dozen rice bowls", &[("BOWL", 6)]),
@@ -844,8 +892,8 @@ mod tests {
             ("a quarter dozen rice bowls", Problem::Quantity),
             ("a third of a dozen blue mugs", Problem::Quantity),
             ("I'd like some tea towels", Problem::Quantity),
-            ("Could I order the teapot?", Problem::Quantity),
             ("- Teapot", Problem::Quantity),
+            ("I'd like the teapots", Problem::Quantity),
             ("2 linen teapots", Problem::Unknown),
             ("quiero algunas teteras", Problem::Quantity),
             ("ich hätte gern ein paar Tassen", Problem::Quantity),
