@@ -8,6 +8,7 @@ pub mod customer;
 pub mod daemon;
 pub mod db;
 pub mod dispatch;
+pub mod explain;
 pub mod export;
 pub mod fsutil;
 pub mod imap;

@@ -57,10 +57,14 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
-    /// Classify and extract one message; JSON on stdout; no database.
+    /// Classify and extract one message; JSON on stdout. The catalog is the CSV given, else
+    /// the shop's (read from the configured database, never written), as `process` reads it.
     Parse {
         #[arg(long)]
         catalog: Option<PathBuf>,
+        /// Print, for each line of the order text, what matched and why instead of JSON.
+        #[arg(long)]
+        explain: bool,
         file: PathBuf,
     },
     /// Take messages as if they had just arrived, in the given order.
@@ -250,7 +254,11 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init { dir } => init(&cli.config, dir.as_deref()),
         Command::Demo { fixtures, keep } => demo(fixtures, keep, now),
-        Command::Parse { catalog, file } => parse(&cli.config, catalog.as_deref(), &file),
+        Command::Parse {
+            catalog,
+            explain,
+            file,
+        } => parse(&cli.config, catalog.as_deref(), explain, &file),
         Command::Process { files } => {
             let config = load_config(&cli.config)?;
             let mut conn = store::open(&config.storage.database)?;
@@ -687,22 +695,37 @@ fn init(config_path: &Path, dir: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn parse(config_path: &Path, catalog_csv: Option<&Path>, file: &Path) -> Result<()> {
+fn parse(config_path: &Path, catalog_csv: Option<&Path>, explain: bool, file: &Path) -> Result<()> {
     let raw = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let catalog = match catalog_csv {
-        Some(p) => {
-            let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
-            Catalog::new(
-                store::parse_catalog_csv(f)?
-                    .into_iter()
-                    .map(|(item, _)| item)
-                    .collect(),
-            )
-        }
-        None => Catalog::default(),
-    };
     // The shop's own address tells our mail from a customer's; without a config, nothing is ours.
     let config = Config::load(config_path).ok();
+    let (catalog, catalog_from) = match (catalog_csv, &config) {
+        (Some(p), _) => {
+            let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+            let items: Vec<_> = store::parse_catalog_csv(f)?
+                .into_iter()
+                .map(|(item, _)| item)
+                .collect();
+            (Catalog::new(items), format!("{}", p.display()))
+        }
+        // What `process` would match against: the shop's catalog, read without writing.
+        (None, Some(c)) if c.storage.database.exists() => {
+            let db = &c.storage.database;
+            let conn = rusqlite::Connection::open_with_flags(
+                db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .with_context(|| format!("opening {}", db.display()))?;
+            let catalog = store::load_catalog(&conn)
+                .with_context(|| format!("reading the catalog from {}", db.display()))?;
+            (catalog, format!("the shop's database {}", db.display()))
+        }
+        _ => (
+            Catalog::default(),
+            "none (no --catalog, no database)".into(),
+        ),
+    };
     let shop_address = config
         .as_ref()
         .map(|c| c.shop.address.clone())
@@ -734,7 +757,14 @@ fn parse(config_path: &Path, catalog_csv: Option<&Path>, file: &Path) -> Result<
             reference_prefix: &prefix,
         },
     );
-    println!("{}", serde_json::to_string_pretty(&parsed.report())?);
+    if explain {
+        print!(
+            "{}",
+            mailcart::explain::explain(&parsed, &catalog_from, catalog.items.len())
+        );
+    } else {
+        println!("{}", serde_json::to_string_pretty(&parsed.report())?);
+    }
     Ok(())
 }
 

@@ -497,6 +497,40 @@ fn parse_prints_the_contract_json() {
 }
 
 #[test]
+fn parse_with_the_config_reads_the_shops_catalog_as_process_does_and_explains() {
+    let shop = Shop::new();
+    let path = shop.dir.path().join("p.eml");
+    std::fs::write(
+        &path,
+        eml(
+            PAT,
+            "Order",
+            "p2@example.test",
+            None,
+            "Could I get two blue mugs and a teapot for my sister?\n1 x Red Polka Dot Mug\n",
+        ),
+    )
+    .unwrap();
+    // No --catalog: the catalog is the one `inventory import` put in the shop's database.
+    let v = shop.json(&["parse", path.to_str().unwrap()]);
+    assert_eq!(v["kind"], "order");
+    assert_eq!(v["items"][0]["sku"], "MUG-BLU");
+    assert_eq!(v["items"][0]["quantity"], 2);
+    assert_eq!(v["items"][1]["sku"], "TEAPOT-CI");
+    assert_eq!(v["unmatched"][0], "1 x Red Polka Dot Mug");
+    let text = shop.run(&["parse", "--explain", path.to_str().unwrap()]);
+    for want in [
+        "the shop's database",
+        "(15 items)",
+        "names MUG-BLU, quantity 2 from \"two blue mugs\" (before the name)",
+        "names TEAPOT-CI, quantity 1 from \"a teapot\"",
+        "\"1 x Red Polka Dot Mug\": names nothing in the catalog; candidates: Red Glazed Mug",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+}
+
+#[test]
 fn bad_config_is_a_clear_error_naming_the_key() {
     let shop = Shop::new();
     let path = shop.dir.path().join("config.toml");

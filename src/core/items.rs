@@ -6,7 +6,8 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{Catalog, Match};
-use super::numbers::{is_vague_quantity, quantity_word};
+use super::mentions::{Bound, Reading, read_line};
+use super::numbers::{Amount as Qty, is_article, quantity_at};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemLine {
@@ -39,6 +40,16 @@ pub struct Unmatched {
 pub struct Requested {
     pub items: Vec<ItemLine>,
     pub unmatched: Vec<Unmatched>,
+    /// What each line of the text gave and why, for `parse --explain`.
+    #[serde(skip)]
+    pub notes: Vec<Note>,
+}
+
+/// What the reader made of one line of the order text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub line: String,
+    pub said: String,
 }
 
 impl Requested {
@@ -73,76 +84,23 @@ static QTY_LABEL_FIRST: LazyLock<Regex> = LazyLock::new(|| {
 static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\s*(?:[@=]\s*.*|\(\s*[$€£¥]?\s*\d[\d.,]*\s*(?:each|ea\.?|usd|eur)?\s*\)|[-–,]?\s*[$€£¥]\s*\d[\d.,]*.*|\bat\s+[$€£¥]?\d.*|[,.;!]*\s*(?:please|pls|thanks?|thank you)\b.*|[.,;:!?]+)$").unwrap()
 });
-static TOKEN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[\p{L}\p{N}][\p{L}\p{N}'’\-]*|[,.;:!?()/&+|]").unwrap());
 
-/// Words that end a product phrase in prose.
-const PHRASE_END: &[&str] = &[
-    "and",
-    "or",
-    "with",
-    "for",
-    "to",
-    "please",
-    "in",
-    "from",
-    "at",
-    "by",
-    "on",
-    "as",
-    "if",
-    "but",
-    "so",
-    "plus",
-    "also",
-    "than",
-    "that",
-    "which",
-    "because",
-    "thanks",
-    "thank",
-    "asap",
-    "today",
-    "tomorrow",
-    "instead",
-    "now",
-    "shipped",
-    "sent",
-    "delivered",
-    "would",
-    "will",
-    "could",
-    "can",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "each",
-    "total",
-    "i",
-    "we",
-    "you",
-    "it",
-    "they",
-];
-/// Words between a quantity and the product that carry nothing.
-const PHRASE_SKIP: &[&str] = &[
-    "of",
-    "the",
-    "x",
-    "×",
-    "more",
-    "extra",
-    "additional",
-    "pieces",
-    "pcs",
-    "your",
-    "those",
-    "these",
-    "new",
-];
-const MAX_PHRASE_WORDS: usize = 6;
+/// "forget the teapot", "streich die Teekanne", "annulez le bol": leave out what follows.
+static REMOVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:doch nicht|lieber nicht|nicht mehr|after all|forget|cancel|scratch|remove|drop|skip|delete|leave out|take off|no (?:more|need for)|no longer (?:need|want)|(?:don'?t|do not) (?:need|want)|streich\w*|vergiss|vergessen sie|storniere\w*|ohne|annule\w*|oublie\w*|olvida\w*|cancela\w*|quita\w*|sin|togli\w*|annulla\w*|dimentica\w*|senza|vergeet|annuleer\w*|zonder|esquece\w*|cancele\w*|retire\w*|sem)\b").unwrap()
+});
+/// "P.S. better make it four", "actually 3 instead of 2", "lieber drei": change an amount.
+static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:make (?:it|that|them|those|this)|change (?:it |that |them |this )?to|instead|rather|actually|correction|statt|anstatt|lieber|doch|au lieu|plutôt|finalement|en (?:vez|lugar)|mejor|invece|anzi|in plaats|liever|em vez|aliás)\b").unwrap()
+});
+/// The phrase before the old amount in "3 instead of 2".
+static INSTEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:instead of|rather than|statt|anstatt|au lieu de|en (?:vez|lugar) de|invece di|in plaats van|em vez de)\b").unwrap()
+});
+/// A line that asks to buy: a product named in it without a count is a question, not noise.
+static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:want|like|order|need|send|get|buy|take|add|please|have|decided|möchte|hätte|bestell\w*|brauche|bitte|voudrais|aimerais|commande\w*|besoin|quiero|quisiera|pedir|necesito|por favor|vorrei|ordinare|per favore|wil|graag|bestellen|queria|quero|gostaria|encomendar)\b").unwrap()
+});
 
 /// Scan the body's lines (minus those in `skip`, e.g. the address) for requested products.
 pub fn find_items(
@@ -152,21 +110,76 @@ pub fn find_items(
     max_quantity: u32,
 ) -> Requested {
     let mut out = Requested::default();
-    for (i, raw) in lines.iter().enumerate() {
-        if skip.contains(&i) {
+    for line in join_wrapped(lines, skip, catalog) {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.len() > 1000 {
             continue;
         }
-        scan_line(raw, catalog, max_quantity, &mut out);
+        if correction(trimmed, catalog, max_quantity, &mut out) {
+            continue;
+        }
+        let before = (out.items.len(), out.unmatched.len(), out.notes.len());
+        scan_line(trimmed, catalog, max_quantity, &mut out);
+        if (out.items.len(), out.unmatched.len(), out.notes.len()) == before {
+            out.note(trimmed, "nothing from the catalog".into());
+        }
     }
     out
 }
 
-fn scan_line(raw: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requested) {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.len() > 1000 {
-        return;
+impl Requested {
+    fn note(&mut self, line: &str, said: String) {
+        self.notes.push(Note {
+            line: line.to_string(),
+            said,
+        });
     }
+}
+
+/// Lines a mail client broke inside a product name ("2 x Cast Iron" / "Teapot"), put back.
+fn join_wrapped(lines: &[&str], skip: &[usize], catalog: &Catalog) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if skip.contains(&i) {
+            i += 1;
+            continue;
+        }
+        let line = lines[i].trim();
+        let next = lines.get(i + 1).map(|l| l.trim()).unwrap_or("");
+        let wraps = !next.is_empty()
+            && !skip.contains(&(i + 1))
+            && line.chars().last().is_some_and(char::is_alphabetic)
+            && next.chars().next().is_some_and(char::is_alphabetic)
+            && line
+                .rsplit(|c: char| !c.is_alphanumeric())
+                .next()
+                .is_some_and(|w| catalog.knows_word(w))
+            && {
+                // Joined, a name must run across the break and name one item.
+                let joined = format!("{line} {next}");
+                let words = super::mentions::words(&joined, catalog);
+                super::mentions::mentions(&words, catalog).iter().any(|m| {
+                    matches!(m.found, Match::One(_))
+                        && words[m.from].start < line.len()
+                        && words[m.to - 1].end > line.len()
+                })
+            };
+        if wraps {
+            out.push(format!("{line} {next}"));
+            i += 2;
+        } else {
+            out.push(line.to_string());
+            i += 1;
+        }
+    }
+    out
+}
+
+fn scan_line(trimmed: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requested) {
     let mut line = BULLET.replace(trimmed, "").trim().to_string();
+    // A bulleted line is an order line even when it only names a product.
+    let listed = line.len() != trimmed.len();
     // "1. Blue Glazed Mug x 2": a numbered list, when the rest carries its own quantity.
     if let Some(m) = NUMBERED.find(&line) {
         let rest = &line[m.end()..];
@@ -191,31 +204,371 @@ fn scan_line(raw: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requeste
         }
         return;
     }
-    if let Some((product, qty, explicit)) = list_shape(&line) {
-        let product = clean_product(product);
-        match catalog.match_product(product) {
-            Match::None => {}
-            _ => {
-                resolve(&line, product, qty, catalog, max_quantity, explicit, out);
-                return;
-            }
+    // "12-piece Knife Set": a number the name needs is no quantity.
+    let shape = list_shape(&line)
+        .filter(|_| !matches!(catalog.match_product(clean_product(&line)), Match::One(_)));
+    if let Some((raw_product, qty, explicit)) = shape {
+        let product = clean_product(raw_product);
+        // "3 notebooks please and one Fountain Pen No. 7": what the courtesy cut off may
+        // name another product, which the mention reading finds.
+        let more = raw_product
+            .trim()
+            .get(product.len()..)
+            .is_some_and(|rest| catalog.looks_like_product(rest));
+        if more && anchored(&line, listed, catalog, max_quantity, out) {
+            return;
         }
-        let before = out.items.len() + out.unmatched.len();
-        scan_prose(&line, catalog, max_quantity, out);
-        if out.items.len() + out.unmatched.len() == before
-            && (explicit || catalog.looks_like_product(product))
-        {
+        if catalog.match_product(product) != Match::None {
+            resolve(&line, product, qty, catalog, max_quantity, explicit, out);
+            return;
+        }
+        if anchored(&line, listed, catalog, max_quantity, out) {
+            return;
+        }
+        if explicit || catalog.looks_like_product(product) {
             resolve(&line, product, qty, catalog, max_quantity, true, out);
         }
         return;
     }
-    scan_prose(&line, catalog, max_quantity, out);
+    anchored(&line, listed, catalog, max_quantity, out);
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Qty {
-    Number(i64),
-    Vague,
+/// Read the products the line names, each with its quantity. Whether anything was found.
+fn anchored(
+    line: &str,
+    listed: bool,
+    catalog: &Catalog,
+    max_quantity: u32,
+    out: &mut Requested,
+) -> bool {
+    let (_, readings) = read_line(line, catalog);
+    if readings.is_empty() {
+        return false;
+    }
+    let asks = REQUEST.is_match(line);
+    let before = (out.items.len(), out.unmatched.len());
+    for r in readings {
+        let text = &line[r.span.0..r.span.1];
+        let name = &line[r.name.0..r.name.1];
+        let bare = listed
+            && line
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .eq_ignore_ascii_case(name);
+        let said = describe(catalog, &r);
+        match r.amount {
+            // A typo of a catalog word counts only with a real count beside it: "a dear
+            // friend" must not become a pear.
+            _ if r.mention.corrected
+                && (r.amount.is_none()
+                    || r.bound == Bound::Before
+                        && counts_by_article(line, &r)
+                        && !asks
+                        && r.mention.to - r.mention.from < 2) =>
+            {
+                out.note(
+                    line,
+                    format!("{said}: a near spelling without a count, set aside"),
+                );
+            }
+            _ if r.mention.weak
+                && (r.amount.is_none()
+                    || r.bound == Bound::Before && counts_by_article(line, &r)
+                    || !r.ends_clean) =>
+            {
+                out.note(
+                    line,
+                    format!("{said}, by a word that is no product on its own: set aside"),
+                );
+            }
+            None if !(asks || bare) => {
+                out.note(
+                    line,
+                    format!("{said} without a count or a request to buy: set aside"),
+                );
+            }
+            None if r.mention.found == Match::None => {
+                out.note(line, format!("{said} without a count: set aside"));
+            }
+            None if asks && the_one(line, &r) => {
+                out.note(
+                    line,
+                    format!("{said}, quantity 1: \"the\" and one of it, asked for"),
+                );
+                push_found(
+                    text,
+                    name,
+                    &r.mention.found,
+                    Qty::Number(1),
+                    catalog,
+                    max_quantity,
+                    out,
+                );
+            }
+            None => {
+                out.note(line, format!("{said}, no count: asking how many"));
+                push_found(
+                    line,
+                    name,
+                    &r.mention.found,
+                    Qty::Vague,
+                    catalog,
+                    max_quantity,
+                    out,
+                );
+            }
+            Some(q) => {
+                out.note(
+                    line,
+                    format!(
+                        "{said}, {}",
+                        amount_reason(q, r.bound, &line[r.span.0..r.span.1])
+                    ),
+                );
+                push_found(text, name, &r.mention.found, q, catalog, max_quantity, out);
+            }
+        }
+    }
+    (out.items.len(), out.unmatched.len()) != before
+}
+
+/// "I'd like the teapot", "decided on the Fountain Pen No. 7": a definite article before a
+/// singular name asks for one.
+fn the_one(line: &str, r: &Reading) -> bool {
+    let before = line[..r.name.0].trim_end();
+    let article = before
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    let singular = line[r.name.0..r.name.1]
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .find(|w| w.chars().any(char::is_alphabetic))
+        .is_some_and(|w| {
+            let w = w.to_lowercase();
+            crate::core::catalog::singular(&w) == w
+        });
+    singular
+        && matches!(
+            article.as_str(),
+            "the" | "der" | "die" | "das" | "den" | "le" | "la" | "el" | "il" | "lo" | "het" | "de"
+        )
+}
+
+fn counts_by_article(line: &str, r: &Reading) -> bool {
+    let first = line[r.span.0..r.span.1]
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    super::numbers::is_article(&first)
+}
+
+fn describe(catalog: &Catalog, r: &Reading) -> String {
+    let typo = if r.mention.corrected {
+        " (spelling folded)"
+    } else {
+        ""
+    };
+    match &r.mention.found {
+        Match::One(i) => format!("names {}{typo}", catalog.items[*i].sku),
+        Match::Many(v) => format!(
+            "fits {} items equally ({}){typo}",
+            v.len(),
+            v.iter()
+                .take(5)
+                .map(|&i| catalog.items[i].sku.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Match::None => format!("catalog words that name no item{typo}"),
+    }
+}
+
+fn amount_reason(q: Qty, bound: Bound, text: &str) -> String {
+    let side = match bound {
+        Bound::Before => "before the name",
+        Bound::After => "after the name",
+        Bound::None => "none",
+    };
+    match q {
+        Qty::Number(n) => format!("quantity {n} from \"{text}\" ({side})"),
+        Qty::Vague => format!("an unclear quantity in \"{text}\": asking how many"),
+    }
+}
+
+/// Push what a mention found: an item, or the reason it cannot be one.
+fn push_found(
+    line: &str,
+    name: &str,
+    found: &Match,
+    qty: Qty,
+    catalog: &Catalog,
+    max_quantity: u32,
+    out: &mut Requested,
+) {
+    let unmatched = |problem, suggestions| Unmatched {
+        line: line.to_string(),
+        problem,
+        suggestions,
+    };
+    match found {
+        Match::One(i) => {
+            let item = &catalog.items[*i];
+            match qty {
+                Qty::Number(n) if n >= 1 && n <= i64::from(max_quantity) => {
+                    out.items.push(ItemLine {
+                        sku: item.sku.clone(),
+                        quantity: n as u32,
+                        line: line.to_string(),
+                    })
+                }
+                _ => out
+                    .unmatched
+                    .push(unmatched(Problem::Quantity, vec![item.name.clone()])),
+            }
+        }
+        Match::Many(v) => out.unmatched.push(unmatched(
+            Problem::Ambiguous,
+            v.iter()
+                .take(5)
+                .map(|&i| catalog.items[i].name.clone())
+                .collect(),
+        )),
+        Match::None => out
+            .unmatched
+            .push(unmatched(Problem::Unknown, catalog.suggestions(name))),
+    }
+}
+
+/// A line that corrects what the message asked before: leave an item out, or change its
+/// amount. Whether the line was one.
+fn correction(line: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requested) -> bool {
+    let removes = REMOVE.find(line);
+    let changes = CHANGE.is_match(line);
+    if removes.is_none() && !changes {
+        return false;
+    }
+    let (words, readings) = read_line(line, catalog);
+    if let Some(cue) = removes {
+        // Only what the cue is about: "forget the teapot", not every product in the line.
+        let dropped: Vec<usize> = readings
+            .iter()
+            .filter(|r| {
+                let near = |a: usize, b: usize| line[a..b].split_whitespace().count() <= 2;
+                (r.name.0 >= cue.end() && near(cue.end(), r.name.0))
+                    || (r.name.1 <= cue.start() && near(r.name.1, cue.start()))
+            })
+            .filter_map(|r| match r.mention.found {
+                Match::One(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        if !dropped.is_empty() {
+            for i in dropped {
+                let sku = &catalog.items[i].sku;
+                let had = out.items.len();
+                out.items.retain(|it| &it.sku != sku);
+                let said = if out.items.len() < had {
+                    format!("leaves out {sku}, asked for above")
+                } else {
+                    format!("leaves out {sku}, which was not asked for above")
+                };
+                out.note(line, said);
+            }
+            return true;
+        }
+    }
+    if !changes {
+        return false;
+    }
+    let mut handled = false;
+    for r in &readings {
+        // "make that three bottles": of the bottles we sell, the one asked for above.
+        let ordered = |i: &usize| out.items.iter().any(|it| it.sku == catalog.items[*i].sku);
+        let one = match &r.mention.found {
+            Match::One(i) => Some(*i),
+            Match::Many(v) if v.iter().filter(|i| ordered(i)).count() == 1 => {
+                v.iter().copied().find(|i| ordered(i))
+            }
+            _ => None,
+        };
+        if let (Some(i), Some(Qty::Number(n))) = (one, r.amount) {
+            let i = &i;
+            let sku = &catalog.items[*i].sku;
+            if let Some(item) = out.items.iter_mut().find(|it| &it.sku == sku) {
+                if n >= 1 && n <= i64::from(max_quantity) {
+                    out.notes.push(Note {
+                        line: line.to_string(),
+                        said: format!("changes {sku} from {} to {n}", item.quantity),
+                    });
+                    item.quantity = n as u32;
+                } else {
+                    out.unmatched.push(Unmatched {
+                        line: line.to_string(),
+                        problem: Problem::Quantity,
+                        suggestions: vec![catalog.items[*i].name.clone()],
+                    });
+                }
+                handled = true;
+            }
+        }
+    }
+    if handled {
+        return true;
+    }
+    if !readings.is_empty() || out.items.is_empty() {
+        return false;
+    }
+    // "better make it four", "3 instead of 2": an amount that names no product.
+    let lower: Vec<&str> = words.iter().map(|w| w.lower.as_str()).collect();
+    let instead = INSTEAD.find(line).map(|m| m.start());
+    let mut new = None;
+    let mut old = None;
+    let mut k = 0;
+    while k < lower.len() {
+        match quantity_at(&lower, k) {
+            Some((Qty::Number(n), end)) if !(end == k + 1 && is_article(lower[k])) => {
+                if instead.is_some_and(|at| words[k].start > at) {
+                    old.get_or_insert(n);
+                } else {
+                    new = Some(n);
+                }
+                k = end;
+            }
+            _ => k += 1,
+        }
+    }
+    let Some(n) = new else {
+        return false;
+    };
+    let fits: Vec<usize> = (0..out.items.len())
+        .filter(|&i| old.is_none_or(|o| i64::from(out.items[i].quantity) == o))
+        .collect();
+    if let [only] = fits[..]
+        && n >= 1
+        && n <= i64::from(max_quantity)
+    {
+        let item = &mut out.items[only];
+        let said = format!("changes {} from {} to {n}", item.sku, item.quantity);
+        item.quantity = n as u32;
+        out.note(line, said);
+    } else {
+        // Which line it corrects is not clear: ask rather than guess.
+        let suggestions = fits
+            .iter()
+            .filter_map(|&i| catalog.get(&out.items[i].sku).map(|c| c.name.clone()))
+            .collect();
+        out.unmatched.push(Unmatched {
+            line: line.to_string(),
+            problem: Problem::Quantity,
+            suggestions,
+        });
+        out.note(
+            line,
+            "changes an amount, but of which item is unclear: asking".into(),
+        );
+    }
+    true
 }
 
 /// The list shapes: product text, quantity, and whether an explicit marker ("x", "qty", "(n)")
@@ -275,115 +628,24 @@ fn resolve(
     report_unknown: bool,
     out: &mut Requested,
 ) {
-    let unmatched = |problem, suggestions| Unmatched {
-        line: line.to_string(),
-        problem,
-        suggestions,
+    let found = catalog.match_product(product);
+    if found == Match::None && !report_unknown {
+        return;
+    }
+    let count = match qty {
+        Qty::Number(n) => format!("quantity {n}"),
+        Qty::Vague => "no usable quantity".into(),
     };
-    match catalog.match_product(product) {
-        Match::One(i) => {
-            let item = &catalog.items[i];
-            match qty {
-                Qty::Number(n) if n >= 1 && n <= i64::from(max_quantity) => {
-                    out.items.push(ItemLine {
-                        sku: item.sku.clone(),
-                        quantity: n as u32,
-                        line: line.to_string(),
-                    })
-                }
-                _ => out
-                    .unmatched
-                    .push(unmatched(Problem::Quantity, vec![item.name.clone()])),
-            }
-        }
-        Match::Many(_) => out
-            .unmatched
-            .push(unmatched(Problem::Ambiguous, catalog.suggestions(product))),
-        Match::None if report_unknown => out
-            .unmatched
-            .push(unmatched(Problem::Unknown, catalog.suggestions(product))),
-        Match::None => {}
-    }
-}
-
-/// "could I get three of the small rice bowls and a teapot": a quantity word, then the words
-/// up to a phrase break are the product.
-fn scan_prose(line: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requested) {
-    let tokens: Vec<(usize, &str)> = TOKEN
-        .find_iter(line)
-        .map(|m| (m.start(), m.as_str()))
-        .collect();
-    let lower: Vec<String> = tokens.iter().map(|(_, t)| t.to_lowercase()).collect();
-    let mut i = 0;
-    while i < tokens.len() {
-        let Some((qty, mut j)) = quantity_at(&lower, i) else {
-            i += 1;
-            continue;
-        };
-        while j < tokens.len() && PHRASE_SKIP.contains(&lower[j].as_str()) {
-            j += 1;
-        }
-        let start = j;
-        while j < tokens.len()
-            && j - start < MAX_PHRASE_WORDS
-            && tokens[j]
-                .1
-                .chars()
-                .next()
-                .is_some_and(char::is_alphanumeric)
-            && !PHRASE_END.contains(&lower[j].as_str())
-            && quantity_at(&lower, j).is_none_or(|_| catalog.knows_word(&lower[j]))
-        {
-            j += 1;
-        }
-        if j == start {
-            i += 1;
-            continue;
-        }
-        let phrase_start = tokens[start].0;
-        let last = tokens[j - 1];
-        let phrase = &line[phrase_start..last.0 + last.1.len()];
-        let text = &line[tokens[i].0..last.0 + last.1.len()];
-        let is_product = !matches!(catalog.match_product(phrase), Match::None)
-            || catalog.looks_like_product(phrase);
-        if is_product {
-            resolve(text, phrase, qty, catalog, max_quantity, true, out);
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
-}
-
-/// A quantity starting at token `i`: the quantity and the index after it.
-fn quantity_at(lower: &[String], i: usize) -> Option<(Qty, usize)> {
-    let word = lower.get(i)?.as_str();
-    let next = lower.get(i + 1).map(String::as_str);
-    if matches!(word, "a" | "an") {
-        match next {
-            Some("couple" | "pair") => return Some((Qty::Number(2), skip_of(lower, i + 2))),
-            Some("dozen") => return Some((Qty::Number(12), skip_of(lower, i + 2))),
-            Some("few" | "bunch" | "lot" | "number") => {
-                return Some((Qty::Vague, skip_of(lower, i + 2)));
-            }
-            _ => {}
-        }
-    }
-    if is_vague_quantity(word) {
-        return Some((Qty::Vague, skip_of(lower, i + 1)));
-    }
-    if word.chars().all(|c| c.is_ascii_digit()) {
-        return Some((Qty::Number(word.parse().unwrap_or(i64::MAX)), i + 1));
-    }
-    quantity_word(word).map(|n| (Qty::Number(n), i + 1))
-}
-
-fn skip_of(lower: &[String], i: usize) -> usize {
-    if lower.get(i).is_some_and(|w| w == "of") {
-        i + 1
-    } else {
-        i
-    }
+    let said = match &found {
+        Match::One(i) => format!("list line: {} ({count})", catalog.items[*i].sku),
+        Match::Many(v) => format!(
+            "list line: \"{product}\" fits {} items equally: asking which",
+            v.len()
+        ),
+        Match::None => format!("list line: \"{product}\" names nothing in the catalog: asking"),
+    };
+    out.note(line, said);
+    push_found(line, product, &found, qty, catalog, max_quantity, out);
 }
 
 #[cfg(test)]
@@ -475,6 +737,245 @@ mod tests {
             "Call me at 555 1234",
         ] {
             assert_eq!(run(text), (vec![], vec![]), "{text}");
+        }
+    }
+
+    /// SKUs and quantities, in order.
+    type Lines<'a> = &'a [(&'a str, u32)];
+
+    /// A shop whose customers write in seven languages, with sizes and models in its names.
+    fn shop() -> Catalog {
+        let item = |sku: &str, name: &str, aliases: &[&str]| crate::core::catalog::CatalogItem {
+            sku: sku.into(),
+            name: name.into(),
+            unit_price: rust_decimal::Decimal::ONE,
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        };
+        Catalog::new(vec![
+            item(
+                "MUG-BLU",
+                "Blue Glazed Mug",
+                &[
+                    "blue mug",
+                    "blaue Tasse",
+                    "tasse bleue",
+                    "taza azul",
+                    "tazza blu",
+                    "blauwe mok",
+                    "caneca azul",
+                ],
+            ),
+            item(
+                "TEAPOT",
+                "Cast Iron Teapot",
+                &[
+                    "teapot",
+                    "Teekanne",
+                    "théière",
+                    "tetera",
+                    "teiera",
+                    "theepot",
+                    "bule",
+                ],
+            ),
+            item(
+                "BOWL",
+                "Rice Bowl",
+                &["bol", "Schale", "cuenco", "ciotola", "kom", "tigela"],
+            ),
+            item("NB-A4", "Notebook A4", &[]),
+            item("NB-A5", "Notebook A5", &[]),
+            item("OIL-500", "Olive Oil 500 ml", &[]),
+            item("OIL-1L", "Olive Oil 1 l", &[]),
+            item("PERF-5", "Perfume No. 5", &[]),
+            item("KNIFE-12", "12-piece Knife Set", &[]),
+            item("KNIFE-6", "6-piece Knife Set", &[]),
+            item("TOWEL", "Linen Tea Towel", &["tea towel"]),
+        ])
+    }
+
+    fn read(text: &str) -> Requested {
+        let lines: Vec<&str> = text.lines().collect();
+        find_items(&lines, &[], &shop(), 999)
+    }
+
+    #[test]
+    fn anchored_in_seven_languages() {
+        let cases: &[(&str, Lines)] = &[
+            // English
+            ("two mugs and a teapot", &[("MUG-BLU", 2), ("TEAPOT", 1)]),
+            ("I'd like 2 blue mugs only, please", &[("MUG-BLU", 2)]),
+            ("Blue mug for my sister x2", &[("MUG-BLU", 2)]),
+            ("a teapot as well please", &[("TEAPOT", 1)]),
+            ("Could I order the teapot?", &[("TEAPOT", 1)]),
+            ("half a dozen blue mugs", &[("MUG-BLU", 6)]),
+            ("a dozen rice bowls", &[("BOWL", 12)]),
+            ("1/2 dozen rice bowls", &[("BOWL", 6)]),
+            ("2 dozen rice bowls", &[("BOWL", 24)]),
+            ("one more teapot", &[("TEAPOT", 1)]),
+            ("2 tepaots please", &[("TEAPOT", 2)]),
+            ("Blue Mug ×2", &[("MUG-BLU", 2)]),
+            ("2 pcs teapot", &[("TEAPOT", 2)]),
+            ("teapot (3)", &[("TEAPOT", 3)]),
+            (
+                "Hi, could you send me 3 of your lovely rice bowls and a couple of tea towels?",
+                &[("BOWL", 3), ("TOWEL", 2)],
+            ),
+            (
+                "2 blue mugs, 1 teapot & 4 rice bowls",
+                &[("MUG-BLU", 2), ("TEAPOT", 1), ("BOWL", 4)],
+            ),
+            ("MUG-BLU x 3 plus 2 bowls", &[("MUG-BLU", 3), ("BOWL", 2)]),
+            ("2 x Cast Iron\nTeapot", &[("TEAPOT", 2)]),
+            // sizes and models are names, not quantities
+            ("2 x Notebook A4", &[("NB-A4", 2)]),
+            ("A4 notebook x3", &[("NB-A4", 3)]),
+            ("I'd like 4 notebooks A5 please", &[("NB-A5", 4)]),
+            ("2 Olive Oil 500 ml", &[("OIL-500", 2)]),
+            ("olive oil 500ml x 2", &[("OIL-500", 2)]),
+            ("Perfume No. 5 x 2", &[("PERF-5", 2)]),
+            ("I'd like a 12-piece knife set", &[("KNIFE-12", 1)]),
+            ("3 x 6-piece knife set", &[("KNIFE-6", 3)]),
+            // German
+            (
+                "Zwei Tassen und eine Teekanne",
+                &[("MUG-BLU", 2), ("TEAPOT", 1)],
+            ),
+            ("3 Stück Teekanne", &[("TEAPOT", 3)]),
+            ("Teekanne 2 Stk.", &[("TEAPOT", 2)]),
+            ("ein halbes Dutzend Tassen bitte", &[("MUG-BLU", 6)]),
+            // French
+            ("deux bols et une théière", &[("BOWL", 2), ("TEAPOT", 1)]),
+            ("théière x 2", &[("TEAPOT", 2)]),
+            ("une demi-douzaine de bols", &[("BOWL", 6)]),
+            ("3 pièces tasse bleue", &[("MUG-BLU", 3)]),
+            // Spanish
+            ("dos tazas y una tetera", &[("MUG-BLU", 2), ("TEAPOT", 1)]),
+            ("tetera 2 uds", &[("TEAPOT", 2)]),
+            ("media docena de cuencos", &[("BOWL", 6)]),
+            // Italian
+            ("due tazze e una teiera", &[("MUG-BLU", 2), ("TEAPOT", 1)]),
+            ("teiera 3 pezzi", &[("TEAPOT", 3)]),
+            ("4 pz ciotola", &[("BOWL", 4)]),
+            // Dutch
+            (
+                "twee mokken en een theepot",
+                &[("MUG-BLU", 2), ("TEAPOT", 1)],
+            ),
+            ("theepot 2 stuks", &[("TEAPOT", 2)]),
+            // Portuguese
+            ("duas canecas e um bule", &[("MUG-BLU", 2), ("TEAPOT", 1)]),
+            ("bule 2 peças", &[("TEAPOT", 2)]),
+            ("meia dúzia de tigelas", &[("BOWL", 6)]),
+        ];
+        for (text, want) in cases {
+            let r = read(text);
+            let got: Vec<(&str, u32)> = r
+                .items
+                .iter()
+                .map(|i| (i.sku.as_str(), i.quantity))
+                .collect();
+            assert_eq!(
+                &got, want,
+                "{text}: unmatched {:?} notes {:?}",
+                r.unmatched, r.notes
+            );
+            assert!(r.unmatched.is_empty(), "{text}: {:?}", r.unmatched);
+        }
+    }
+
+    #[test]
+    fn asked_not_guessed() {
+        let cases: &[(&str, Problem)] = &[
+            ("3 notebooks", Problem::Ambiguous),
+            ("2 x olive oil", Problem::Ambiguous),
+            ("a quarter dozen rice bowls", Problem::Quantity),
+            ("a third of a dozen blue mugs", Problem::Quantity),
+            ("I'd like some tea towels", Problem::Quantity),
+            ("- Teapot", Problem::Quantity),
+            ("I'd like the teapots", Problem::Quantity),
+            ("2 linen teapots", Problem::Unknown),
+            ("quiero algunas teteras", Problem::Quantity),
+            ("ich hätte gern ein paar Tassen", Problem::Quantity),
+        ];
+        for (text, problem) in cases {
+            let r = read(text);
+            assert!(r.items.is_empty(), "{text}: {:?}", r.items);
+            assert_eq!(
+                r.unmatched
+                    .iter()
+                    .map(|u| u.problem.clone())
+                    .collect::<Vec<_>>(),
+                vec![problem.clone()],
+                "{text}: {:?}",
+                r.notes
+            );
+        }
+        let two = read("2 notebooks");
+        assert_eq!(
+            two.unmatched[0].suggestions,
+            vec!["Notebook A4", "Notebook A5"]
+        );
+    }
+
+    #[test]
+    fn corrections_apply_to_what_they_correct() {
+        let cases: &[(&str, Lines, usize)] = &[
+            (
+                "2 blue mugs\n1 teapot\nforget the teapot",
+                &[("MUG-BLU", 2)],
+                0,
+            ),
+            (
+                "2 blue mugs\n\nP.S. better make it four",
+                &[("MUG-BLU", 4)],
+                0,
+            ),
+            (
+                "2 blue mugs\n1 teapot\nactually 3 instead of 2",
+                &[("MUG-BLU", 3), ("TEAPOT", 1)],
+                0,
+            ),
+            (
+                "2 blue mugs\n1 teapot\nActually make that 5 teapots",
+                &[("MUG-BLU", 2), ("TEAPOT", 5)],
+                0,
+            ),
+            (
+                "2 blue mugs\n1 teapot\nstreich die Teekanne",
+                &[("MUG-BLU", 2)],
+                0,
+            ),
+            // Which one? Ask.
+            (
+                "2 blue mugs\n1 teapot\nmake it 3",
+                &[("MUG-BLU", 2), ("TEAPOT", 1)],
+                1,
+            ),
+        ];
+        for (text, want, asks) in cases {
+            let r = read(text);
+            let got: Vec<(&str, u32)> = r
+                .items
+                .iter()
+                .map(|i| (i.sku.as_str(), i.quantity))
+                .collect();
+            assert_eq!(&got, want, "{text}: {:?}", r.notes);
+            assert_eq!(r.unmatched.len(), *asks, "{text}: {:?}", r.unmatched);
+        }
+    }
+
+    #[test]
+    fn not_order_lines() {
+        for text in [
+            "I need them by 12 December",
+            "Thanks for the lovely teapot last time!",
+            "My dear friend recommended you",
+            "We are 2 people",
+            "Order 12345",
+        ] {
+            let r = read(text);
+            assert!(r.is_empty(), "{text}: {:?} {:?}", r.items, r.unmatched);
         }
     }
 }

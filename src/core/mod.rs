@@ -15,6 +15,7 @@ pub mod erase;
 pub mod extract;
 pub mod inbound;
 pub mod items;
+pub mod mentions;
 pub mod money;
 pub mod numbers;
 pub mod order;
