@@ -6,6 +6,7 @@ pub mod address;
 pub mod aftersale;
 pub mod auth;
 pub mod body;
+pub mod cards;
 pub mod catalog;
 pub mod classify;
 pub mod command;
