@@ -153,6 +153,7 @@ fn main() {
                 shop_address: &config.shop.address,
                 max_quantity: 999,
                 reference_prefix: "MC",
+                spam_threshold: mailcart::core::not_for_us::DEFAULT_SPAM_THRESHOLD,
             },
         );
         orders += usize::from(!parsed.requested.items.is_empty());

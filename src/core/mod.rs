@@ -17,6 +17,7 @@ pub mod extract;
 pub mod inbound;
 pub mod items;
 pub mod money;
+pub mod not_for_us;
 pub mod numbers;
 pub mod order;
 pub mod payment;
