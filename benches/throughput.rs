@@ -250,6 +250,7 @@ fn read_all(messages: &[Vec<u8>], catalog: &Catalog, shop_address: &str) -> (f64
                 shop_address,
                 max_quantity: 999,
                 reference_prefix: "MC",
+                spam_threshold: mailcart::core::not_for_us::DEFAULT_SPAM_THRESHOLD,
             },
         );
         orders += usize::from(!parsed.requested.items.is_empty());

@@ -452,13 +452,30 @@ const BUILTIN_CARRIERS: &[(&str, &str)] = &[
 ];
 
 /// Who may be believed about where a message comes from.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Security {
     /// The authserv-id our own mail server writes into `Authentication-Results`. When set,
     /// payment notices and seller commands count only with a DKIM or DMARC pass from it.
     #[serde(default)]
     pub authserv_id: Option<String>,
+    /// A spam score (X-Spam-Score, or score= in X-Spam-Status) at or over this makes a
+    /// message spam: stored, counted, never answered nor forwarded to a seller.
+    #[serde(default = "default_spam_score_threshold")]
+    pub spam_score_threshold: f64,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            authserv_id: None,
+            spam_score_threshold: default_spam_score_threshold(),
+        }
+    }
+}
+
+fn default_spam_score_threshold() -> f64 {
+    crate::core::not_for_us::DEFAULT_SPAM_THRESHOLD
 }
 
 /// How long raw copies of messages are kept.

@@ -11,6 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use mailcart::config::Config;
 use mailcart::core::catalog::Catalog;
 use mailcart::core::extract::{ReadContext, read};
+use mailcart::core::not_for_us::DEFAULT_SPAM_THRESHOLD;
 use mailcart::pipeline::{Outcome, RandomReferences, process_batch};
 use mailcart::{cli_view, outbox, store};
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -755,6 +756,9 @@ fn parse(config_path: &Path, catalog_csv: Option<&Path>, explain: bool, file: &P
             shop_address: &shop_address,
             max_quantity,
             reference_prefix: &prefix,
+            spam_threshold: config
+                .as_ref()
+                .map_or(DEFAULT_SPAM_THRESHOLD, |c| c.security.spam_score_threshold),
         },
     );
     if explain {

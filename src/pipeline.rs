@@ -225,6 +225,7 @@ fn handle(
             shop_address: &config.shop.address,
             max_quantity: config.limits.max_quantity,
             reference_prefix: &config.shop.reference_prefix,
+            spam_threshold: config.security.spam_score_threshold,
         },
     );
     let (order, clashing) = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;

@@ -22,6 +22,7 @@ pub fn parse_json(path: &Path, catalog: &Catalog, config: &Config) -> Value {
             shop_address: &config.shop.address,
             max_quantity: config.limits.max_quantity,
             reference_prefix: &config.shop.reference_prefix,
+            spam_threshold: config.security.spam_score_threshold,
         },
     );
     serde_json::to_value(parsed.report()).unwrap()

@@ -25,6 +25,7 @@ fn read_all(raw: &[u8], catalog: &Catalog) {
             shop_address: "orders@lindenclay.test",
             max_quantity: 999,
             reference_prefix: "MC",
+            spam_threshold: mailcart::core::not_for_us::DEFAULT_SPAM_THRESHOLD,
         },
     );
     // The report must always serialise: it is what `parse` prints.

@@ -125,6 +125,7 @@ impl World {
                 shop_address: &self.config.shop.address,
                 max_quantity: self.config.limits.max_quantity,
                 reference_prefix: &self.config.shop.reference_prefix,
+                spam_threshold: self.config.security.spam_score_threshold,
             },
         )
     }

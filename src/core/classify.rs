@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::Verb;
 use super::inbound::Inbound;
+use super::not_for_us;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,6 +21,10 @@ pub enum Kind {
     AutoReply,
     Bounce,
     Bulk,
+    /// The shop's mail server marked it as spam: stored and counted, never answered.
+    Spam,
+    /// Someone reported mail from the shop as spam (an ARF feedback report).
+    SpamComplaint,
     Unknown,
 }
 
@@ -35,6 +40,8 @@ impl Kind {
             Kind::AutoReply => "auto_reply",
             Kind::Bounce => "bounce",
             Kind::Bulk => "bulk",
+            Kind::Spam => "spam",
+            Kind::SpamComplaint => "spam_complaint",
             Kind::Unknown => "unknown",
         }
     }
@@ -61,13 +68,32 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 
-/// Facts about the message that come from elsewhere than its own bytes.
-#[derive(Debug, Clone, Copy, Default)]
+/// Facts about the message that come from elsewhere than its own bytes, and the shop's setting
+/// that judges them.
+#[derive(Debug, Clone, Copy)]
 pub struct Signals {
     /// The body asks for products (items or unmatched product lines were found).
     pub asks_for_products: bool,
     /// The subject names one of our order references (`core::reference`).
     pub names_reference: bool,
+    /// A catalog item is recognised: an item line, or an unmatched line that names one.
+    pub names_catalog_item: bool,
+    /// Something reads as a request to buy ("I'd like to order", "ich möchte bestellen").
+    pub asks_to_buy: bool,
+    /// A spam score at or over this is spam (`[security] spam_score_threshold`).
+    pub spam_threshold: f64,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals {
+            asks_for_products: false,
+            names_catalog_item: false,
+            asks_to_buy: false,
+            spam_threshold: super::not_for_us::DEFAULT_SPAM_THRESHOLD,
+            names_reference: false,
+        }
+    }
 }
 
 pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
@@ -76,6 +102,12 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
     let report = msg.report_type.as_deref();
     if msg.set_aside.is_some() {
         return Kind::Unknown;
+    }
+    if not_for_us::is_complaint(msg) {
+        return Kind::SpamComplaint;
+    }
+    if not_for_us::spam(msg, signals.spam_threshold).is_some() {
+        return Kind::Spam;
     }
 
     if report == Some("delivery-status") || matches!(local.as_str(), "mailer-daemon" | "postmaster")
@@ -95,8 +127,12 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
         return Kind::AutoReply;
     }
     // RFC 3834 auto-replies also use the null sender; what is left with one is a bounce.
-    if msg.return_path.as_deref() == Some("") || from.is_empty() {
+    if msg.return_path.as_deref() == Some("") {
         return Kind::Bounce;
+    }
+    // No sender to answer (`Inbound::sender_problem` says why): for a person.
+    if from.is_empty() {
+        return Kind::Unknown;
     }
     let precedence = msg
         .precedence
@@ -124,13 +160,22 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
     if PAYMENT.is_match(&msg.subject) || PAYMENT.is_match(&head) || PAYMENT_CLAIM.is_match(&head) {
         return Kind::PaymentNotice;
     }
+    // Checked after payment notices: providers send those through the same mailers.
+    if not_for_us::bulk(msg).is_some() {
+        return Kind::Bulk;
+    }
     if CANCEL.is_match(&msg.subject) || CANCEL.is_match(&msg.text) {
         return Kind::Cancellation;
     }
     if STATUS.is_match(&msg.subject) || STATUS.is_match(&msg.text) {
         return Kind::StatusInquiry;
     }
-    if signals.asks_for_products {
+    // A first message that names nothing we sell and asks to buy nothing is not an order,
+    // however many lines look like order lines (a newsletter, a price list): it goes to a
+    // person rather than getting "which item did you mean?".
+    if signals.asks_for_products
+        && (signals.names_catalog_item || signals.asks_to_buy || msg.is_reply())
+    {
         return Kind::Order;
     }
     if msg.is_reply() || signals.names_reference {
@@ -182,6 +227,7 @@ mod tests {
         let shop = "orders@shop.test";
         let products = Signals {
             asks_for_products: true,
+            names_catalog_item: true,
             ..Signals::default()
         };
         let none = Signals::default();

@@ -364,17 +364,60 @@ fn decide_kind(input: &Input) -> Decision {
     match kind {
         Kind::AutoReply | Kind::Bulk => {
             let mut d = d;
-            d.event("ignored", json!({ "kind": kind.as_str(), "reason": "automatic or bulk mail is never answered" }));
+            let why = super::not_for_us::bulk(input.msg)
+                .unwrap_or_else(|| "automatic or bulk mail is never answered".into());
+            d.event("ignored", json!({ "kind": kind.as_str(), "reason": why }));
             d
         }
+        Kind::Spam => {
+            let mut d = d;
+            let why =
+                super::not_for_us::spam(input.msg, input.config.security.spam_score_threshold)
+                    .unwrap_or_else(|| "spam".into());
+            d.event("ignored", json!({ "kind": kind.as_str(), "reason": why }));
+            d
+        }
+        Kind::SpamComplaint => spam_complaint(input, d),
         Kind::Bounce => d.hold("delivery failure report: an email we sent may not have arrived"),
-        Kind::Unknown => d.hold("could not tell what this message asks"),
+        Kind::Unknown => match &input.msg.sender_problem {
+            Some(problem) => d.hold(problem.clone()),
+            None => d.hold("could not tell what this message asks"),
+        },
         Kind::PaymentNotice => super::settle::payment(input, d),
         Kind::SellerCommand => super::seller::command(input, d),
         Kind::StatusInquiry => status(input, d),
         Kind::Cancellation => cancel(input, d),
         Kind::Order | Kind::CustomerReply => order_message(input, d),
     }
+}
+
+/// Someone marked the shop's mail as spam: the sellers hear of it, since providers count such
+/// complaints against the shop's address. Nothing goes back to the reporter.
+fn spam_complaint(input: &Input, mut d: Decision) -> Decision {
+    let msg = input.msg;
+    let reporter = msg.sender();
+    let reporter = if reporter.is_empty() {
+        "a mail provider"
+    } else {
+        reporter.as_str()
+    };
+    d.event(
+        "spam_complaint",
+        json!({ "from": reporter, "message_id": msg.message_id }),
+    );
+    d.emails.extend(seller_alert(
+        input.config,
+        "A spam complaint about the shop's mail",
+        &format!(
+            "{reporter} sent a spam complaint (an abuse feedback report, subject \"{}\", \
+             Message-ID {}): someone who received an email from the shop marked it as spam. Mail \
+             providers count such complaints against the shop's address, and after a few the \
+             shop's mail lands in spam folders or is refused. The report is kept with the \
+             other messages; it says which email was reported.",
+            msg.subject, msg.message_id
+        ),
+    ));
+    d
 }
 
 fn status(input: &Input, mut d: Decision) -> Decision {
@@ -1043,7 +1086,12 @@ fn strip_reply_prefix(theirs: &str, ours: &str) -> String {
 fn warn_about_cards(input: &Input, d: &mut Decision) {
     let written_by_a_person = !matches!(
         input.parsed.kind,
-        Kind::AutoReply | Kind::Bulk | Kind::Bounce | Kind::SellerCommand
+        Kind::AutoReply
+            | Kind::Bulk
+            | Kind::Bounce
+            | Kind::SellerCommand
+            | Kind::Spam
+            | Kind::SpamComplaint
     );
     if input.cards_removed == 0 || input.msg.set_aside.is_some() || !written_by_a_person {
         return;
@@ -1140,6 +1188,7 @@ mod tests {
                 shop_address: &config.shop.address,
                 max_quantity: 999,
                 reference_prefix: "MC",
+                spam_threshold: crate::core::not_for_us::DEFAULT_SPAM_THRESHOLD,
             },
         );
         let available: HashMap<String, i64> = catalog

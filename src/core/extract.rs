@@ -10,7 +10,7 @@ use super::address::{ShippingAddress, find_address};
 use super::catalog::Catalog;
 use super::classify::{Kind, Signals, classify};
 use super::inbound::{Inbound, Mailbox};
-use super::items::{ItemLine, Requested, find_items};
+use super::items::{ItemLine, Problem, Requested, find_items};
 use super::payment::{PaymentNotice, read_notice};
 use super::reference;
 
@@ -75,6 +75,8 @@ pub struct ReadContext<'a> {
     pub max_quantity: u32,
     /// The shop's reference prefix: payment notices carry other codes of the same shape.
     pub reference_prefix: &'a str,
+    /// A spam score at or over this is spam (`[security] spam_score_threshold`).
+    pub spam_threshold: f64,
 }
 
 static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
@@ -101,6 +103,9 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
         Signals {
             asks_for_products: !requested.is_empty(),
             names_reference,
+            names_catalog_item: names_catalog_item(&requested),
+            asks_to_buy: asks_to_buy(msg),
+            spam_threshold: ctx.spam_threshold,
         },
     );
     let payment = (kind == Kind::PaymentNotice)
@@ -168,6 +173,35 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
         readings,
         payment: None,
     }
+}
+
+/// An item was found, or a line names one but could not be settled (two items fit, the
+/// quantity is unusable). A line that names nothing we sell is not evidence of an order.
+fn names_catalog_item(requested: &Requested) -> bool {
+    !requested.items.is_empty()
+        || requested
+            .unmatched
+            .iter()
+            .any(|u| matches!(u.problem, Problem::Ambiguous | Problem::Quantity))
+}
+
+/// A request to buy in the customer's words, first person or polite request, in the languages
+/// we read. Imperatives ("Order now!", "Jetzt bestellen") are what advertisements say.
+static BUY_INTENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:i(?:'?d| would| want(?: to)?| wish to| need| will| am going to)\s+(?:like\s+(?:to\s+)?)?(?:order|buy|purchase|get|have|take)\b|i'?d like\b|i would like\b|i'?ll take\b|(?:can|could|may) i (?:order|buy|get|have|purchase)\b|please (?:send|ship|sell|reserve|put aside) (?:me|us)\b|(?:we|i) (?:would|'d) like to (?:order|buy)|(?:place|placing|make) an order\b|ich (?:möchte|würde gerne?|hätte gerne?|will|bestelle|nehme)\b|wir (?:möchten|hätten gerne?|bestellen)\b|bitte (?:senden|schicken) sie mir\b|je (?:voudrais|souhaite|souhaiterais|veux|commande|prendrai)\b|j'aimerais\b|nous (?:voudrions|souhaitons|aimerions)\b|merci de (?:m'envoyer|me faire parvenir)\b|(?:quisiera|quiero|querría|necesito|me gustaría|deseo)\s+(?:pedir|comprar|encargar|ordenar|\d|un|una|dos|tres)|por favor,? (?:envíe|envíen|mánde)(?:n)?me\b|(?:vorrei|desidero|mi servono|mi serve|vogliamo|vorremmo)\b|per favore (?:inviatemi|mandatemi|spedite(?:mi)?)\b|ik (?:wil|zou) graag\b|graag (?:bestel|wil) ik\b|ik bestel\b|(?:stuur|zend) (?:me|mij)\b|(?:gostaria|queria|quero|queríamos|gostaríamos) de (?:encomendar|pedir|comprar)\b|(?:quero|queria) (?:encomendar|pedir|comprar|\d|um|uma|dois|duas)\b|por favor,? (?:enviem|mandem)-?me\b)")
+        .expect("a fixed pattern")
+});
+
+/// A subject that is just "Order" (or "Bestellung", "Commande" ...), maybe for someone.
+static ORDER_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:(?:new|my|neue|meine|nouvelle|ma|nuevo|mi|nuovo|il mio|nieuwe|mijn|novo|nova|a minha)\s+)?(?:order|bestellung|commande|pedido|ordine|bestelling|encomenda)(?:\s+(?:for|from|von|für|pour|de|da|van|voor|per|por|para)\s.*)?\s*[.!:]*\s*$")
+        .expect("a fixed pattern")
+});
+
+fn asks_to_buy(msg: &Inbound) -> bool {
+    let subject = SUBJECT_PREFIX.replace(&msg.subject, "");
+    let head: String = msg.text.chars().take(4000).collect();
+    ORDER_SUBJECT.is_match(&subject) || BUY_INTENT.is_match(&subject) || BUY_INTENT.is_match(&head)
 }
 
 /// "Thanks,\nPat Okafor" at the end of a message.

@@ -32,6 +32,16 @@ pub struct Inbound {
     pub authentication_results: Vec<String>,
     /// `report-type` of a multipart/report, lowercased.
     pub report_type: Option<String>,
+    /// Spam verdicts and bulk mailers' marks among the headers (`not_for_us::MARK_HEADERS`):
+    /// lowercased name, unfolded value.
+    pub marks: Vec<(String, String)>,
+    /// Addresses in To and Cc.
+    pub recipients: usize,
+    /// What in the HTML shows a newsletter (`not_for_us::html_bulk_layout`).
+    pub bulk_layout: Option<&'static str>,
+    /// Why the message has no sender we could answer, when `from` is None: no From header, one
+    /// that does not parse, several addresses, a header section read as body.
+    pub sender_problem: Option<String>,
     /// Why the message was not read at all (too large, too deeply nested, not MIME); such a
     /// message is kept for a person.
     pub set_aside: Option<String>,

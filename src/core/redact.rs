@@ -1,9 +1,10 @@
 //! Payment-card numbers found and removed from raw email before anything keeps it.
 //!
-//! The rule (from the issue): a run of 13-19 ASCII digits, with at most one space or one dash
-//! between two digits, that passes the Luhn check. A run is maximal, so the digits of a longer
-//! run (an order id, a tracking number) are never searched for a card inside them; letters next
-//! to the run do not matter, because people write "PAN4111111111111111".
+//! The rule: a run of 13-19 ASCII digits, with at most one space or one dash between two
+//! digits, that can be a card number (`cards::is_card`: Luhn, scheme prefix and length, the
+//! groupings cards are written in, not in a link, an address or a hex string). A run is maximal,
+//! so the digits of a longer run (an order id, a tracking number) are never searched for a card
+//! inside them; letters next to the run do not matter, because people write "PAN4111111111111111".
 //!
 //! [`redact_message`] edits the raw bytes rather than rebuilding the message: the stored copy
 //! must stay the message the customer sent (DKIM, threading headers, every other part) minus
@@ -15,6 +16,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::core::body::{html_to_text as body_html_to_text, unflow};
+use crate::core::cards;
 use mail_parser::decoders::charsets::map::charset_decoder;
 
 use mail_parser::{
@@ -167,23 +169,38 @@ fn card_runs_with(b: &[u8], layout: Layout) -> Vec<Range<usize>> {
         }
         let start = i;
         let mut digits = [0u8; 19];
-        let mut n = 0usize;
+        let mut groups = [0usize; 19];
+        let (mut n, mut g) = (0usize, 0usize);
         loop {
             if n < digits.len() {
                 digits[n] = b[i] - b'0';
+                groups[g] += 1;
             }
             n += 1;
             i += 1;
             if b.get(i).is_some_and(u8::is_ascii_digit) {
                 continue;
             }
+            let end = i;
             match separator_len(b, i, layout) {
-                Some(len) => i += len,
-                None => break,
+                Some(len) => {
+                    // A flowed soft break is where the client wrapped, not where the writer
+                    // spaced: with delsp=yes it joins "5555555555" and "554444" into one group.
+                    let soft_break = b[i] == b' ' && len > 1;
+                    i += len;
+                    if !soft_break {
+                        g = (g + 1).min(groups.len() - 1);
+                    }
+                }
+                None => {
+                    if n <= digits.len()
+                        && cards::is_card(b, start..end, &digits[..n], &groups[..=g])
+                    {
+                        out.push(start..end);
+                    }
+                    break;
+                }
             }
-        }
-        if (13..=19).contains(&n) && luhn(&digits[..n]) {
-            out.push(start..i);
         }
     }
     out
@@ -213,24 +230,6 @@ fn separator_len(b: &[u8], i: usize, layout: Layout) -> Option<usize> {
             .map(<[u8]>::len),
         _ => None,
     }
-}
-
-fn luhn(digits: &[u8]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(k, &d)| {
-            let d = u32::from(d);
-            if k % 2 == 1 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
 }
 
 /// `bytes` with its card numbers replaced, or None when it has none.
@@ -501,8 +500,8 @@ fn body_range(part: &MessagePart<'_>, buf: &[u8]) -> Option<Range<usize>> {
     (start <= end && end <= buf.len()).then_some(start..end)
 }
 
-/// HTML as a person sees it, reduced to what matters for finding numbers: digits, spaces
-/// (whitespace collapsed, &nbsp; included, as readers show it), dashes, "x" for any other
+/// HTML as a person sees it, reduced to what matters for finding numbers: ASCII as written,
+/// spaces (whitespace collapsed, &nbsp; included, as readers show it), "x" for any other
 /// visible character and a line break at every element boundary; inline elements and invisible
 /// characters (soft hyphen, zero-width) vanish. Nothing is dropped as hidden or quoted: a number
 /// in a quote is still stored. One forward pass, so hostile markup costs what its length costs.
@@ -561,9 +560,11 @@ fn rendered_html(html: &str) -> String {
                 i += len;
             }
             c if c.is_ascii() => {
+                // Other ASCII stays itself: a link or an address written out in the text
+                // must still read as one (`cards::is_card` leaves digits inside them alone).
                 let k = match c {
-                    b'0'..=b'9' | b'-' => c,
                     b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' => b' ',
+                    c if c.is_ascii_graphic() => c,
                     _ => b'x',
                 };
                 put(&mut out, k);
@@ -1380,10 +1381,12 @@ mod tests {
         let raw =
             b"Message-ID: <4111111111111111@x>\r\n\r\npay 4111 1111 1111 1111 ok; order 12345678";
         let r = blot_cards(raw).unwrap();
-        assert_eq!(r.count, 2);
+        // The Message-ID's digits are an identifier, not a card.
+        assert_eq!(r.count, 1);
         assert_eq!(r.raw.len(), raw.len());
         let text = String::from_utf8(r.raw).unwrap();
         assert!(text.contains("pay XXXX XXXX XXXX XXXX ok"), "{text}");
+        assert!(text.contains("<4111111111111111@x>"), "{text}");
         assert!(text.contains("order 12345678"));
         assert!(blot_cards(b"no numbers 123").is_none());
     }
@@ -1455,6 +1458,14 @@ mod tests {
             "4111.1111.1111.1111",  // dots are not separators
             "4111\n1111\n1111\n1111", // lines are not separators
             "4111\u{a0}1111\u{a0}1111\u{a0}1111", // nor is a no-break space
+            "0000000000000000",     // sixteen zeros: Luhn passes, no scheme
+            "0000 0000 0000 0000",
+            "retries 16 17 18 19 20 21 22 23 ok", // a row of numbers in a log
+            "https://shop.test/o/e2a0b3c1-4111-1111-1111-1111ab12cd34", // UUID in a link
+            "id e2a0b3c1-4111-1111-1111-1111ab12cd34 done", // and bare
+            "see https://t.test/c?id=4111111111111111&u=2", // a link's query
+            "<20261201.4111111111111111@mx.test>", // a Message-ID
+            "sha 9f86d081884c7d659a2feaa0c55ad0154111111111111111bcd", // hex
         ];
         for n in negatives {
             assert!(cards(n).is_empty(), "{n:?} -> {:?}", cards(n));
@@ -1542,10 +1553,11 @@ mod tests {
             out.contains("<div>2 x Blue Mug</div><div>Visa [card number removed]</div>"),
             "{out}"
         );
-        // A postcode above a phone number is no card, though mail-parser's html_to_text joins them.
+        // A postcode above a phone number is no card, though mail-parser's html_to_text joins
+        // them (Luhn-valid, but grouped 8-3-4 as no card is written).
         let raw =
             html("<div>2 x Blue Mug</div><div>Washington, DC 20500</div><div>202-456-1119</div>");
-        assert!(!find_cards(&html_to_text(&raw)).is_empty());
+        assert!(html_to_text(&raw).contains("20500202-456-1119"));
         assert_eq!(redact_message(raw.as_bytes()), None);
     }
 

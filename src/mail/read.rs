@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 
 use crate::core::body::{html_to_text, strip_reply, unflow};
 use crate::core::inbound::{Inbound, Mailbox};
+use crate::core::not_for_us;
 use crate::core::redact::{Redacted, blot_cards, redact_message};
 use crate::mail::limits::{self, MessageLimits};
 
@@ -119,6 +120,22 @@ fn parse(bytes: &[u8], whole: &[u8]) -> Option<Inbound> {
             .map(|r| r.trim().trim_matches(['<', '>']).trim().to_string()),
         _ => None,
     };
+    let (from, sender_problem) = sender(&msg, bytes);
+    let report_type = report_type.or_else(|| {
+        // A feedback report forwarded without its multipart/report wrapper still carries
+        // its machine-readable part.
+        msg.parts
+            .iter()
+            .any(|p| {
+                p.content_type().is_some_and(|ct| {
+                    ct.ctype().eq_ignore_ascii_case("message")
+                        && ct
+                            .subtype()
+                            .is_some_and(|s| s.eq_ignore_ascii_case("feedback-report"))
+                })
+            })
+            .then(|| "feedback-report".to_string())
+    });
     Some(Inbound {
         message_id: msg
             .message_id()
@@ -128,7 +145,8 @@ fn parse(bytes: &[u8], whole: &[u8]) -> Option<Inbound> {
         in_reply_to: ids(msg.in_reply_to()),
         references: ids(msg.references()),
         subject: msg.subject().unwrap_or("").to_string(),
-        from: msg.from().and_then(first_mailbox),
+        from,
+        sender_problem,
         reply_to: msg.reply_to().and_then(first_mailbox),
         return_path,
         auto_submitted: header_text("Auto-Submitted"),
@@ -151,6 +169,25 @@ fn parse(bytes: &[u8], whole: &[u8]) -> Option<Inbound> {
             .map(|(_, value)| value.split_whitespace().collect::<Vec<_>>().join(" "))
             .collect(),
         report_type,
+        marks: msg
+            .headers_raw()
+            .filter(|(name, _)| not_for_us::is_mark_header(name))
+            .map(|(name, value)| {
+                (
+                    name.to_ascii_lowercase(),
+                    value.split_whitespace().collect::<Vec<_>>().join(" "),
+                )
+            })
+            .collect(),
+        recipients: [msg.to(), msg.cc()]
+            .into_iter()
+            .flatten()
+            .map(|a| a.iter().count())
+            .sum(),
+        bulk_layout: msg.html_bodies().find_map(|p| match &p.body {
+            PartType::Html(h) => not_for_us::html_bulk_layout(h),
+            _ => None,
+        }),
         set_aside: None,
         text: body_text(&msg),
     })
@@ -225,6 +262,86 @@ fn ids(v: &HeaderValue) -> Vec<String> {
         HeaderValue::TextList(l) => l.iter().map(|t| t.to_string()).collect(),
         _ => Vec::new(),
     }
+}
+
+/// The one sender we could answer, or why there is none.
+fn sender(msg: &mail_parser::Message, raw: &[u8]) -> (Option<Mailbox>, Option<String>) {
+    let Some(addr) = msg.from() else {
+        let blank_first = raw
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t'))
+            .is_some_and(|i| matches!(raw[i], b'\r' | b'\n'));
+        let problem = if blank_first {
+            "no usable sender: the message starts with a blank line, so its header was read as text"
+        } else {
+            "no usable sender: the message has no From header"
+        };
+        return (None, Some(problem.into()));
+    };
+    let count = addr.iter().count();
+    if count > 1 {
+        return (
+            None,
+            Some(format!(
+                "no usable sender: the From header names {count} addresses"
+            )),
+        );
+    }
+    match first_mailbox(addr) {
+        Some(mut m) => {
+            m.name = m.name.and_then(|n| readable_name(msg, n));
+            (Some(m), None)
+        }
+        None => {
+            let value: String = msg
+                .header_raw("From")
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(80)
+                .collect();
+            (
+                None,
+                Some(format!(
+                    "no usable sender: the From header does not parse as an address ({value:?})"
+                )),
+            )
+        }
+    }
+}
+
+/// A display name as its writer meant it. A name in raw 8-bit bytes (no encoded word) comes
+/// out of mail-parser with U+FFFD where the bytes were not UTF-8: such a name is read again in
+/// the message's declared charset, and left out when that does not give clean text, so no
+/// reply greets "Dear J\u{fffd}rgen".
+fn readable_name(msg: &mail_parser::Message, name: String) -> Option<String> {
+    if !name.contains('\u{fffd}') {
+        return Some(name);
+    }
+    let charset = msg
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .or_else(|| {
+            msg.text_bodies()
+                .find_map(|p| p.content_type().and_then(|ct| ct.attribute("charset")))
+        })?;
+    let decode = mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes())?;
+    let header = msg
+        .root_part()
+        .headers()
+        .iter()
+        .find(|h| matches!(h.name, mail_parser::HeaderName::From))?;
+    let bytes = msg
+        .raw_message
+        .get(header.offset_start as usize..header.offset_end as usize)?;
+    let decoded = decode(bytes);
+    let head = format!("From: {decoded}\r\n\r\n");
+    let reparsed = MessageParser::default().parse(head.as_bytes())?;
+    let name = reparsed.from()?.first()?.name()?.trim().to_string();
+    (!name.is_empty() && !name.contains('\u{fffd}') && !name.chars().any(char::is_control))
+        .then_some(name)
 }
 
 fn first_mailbox(addr: &Address) -> Option<Mailbox> {
