@@ -86,6 +86,13 @@ pub fn payment(input: &Input, d: Decision) -> Decision {
             let why = format!("a payment of {given} for {r}, which is no order of ours");
             return put_to_sellers(input, d, entry("unknown_reference", None), why);
         }
+        if input.transaction_seen {
+            let why = format!(
+                "a second notice for transaction {} ({given}, naming no order): already recorded",
+                notice.transaction_id.as_deref().unwrap_or("?")
+            );
+            return put_to_sellers(input, d, entry("duplicate", None), why);
+        }
         let fits = fitting_orders(input, amount, &currency, notice.payer.as_deref());
         return match fits.as_slice() {
             [order] => propose(input, d, order, entry("proposed", None)),
