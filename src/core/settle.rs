@@ -440,3 +440,44 @@ pub fn delivery_promise(order: &Order, config: &Config, now: OffsetDateTime) -> 
     let date = expected_delivery(now.date(), days);
     (config.delivery.method.clone(), date.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(name: Option<&str>) -> Mailbox {
+        Mailbox {
+            name: name.map(str::to_string),
+            email: "zoe@example.test".into(),
+        }
+    }
+
+    #[test]
+    fn the_payer_is_the_customer_by_name_words_or_address() {
+        let zoe = customer(Some("Zoë Müller"));
+        for payer in [
+            "Zoë Müller",
+            "ZOE MULLER",
+            "MÜLLER, ZOË",
+            "muller zoe",
+            "Someone Else <zoe@example.test>",
+            "zoe@example.test.",
+        ] {
+            assert!(same_person(payer, &zoe), "{payer:?}");
+        }
+        for payer in [
+            "Zoë",
+            "Zoë Müller-Smith",
+            "Z. Müller",
+            "Anna Müller",
+            "",
+            "zoe@other.test",
+        ] {
+            assert!(!same_person(payer, &zoe), "{payer:?}");
+        }
+        assert!(
+            !same_person("Zoë Müller", &customer(None)),
+            "no name to compare"
+        );
+    }
+}
