@@ -55,19 +55,33 @@ pub struct RandomReferences;
 
 impl References for RandomReferences {
     fn next(&mut self, prefix: &str) -> String {
-        let mut bytes = [0u8; 5];
-        // Without the OS's randomness nothing else here is safe either; fall back to the clock
-        // only so that an order is never lost for want of a name.
-        if getrandom::fill(&mut bytes).is_err() {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            bytes.copy_from_slice(&nanos.to_le_bytes()[..5]);
+        // A reference with no digit among its eight symbols is read without its hyphen only
+        // when a digit is there (`core::reference`): one in twenty is drawn again.
+        loop {
+            let r = reference::issue(prefix, random_bits());
+            if r[r.len() - 9..r.len() - 1]
+                .bytes()
+                .any(|b| b.is_ascii_digit())
+            {
+                return r;
+            }
         }
-        let bits = bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        reference::issue(prefix, bits)
     }
+}
+
+/// 40 random bits.
+fn random_bits() -> u64 {
+    let mut bytes = [0u8; 5];
+    // Without the OS's randomness nothing else here is safe either; fall back to the clock only
+    // so that an order is never lost for want of a name.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes.copy_from_slice(&nanos.to_le_bytes()[..5]);
+    }
+    bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
 
 /// Take `messages` in order, in one database commit. Each message is its own savepoint, so

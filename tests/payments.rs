@@ -493,7 +493,7 @@ fn two_customers_racing_for_the_last_item_never_oversell() {
 /// passed it on (`remittance` may span lines, as statements wrap them).
 fn bank_notice(id: &str, amount: &str, payer: &str, remittance: &str) -> String {
     format!(
-        "From: Northbank Alerts <alerts@bank.example>\r\nTo: orders@lindenclay.test\r\nSubject: Incoming transfer: USD {amount}\r\nMessage-ID: <{id}@notify.bank.example>\r\nDate: Tue, 1 Dec 2026 07:15:01 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nYou have received a transfer.\r\n\r\nAmount:        USD {amount}\r\nPayer:         {payer}\r\nRemittance information:\r\n{}\r\nValue date:    01 Dec 2026\r\n",
+        "From: Northbank Alerts <alerts@bank.example>\r\nTo: orders@lindenclay.test\r\nSubject: Incoming transfer: USD {amount}\r\nMessage-ID: <{id}@notify.bank.example>\r\nDate: Tue, 1 Dec 2026 07:15:01 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nYou have received a transfer.\r\n\r\nAmount:        USD {amount}\r\nPayer:         {payer}\r\nTransaction reference: TRX-{id}-2026\r\nRemittance information:\r\n{}\r\nValue date:    01 Dec 2026\r\n",
         remittance.replace('\n', "\r\n")
     )
 }
@@ -621,6 +621,13 @@ fn a_notice_without_a_reference_is_proposed_by_amount_and_payer_and_applied_on_p
         "{}",
         proposals[0]
     );
+
+    // The same transfer notified twice is not proposed twice.
+    let again = bank_notice("noref", "46.88", "OKAFOR, PAT", "Thank you for the mugs")
+        .replace("<noref@", "<noref-again@");
+    let out = shop.deliver("noref-again.eml", &again, "2026-12-01T10:10:00Z");
+    assert!(out.contains("already recorded"), "{out}");
+    assert_eq!(shop.mail_with(&format!("looks like {r}")).len(), 2);
 
     // A customer answering `paid` in no thread of theirs changes nothing.
     let request = request_id(&shop, "mara@lindenclay.test", &format!("looks like {r}"));

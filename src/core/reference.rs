@@ -227,6 +227,19 @@ fn read_at(text: &str, at: usize, start: usize, prefix: &str) -> Option<(Mention
         symbols.push((v, next, next + c.len_utf8(), set_off));
         pos = next + c.len_utf8();
     }
+    // Words are not references: without the hyphen after the prefix a digit must be written
+    // ("a big teapot" is no `A-B1GTEAP0T`). One in twenty references has no digit; those are
+    // read only with their hyphen.
+    let hyphenated = symbols
+        .first()
+        .is_some_and(|s| text[start..s.1].contains(['-', '–', '—']));
+    if !hyphenated
+        && !symbols
+            .iter()
+            .any(|s| text.as_bytes()[s.1].is_ascii_digit())
+    {
+        return None;
+    }
     // A reading ends where a word ends: "MCDONALDSBURGER" is no reference.
     let ends_word = |n: usize| {
         symbols.len() >= n
@@ -425,7 +438,7 @@ mod tests {
     fn issued_references_look_as_promised() {
         let r = new_ref();
         assert_eq!(r.len(), "MC-".len() + 9);
-        assert!(r.starts_with("MC-7K2QXD9F"));
+        assert_eq!(r, "MC-7K2QXD9FP", "the README's and the templates' example");
         assert!(r[3..].bytes().all(|b| ALPHABET.contains(&b)));
         assert_eq!(without_check(&r).as_deref(), Some(OLD));
         assert_eq!(without_check(OLD), None);
@@ -522,6 +535,19 @@ mod tests {
         ] {
             assert_eq!(first(text, "MC"), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn words_after_a_short_prefix_are_no_reference() {
+        for text in ["A big teapot, please", "a lovely Teapot", "A Bag of Tea"] {
+            assert_eq!(first(text, "A"), None, "{text:?}");
+        }
+        assert_eq!(
+            first("A-BAGGAGES", "A").map(|m| m.readings),
+            Some(vec!["A-BAGGAGES".to_string()]),
+            "with the hyphen, even without a digit"
+        );
+        assert!(first("a bag 0f tea", "A").is_some(), "a digit as written");
     }
 
     #[test]

@@ -86,6 +86,13 @@ pub fn payment(input: &Input, d: Decision) -> Decision {
             let why = format!("a payment of {given} for {r}, which is no order of ours");
             return put_to_sellers(input, d, entry("unknown_reference", None), why);
         }
+        if input.transaction_seen {
+            let why = format!(
+                "a second notice for transaction {} ({given}, naming no order): already recorded",
+                notice.transaction_id.as_deref().unwrap_or("?")
+            );
+            return put_to_sellers(input, d, entry("duplicate", None), why);
+        }
         let fits = fitting_orders(input, amount, &currency, notice.payer.as_deref());
         return match fits.as_slice() {
             [order] => propose(input, d, order, entry("proposed", None)),
@@ -432,4 +439,45 @@ pub fn delivery_promise(order: &Order, config: &Config, now: OffsetDateTime) -> 
         .unwrap_or(config.delivery.business_days);
     let date = expected_delivery(now.date(), days);
     (config.delivery.method.clone(), date.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(name: Option<&str>) -> Mailbox {
+        Mailbox {
+            name: name.map(str::to_string),
+            email: "zoe@example.test".into(),
+        }
+    }
+
+    #[test]
+    fn the_payer_is_the_customer_by_name_words_or_address() {
+        let zoe = customer(Some("Zoë Müller"));
+        for payer in [
+            "Zoë Müller",
+            "ZOE MULLER",
+            "MÜLLER, ZOË",
+            "muller zoe",
+            "Someone Else <zoe@example.test>",
+            "zoe@example.test.",
+        ] {
+            assert!(same_person(payer, &zoe), "{payer:?}");
+        }
+        for payer in [
+            "Zoë",
+            "Zoë Müller-Smith",
+            "Z. Müller",
+            "Anna Müller",
+            "",
+            "zoe@other.test",
+        ] {
+            assert!(!same_person(payer, &zoe), "{payer:?}");
+        }
+        assert!(
+            !same_person("Zoë Müller", &customer(None)),
+            "no name to compare"
+        );
+    }
 }

@@ -280,7 +280,7 @@ fn view(email: &Email, config: &Config) -> View {
             })
             .unwrap_or_default(),
         reference: reference.clone(),
-        reference_example: format!("{}-7K2QXD9F", config.shop.reference_prefix),
+        reference_example: format!("{}-7K2QXD9FP", config.shop.reference_prefix),
         state: order
             .map(|o| crate::core::decide::human_state(o.state))
             .unwrap_or(""),
