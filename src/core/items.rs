@@ -214,8 +214,10 @@ fn scan_line(trimmed: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requ
         return;
     }
     // "12-piece Knife Set": a number the name needs is no quantity.
-    let shape = list_shape(&line)
-        .filter(|_| !matches!(catalog.match_product(clean_product(&line)), Match::One(_)));
+    let shape = list_shape(&line).filter(|_| {
+        !catalog.has_numbers
+            || !matches!(catalog.match_product(clean_product(&line)), Match::One(_))
+    });
     if let Some((raw_product, qty, explicit)) = shape {
         let product = clean_product(raw_product);
         // "3 notebooks please and one Fountain Pen No. 7": what the courtesy cut off may
