@@ -48,8 +48,8 @@ pub struct Catalog {
     by_trigram: HashMap<[char; 3], Vec<u32>>,
     words: Vec<String>,
     nouns: HashSet<String>,
-    /// The most words a name or alias has: a mention is never longer.
-    pub(crate) longest_phrase: usize,
+    /// Some name or alias holds a number ("Notebook A4" does not, "12-piece Knife Set" does).
+    pub has_numbers: bool,
 }
 
 /// Filler that carries no product meaning in an order line.
@@ -74,7 +74,7 @@ impl Catalog {
                 .collect();
             for e in &exact {
                 let words: Vec<&str> = e.split(' ').collect();
-                c.longest_phrase = c.longest_phrase.max(words.len());
+                c.has_numbers |= words.iter().any(|w| is_number(w));
                 if let Some(last) = words.iter().rev().find(|w| !is_number(w)) {
                     c.nouns.insert(last.to_string());
                 }

@@ -159,10 +159,19 @@ fn join_wrapped(lines: &[&str], skip: &[usize], catalog: &Catalog) -> Vec<String
                 // Joined, a name must run across the break and name one item.
                 let joined = format!("{line} {next}");
                 let words = super::mentions::words(&joined, catalog);
+                // ...and the part before the break must not be a whole name already:
+                // "Qty 3 - Blue Mug" then "Blue Mug x2" are two lines.
                 super::mentions::mentions(&words, catalog).iter().any(|m| {
+                    let tail: Vec<&str> = words[m.from..m.to]
+                        .iter()
+                        .filter(|w| w.start < line.len())
+                        .filter_map(|w| w.known.as_deref())
+                        .collect();
                     matches!(m.found, Match::One(_))
                         && words[m.from].start < line.len()
                         && words[m.to - 1].end > line.len()
+                        && !catalog.is_phrase(&tail.join(" "))
+                        && words[m.from].sku.is_none()
                 })
             };
         if wraps {
@@ -205,8 +214,10 @@ fn scan_line(trimmed: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requ
         return;
     }
     // "12-piece Knife Set": a number the name needs is no quantity.
-    let shape = list_shape(&line)
-        .filter(|_| !matches!(catalog.match_product(clean_product(&line)), Match::One(_)));
+    let shape = list_shape(&line).filter(|_| {
+        !catalog.has_numbers
+            || !matches!(catalog.match_product(clean_product(&line)), Match::One(_))
+    });
     if let Some((raw_product, qty, explicit)) = shape {
         let product = clean_product(raw_product);
         // "3 notebooks please and one Fountain Pen No. 7": what the courtesy cut off may
@@ -225,7 +236,11 @@ fn scan_line(trimmed: &str, catalog: &Catalog, max_quantity: u32, out: &mut Requ
         if anchored(&line, listed, catalog, max_quantity, out) {
             return;
         }
-        if explicit || catalog.looks_like_product(product) {
+        // "D02 X285" (an Eircode) has the shape of "Mug X2" but no word to name a product.
+        let has_word = product
+            .split(|c: char| !c.is_alphabetic())
+            .any(|w| w.chars().count() >= 3);
+        if has_word && (explicit || catalog.looks_like_product(product)) {
             resolve(&line, product, qty, catalog, max_quantity, true, out);
         }
         return;
@@ -827,6 +842,11 @@ mod tests {
             ),
             ("MUG-BLU x 3 plus 2 bowls", &[("MUG-BLU", 3), ("BOWL", 2)]),
             ("2 x Cast Iron\nTeapot", &[("TEAPOT", 2)]),
+            (
+                "Qty 3 - Blue Mug\nBlue Mug x2",
+                &[("MUG-BLU", 3), ("MUG-BLU", 2)],
+            ),
+            ("1 x Notebook\nA5 please", &[("NB-A5", 1)]),
             // sizes and models are names, not quantities
             ("2 x Notebook A4", &[("NB-A4", 2)]),
             ("A4 notebook x3", &[("NB-A4", 3)]),
