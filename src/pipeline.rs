@@ -111,7 +111,7 @@ pub fn process_batch_from(
     refs: &mut dyn References,
     position: Option<MailboxPosition>,
 ) -> Result<Vec<Outcome>, PipelineError> {
-    let catalog = store::load_catalog(conn)?;
+    let catalog = store::cached_catalog(conn)?;
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(messages.len());
     // Counted once a batch and carried along: a count per message would read an hour of a

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, params};
 use rust_decimal::Decimal;
@@ -11,6 +12,33 @@ use time::OffsetDateTime;
 use super::{Result, StoreError, apply_move, ts};
 use crate::core::catalog::{Catalog, CatalogItem};
 use crate::core::decide::{MoveKind, StockMove};
+
+/// The catalog with its matching index, built again only when the catalog has changed since
+/// this process last built it (`catalog_mark`, schema v12): the daemon reads one per batch,
+/// and a 100,000-SKU index takes about a second to build.
+pub fn cached_catalog(conn: &rusqlite::Connection) -> Result<Arc<Catalog>> {
+    static CACHE: Mutex<Option<(String, i64, Arc<Catalog>)>> = Mutex::new(None);
+    let mark: i64 = conn.query_row("SELECT mark FROM catalog_mark WHERE id = 1", [], |r| {
+        r.get(0)
+    })?;
+    let path = conn.path().unwrap_or("").to_string();
+    // An in-memory database has no path to tell it from another: never cached.
+    let cacheable = !path.is_empty();
+    if cacheable {
+        let cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((p, m, catalog)) = cache.as_ref()
+            && *p == path
+            && *m == mark
+        {
+            return Ok(Arc::clone(catalog));
+        }
+    }
+    let catalog = Arc::new(load_catalog(conn)?);
+    if cacheable {
+        *CACHE.lock().unwrap_or_else(|p| p.into_inner()) = Some((path, mark, Arc::clone(&catalog)));
+    }
+    Ok(catalog)
+}
 
 pub fn load_catalog(conn: &rusqlite::Connection) -> Result<Catalog> {
     let mut stmt =
@@ -191,4 +219,30 @@ pub fn import_catalog_csv(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cached_catalog_follows_every_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::open(&dir.path().join("shop.db")).unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let csv = "sku,name,unit_price,stock,aliases\nMUG-BLU,Blue Mug,18.00,5,\n";
+        import_catalog_csv(&conn, csv.as_bytes(), now).unwrap();
+        let first = cached_catalog(&conn).unwrap();
+        assert!(Arc::ptr_eq(&first, &cached_catalog(&conn).unwrap()));
+        // A price change keeps the row count and the SKUs: the mark still moves.
+        let csv = "sku,name,unit_price,stock,aliases\nMUG-BLU,Blue Mug,19.00,5,\n";
+        import_catalog_csv(&conn, csv.as_bytes(), now).unwrap();
+        let second = cached_catalog(&conn).unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert_eq!(second.items[0].unit_price.to_string(), "19.00");
+        conn.execute("UPDATE catalog SET aliases = '[\"cobalt mug\"]'", [])
+            .unwrap();
+        let third = cached_catalog(&conn).unwrap();
+        assert_eq!(third.items[0].aliases, ["cobalt mug"]);
+    }
 }

@@ -26,7 +26,9 @@ use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-pub use catalog::{ImportReport, import_catalog_csv, load_catalog, parse_catalog_csv};
+pub use catalog::{
+    ImportReport, cached_catalog, import_catalog_csv, load_catalog, parse_catalog_csv,
+};
 pub use chain::{Chain, GENESIS, event_link, link, stock_link};
 pub use commands::{find_command_token, insert_command_token, retire_command_tokens};
 pub use events::{insert_event, insert_event_id};
@@ -85,6 +87,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v9.sql")),
         M::up(include_str!("schema_v10.sql")),
         M::up(include_str!("schema_v11.sql")),
+        M::up(include_str!("schema_v12.sql")),
     ])
 }
 
