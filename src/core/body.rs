@@ -282,14 +282,45 @@ fn is_header_block(lines: &[&str], i: usize) -> bool {
         return false;
     }
     // Thunderbird puts Subject and Date above From in a forward, so look a few lines up.
-    let forwarded = lines[..i]
+    let marker = lines[..i]
         .iter()
+        .enumerate()
         .rev()
-        .take(8)
-        .filter(|l| !l.trim().is_empty())
+        .filter(|(_, l)| !l.trim().is_empty())
         .take(4)
-        .any(|l| l.len() <= MAX_ATTRIBUTION && FORWARD_MARKER.is_match(l));
-    !forwarded
+        .find(|(_, l)| l.len() <= MAX_ATTRIBUTION && FORWARD_MARKER.is_match(l))
+        .map(|(j, _)| j);
+    match marker {
+        None => true,
+        Some(j) => signed_off(&lines[..j]),
+    }
+}
+
+/// Whether the writer closed their own message ("Thanks!\nJess") before a forward: then what
+/// they forward under it is context (a friend's wish list), not more of their order. A forward
+/// under "See below" alone is the content itself and stays.
+fn signed_off(above: &[&str]) -> bool {
+    let mut lines = above
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .rev();
+    for _ in 0..3 {
+        let Some(line) = lines.next() else {
+            return false;
+        };
+        if super::extract::CLOSING.is_match(line) {
+            return lines.next().is_some();
+        }
+        let name_like = line.split_whitespace().count() <= 4
+            && line
+                .chars()
+                .all(|c| c.is_alphabetic() || " .-'’".contains(c));
+        if !name_like {
+            return false;
+        }
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1593,6 +1624,11 @@ Pat</pre>"#,
             "outlook spanish",
             "Gracias\n\nDe: Mara <m@x>\nEnviado el: martes, 3 de noviembre de 2026 9:14\nPara: Shop\nAsunto: Pedido\nviejo",
             "Gracias",
+        ),
+        (
+            "a forward under the writer's own signed-off order is context",
+            "1 x Green Mug\n\nThanks!\nJess\n\n---------- Forwarded message ---------\nFrom: Kate <k@x>\nDate: Sun, 15 Nov 2026 at 20:14\nSubject: mugs?\nTo: Jess <j@x>\n\n2 sake cups",
+            "1 x Green Mug\n\nThanks!\nJess\n\n---------- Forwarded message ---------",
         ),
         (
             "a lone From: line is the customer's",

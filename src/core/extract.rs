@@ -79,7 +79,7 @@ pub struct ReadContext<'a> {
     pub spam_threshold: f64,
 }
 
-static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:thanks?(?: you)?(?: so much| a lot)?|many thanks|best(?: regards| wishes)?|kind regards|regards|warm regards|cheers|sincerely|yours|all the best|merci(?: beaucoup)?|cordialement|bien à vous|danke(?: schön)?|viele grüße|mit freundlichen grüßen|liebe grüße|lg|gracias|saludos|un saludo|atentamente|xo|xx)[,.!]*$")
         .unwrap()
 });
