@@ -220,6 +220,7 @@ fn reading(eml: &Path, shop: &Shop, items: &[CatalogItem]) -> Reading {
             shop_address: &config.shop.address,
             max_quantity: config.limits.max_quantity,
             reference_prefix: &config.shop.reference_prefix,
+            spam_threshold: config.security.spam_score_threshold,
         },
     );
     let report = serde_json::to_value(parsed.report()).unwrap();
