@@ -166,6 +166,20 @@ pub fn bulk(msg: &Inbound) -> Option<String> {
         .map(|m| format!("a newsletter's footer ({})", m.as_str().trim()))
 }
 
+/// A supplier's invoice to the shop: it lists our products with quantities, and is a bill,
+/// not an order. Named as one (subject or "please find the invoice") and asking for money.
+pub fn invoice(msg: &Inbound) -> bool {
+    static NAMED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:invoice|rechnung|facture|factura|fattura|factuur|fatura)\b")
+            .expect("a fixed pattern")
+    });
+    static BILL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:total|amount|balance) due\b|\bzahlbar bis\b|\bà régler\b|\bimporte a pagar\b|\bda pagare\b|\bte betalen\b")
+            .expect("a fixed pattern")
+    });
+    NAMED.is_match(&msg.subject) && BILL.is_match(&msg.text)
+}
+
 /// What in an HTML body shows a newsletter: an unsubscribe link, a "view in browser" link, or
 /// a tracking pixel among many links. Run by `mail::read` on each HTML part as sent.
 pub fn html_bulk_layout(html: &str) -> Option<&'static str> {
@@ -269,6 +283,19 @@ mod tests {
             email: "potters-l-owner@majordomo.example.edu".into(),
         });
         assert!(bulk(&digest).is_some());
+    }
+
+    #[test]
+    fn invoices() {
+        let mut bill = with(&[]);
+        bill.subject = "Invoice INV-2026-1145".into();
+        bill.text = "20 x Cast Iron Teapot @ 28.00 560.00\nTotal due 715.00\n".into();
+        assert!(invoice(&bill));
+        bill.subject = "Order".into();
+        assert!(
+            !invoice(&bill),
+            "a customer's order with a total is an order"
+        );
     }
 
     #[test]
