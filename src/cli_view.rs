@@ -185,6 +185,7 @@ pub fn status_json(
             "since": p.since, "last_try_at": p.last_at, "tries": p.tries, "sellers": p.told,
         })).collect::<Vec<_>>(),
         "held_for_a_person": held,
+        "not_answered": crate::store::unanswered_by_kind(conn)?.into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<String, Value>>(),
         "paused": paused,
         "outbox": { "pending": pending, "sending": sending, "sent": sent, "failed": failed },
         "orders": crate::store::orders_by_state(conn)?.into_iter().map(|(k, n)| (k, json!(n))).collect::<serde_json::Map<String, Value>>(),
@@ -242,6 +243,14 @@ pub fn status_text(v: &Value) -> String {
         "held for a person: {} (`mailcart review`)",
         v["held_for_a_person"]
     );
+    if let Some(kinds) = v["not_answered"].as_object().filter(|k| !k.is_empty()) {
+        let counts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let _ = writeln!(
+            s,
+            "not answered (mail that is not for the shop): {}",
+            counts.join(", ")
+        );
+    }
     for p in v["paused"].as_array().cloned().unwrap_or_default() {
         let scope = p["scope"].as_str().unwrap_or("");
         let who = if scope == crate::core::reply_cap::ALL {

@@ -166,6 +166,10 @@ const MUTATIONS: &[&str] = &[
     "broken encoded words in Subject",
 ];
 
+/// What the "latin-1 bytes in the text" mutation writes into a message: an order line (a
+/// catalog item and its quantity) among bytes that are not UTF-8.
+const LATIN1_ORDER_LINE: &[u8] = b"caf\xe9 cr\xe8me \xff\xfe\xfd 2 x Blue Mug\r\n";
+
 fn mutate(raw: &[u8], kind: usize) -> Vec<u8> {
     let len = raw.len();
     let head_end = find(raw, b"\n\r\n")
@@ -204,10 +208,7 @@ fn mutate(raw: &[u8], kind: usize) -> Vec<u8> {
         ),
         8 => re(r#"(?i)charset\s*=\s*"?[^";\s]*"?"#, b"charset=x-unknown-42"),
         9 => re(r#"(?i)charset\s*=\s*"?[^";\s]*"?"#, b"charset=\"utf-16\""),
-        10 => insert(
-            head_end + (len - head_end) / 2,
-            b"caf\xe9 cr\xe8me \xff\xfe\xfd 2 x Blue Mug\r\n",
-        ),
+        10 => insert(head_end + (len - head_end) / 2, LATIN1_ORDER_LINE),
         11 => re(r#"(?i)(boundary\s*=\s*"?)"#, b"${1}broken-"),
         12 => {
             let b = Regex::new(r#"(?i)boundary\s*=\s*"?([^";\s]+)"#)
@@ -342,12 +343,40 @@ fn the_corpus_through_the_pipeline() {
     let mut parsed = 0;
     let mut aside: BTreeMap<String, usize> = BTreeMap::new();
     let mut too_slow = Vec::new();
+    let mut sent = Vec::new();
+    let mut cuts = Vec::new();
+    let known_cards = known_cards();
     for s in &corpus {
         let start = Instant::now();
         let outcome = store.take(std::slice::from_ref(&s.raw)).remove(0);
         let took = start.elapsed();
         let name = format!("{}: {}", s.source, s.name);
         assert_handled(&name, &outcome);
+        for (template, to) in &outcome.emails {
+            if !to.split(',').all(|a| store.config.is_seller(a.trim())) {
+                // Our fixtures are mail to the shop; into other mail a mutation may have
+                // written an order line, and a reply to that is one a person would send too.
+                let to_the_shop = s.source == "mailcart"
+                    || s.raw
+                        .windows(LATIN1_ORDER_LINE.len())
+                        .any(|w| w == LATIN1_ORDER_LINE);
+                sent.push((
+                    to_the_shop,
+                    name.clone(),
+                    outcome.kind,
+                    template.clone(),
+                    to.clone(),
+                ));
+            }
+        }
+        if let (Some(r), _) = redact_and_read(&s.raw, &store.config.limits.message()) {
+            cuts.push((
+                name.clone(),
+                r.count,
+                r.places.join(", "),
+                numbers_in(&s.raw),
+            ));
+        }
         assert!(stored_raw(&store, &s.raw), "{name}: not stored raw");
         if took > PER_MESSAGE {
             too_slow.push(format!("{name} {took:?}"));
@@ -381,6 +410,121 @@ fn the_corpus_through_the_pipeline() {
         println!("  set aside {n:>4}: {reason}");
     }
     assert!(too_slow.is_empty(), "over {PER_MESSAGE:?}: {too_slow:?}");
+
+    // What mailcart would send to anyone but the sellers. Only our own fixtures are mail to
+    // this shop (orders, a card number mailed in), and other mail into which a mutation wrote
+    // an order line: the rest is other people's mail, and an answer to any of it is an email
+    // no person at the shop would send.
+    println!(
+        "hostile sent: {} emails to others than the sellers ({} answering mail to the shop or an order line written in)",
+        sent.len(),
+        sent.iter().filter(|s| s.0).count()
+    );
+    for (to_the_shop, name, kind, template, to) in &sent {
+        println!(
+            "  {template} to {to} for {name} ({}){}",
+            kind.map_or("?", |k| k.as_str()),
+            if *to_the_shop {
+                ""
+            } else {
+                " NOT FOR THE SHOP"
+            }
+        );
+    }
+    let unwanted: Vec<_> = sent
+        .iter()
+        .filter(|(to_the_shop, ..)| !to_the_shop)
+        .map(|(_, name, _, template, to)| format!("{template} to {to} for {name}"))
+        .collect();
+    assert!(
+        unwanted.is_empty(),
+        "answers to mail that is not for the shop: {unwanted:#?}"
+    );
+
+    // The card numbers cut, each listed with the digits it took; every one is a number from
+    // our card samples (tests/cards/numbers.txt), none is other digits.
+    println!(
+        "hostile cuts: {} messages with card numbers cut, {} numbers",
+        cuts.len(),
+        cuts.iter().map(|c| c.1).sum::<usize>()
+    );
+    let mut not_cards = Vec::new();
+    for (name, count, places, numbers) in &cuts {
+        println!(
+            "  {count} cut in {places} of {name}: {}",
+            numbers.join(", ")
+        );
+        for n in numbers {
+            let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+            if !known_cards.contains(&digits) {
+                not_cards.push(format!("{n} in {name}"));
+            }
+        }
+    }
+    assert!(not_cards.is_empty(), "cut but not a card: {not_cards:#?}");
+}
+
+/// The card numbers our card samples hold, as digits.
+fn known_cards() -> std::collections::HashSet<String> {
+    let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cards/numbers.txt");
+    std::fs::read_to_string(list)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(|l| {
+            l.split('\t')
+                .skip(1)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .map(|n| n.chars().filter(char::is_ascii_digit).collect())
+        .collect()
+}
+
+/// The numbers the redactor takes for cards in what a reader of the message sees: subject,
+/// text and HTML parts, also inside attached messages.
+fn numbers_in(raw: &[u8]) -> Vec<String> {
+    let Some(msg) = mail_parser::MessageParser::default().parse(raw) else {
+        return Vec::new();
+    };
+    let mut texts: Vec<String> = vec![msg.subject().unwrap_or("").to_string()];
+    for part in &msg.parts {
+        if let Some(name) = mail_parser::MimeHeaders::attachment_name(part) {
+            texts.push(name.to_string());
+        }
+        match &part.body {
+            mail_parser::PartType::Text(t) | mail_parser::PartType::Html(t) => {
+                texts.push(t.to_string())
+            }
+            mail_parser::PartType::Message(m) => texts.push(numbers_in(m.raw_message()).join(" ")),
+            _ => {}
+        }
+    }
+    let found = |texts: &[String]| -> Vec<String> {
+        let mut out: Vec<String> = texts
+            .iter()
+            .flat_map(|t| {
+                mailcart::core::redact::find_cards(t)
+                    .into_iter()
+                    .map(|r| t[r].to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    let out = found(&texts);
+    if !out.is_empty() {
+        return out;
+    }
+    // A part whose charset is wrong shows its digits only in the raw body.
+    let body = find(raw, b"\n\r\n")
+        .into_iter()
+        .chain(find(raw, b"\n\n"))
+        .min()
+        .map_or(&raw[..0], |i| &raw[i..]);
+    found(&[String::from_utf8_lossy(body).into_owned()])
 }
 
 /// Run `mailcart` and sample its own high-water mark (VmHWM) every few milliseconds until it

@@ -114,11 +114,17 @@ fn in_link_or_identifier(b: &[u8], run: Range<usize>) -> bool {
     let word = &b[start..end];
     let has = |needle: &[u8]| word.windows(needle.len()).any(|w| w == needle);
     let touching = |c: u8| run.start > 0 && b[run.start - 1] == c || b.get(run.end) == Some(&c);
+    let inside_a_name = |c: Option<&u8>| c.is_some_and(u8::is_ascii_alphanumeric);
     has(b"://")
         || word.len() >= 4 && word[..4].eq_ignore_ascii_case(b"www.")
         || has(b"@")
         || touching(b'/')
         || touching(b'=') && has(b"?")
+        // A MIME boundary ("--_000_AM0PR06MB4829316153822714AM0PR06MB7894eurp_") or a
+        // generated name: the digits run on into letters on both sides, among underscores.
+        || has(b"_")
+            && inside_a_name(run.start.checked_sub(1).and_then(|i| b.get(i)))
+            && inside_a_name(b.get(run.end))
 }
 
 /// The run is inside a string of hex digits (a hash, a UUID, a token): the letters and digits
@@ -184,6 +190,7 @@ mod tests {
             "x.test/4111111111111111/a",
             "<4111111111111111@mail.test>", // a Message-ID
             "3f2a9c4111111111111111ab",     // hex
+            "--_000_AM0PR06MB4829316153822714AM0PR06MB7894eurp_", // a MIME boundary
         ] {
             assert!(!check(no), "{no}");
         }

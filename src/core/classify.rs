@@ -172,10 +172,13 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
     }
     // A first message that names nothing we sell and asks to buy nothing is not an order,
     // however many lines look like order lines (a newsletter, a price list): it goes to a
-    // person rather than getting "which item did you mean?".
-    if signals.asks_for_products
-        && (signals.names_catalog_item || signals.asks_to_buy || msg.is_reply())
-    {
+    // person rather than getting "which item did you mean?". A reply by its headers (a
+    // "Re:" subject alone is what price-list spam writes) may answer our question.
+    let replies = !msg.in_reply_to.is_empty() || !msg.references.is_empty();
+    if !replies && signals.asks_for_products && not_for_us::invoice(msg) {
+        return Kind::Unknown;
+    }
+    if signals.asks_for_products && (signals.names_catalog_item || signals.asks_to_buy || replies) {
         return Kind::Order;
     }
     if msg.is_reply() || signals.names_reference {

@@ -118,6 +118,12 @@ static BULK_TEXT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a fixed pattern")
 });
 
+/// A message that says it was written by a machine: people do not write this.
+static AUTOMATED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:do not|don't|please do not) reply to this (?:automatically generated|automated|auto-generated|system-generated|unmonitored)|this (?:is an?|email is an?|message is an?|message was) (?:automated|automatically generated|auto-generated|system-generated)|diese (?:e-mail|nachricht) wurde automatisch (?:erstellt|generiert|versendet)|ce (?:message|courriel|mail) (?:a été |est )(?:envoyé |généré )?automatiquement|este (?:correo|mensaje) (?:ha sido |fue |se ha )?(?:generado|enviado) automáticamente")
+        .expect("a fixed pattern")
+});
+
 /// Why the message is bulk mail, judged by what it carries when it has no list headers: a
 /// bulk mailer's headers, precedence-like headers, many recipients, an unsubscribe link or a
 /// newsletter's layout. A forward is left alone: a customer may forward a newsletter to order
@@ -135,6 +141,20 @@ pub fn bulk(msg: &Inbound) -> Option<String> {
     if msg.recipients >= MANY_RECIPIENTS {
         return Some(format!("sent to {} recipients", msg.recipients));
     }
+    // Mailing-list software writes from its own addresses (majordomo's owner-LIST and
+    // LIST-owner, Mailman's LIST-request and LIST-bounces).
+    let from = msg.from.as_ref().map_or("", |m| m.email.as_str());
+    let local = from.split('@').next().unwrap_or("");
+    if ["-owner", "-request", "-bounces", "-digest"]
+        .iter()
+        .any(|s| local.ends_with(s))
+        || local.starts_with("owner-")
+    {
+        return Some(format!("a mailing list's address ({from})"));
+    }
+    if let Some(m) = AUTOMATED.find(&msg.text) {
+        return Some(format!("says it is automatic (\"{}\")", m.as_str()));
+    }
     if FORWARD.is_match(&msg.subject) {
         return None;
     }
@@ -144,6 +164,20 @@ pub fn bulk(msg: &Inbound) -> Option<String> {
     BULK_TEXT
         .find(&msg.text)
         .map(|m| format!("a newsletter's footer ({})", m.as_str().trim()))
+}
+
+/// A supplier's invoice to the shop: it lists our products with quantities, and is a bill,
+/// not an order. Named as one (subject or "please find the invoice") and asking for money.
+pub fn invoice(msg: &Inbound) -> bool {
+    static NAMED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:invoice|rechnung|facture|factura|fattura|factuur|fatura)\b")
+            .expect("a fixed pattern")
+    });
+    static BILL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(?:total|amount|balance) due\b|\bzahlbar bis\b|\bà régler\b|\bimporte a pagar\b|\bda pagare\b|\bte betalen\b")
+            .expect("a fixed pattern")
+    });
+    NAMED.is_match(&msg.subject) && BILL.is_match(&msg.text)
 }
 
 /// What in an HTML body shows a newsletter: an unsubscribe link, a "view in browser" link, or
@@ -238,6 +272,30 @@ mod tests {
         let mut person = with(&[]);
         person.text = "Please unsubscribe me from your list.\n".into();
         assert!(bulk(&person).is_none());
+        let mut notice = with(&[]);
+        notice.text =
+            "Tracking number: 1Z999\nDo not reply to this automatically generated message.\n"
+                .into();
+        assert!(bulk(&notice).is_some());
+        let mut digest = with(&[]);
+        digest.from = Some(crate::core::inbound::Mailbox {
+            name: None,
+            email: "potters-l-owner@majordomo.example.edu".into(),
+        });
+        assert!(bulk(&digest).is_some());
+    }
+
+    #[test]
+    fn invoices() {
+        let mut bill = with(&[]);
+        bill.subject = "Invoice INV-2026-1145".into();
+        bill.text = "20 x Cast Iron Teapot @ 28.00 560.00\nTotal due 715.00\n".into();
+        assert!(invoice(&bill));
+        bill.subject = "Order".into();
+        assert!(
+            !invoice(&bill),
+            "a customer's order with a total is an order"
+        );
     }
 
     #[test]

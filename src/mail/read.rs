@@ -347,8 +347,11 @@ fn readable_name(msg: &mail_parser::Message, name: String) -> Option<String> {
 fn first_mailbox(addr: &Address) -> Option<Mailbox> {
     let a = addr.first()?;
     let email = a.address()?.trim().to_lowercase();
-    // NULs and the like survive mail-parser; no reply could be addressed to them.
-    if email.is_empty() || email.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    // NULs, "<<" and the like survive mail-parser; no reply could be addressed to them, and
+    // what cannot be answered is not a sender (the same check the reply's composer makes).
+    if email.chars().any(|c| c.is_control() || c.is_whitespace())
+        || email.parse::<lettre::Address>().is_err()
+    {
         return None;
     }
     Some(Mailbox {

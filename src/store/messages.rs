@@ -83,6 +83,18 @@ pub struct HeldMessage {
 }
 
 /// Messages waiting for a person, oldest first.
+/// Messages never answered for what they are (spam, bulk, automatic replies, spam
+/// complaints), counted by kind.
+pub fn unanswered_by_kind(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT kind, COUNT(*) FROM messages
+         WHERE kind IN ('spam', 'bulk', 'auto_reply', 'spam_complaint')
+         GROUP BY kind ORDER BY kind",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn held_messages(conn: &Connection) -> Result<Vec<HeldMessage>> {
     let mut stmt = conn.prepare(
         "SELECT id, received_at, from_addr, subject, kind, order_ref, attention FROM messages

@@ -38,7 +38,7 @@ pub use mailbox::{
 };
 pub use messages::{
     HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
-    message_gone, message_id_seen, resolve_message, update_message,
+    message_gone, message_id_seen, resolve_message, unanswered_by_kind, update_message,
 };
 pub use orders::{
     EventRow, OrderRow, count_customer_orders, customer_order, find_order_by_reference,
