@@ -1336,7 +1336,11 @@ fn build(block: &[(usize, &str)], label_line: Option<usize>) -> AddressMatch {
     };
     let country_code = country
         .map(|(_, code)| code)
-        .or_else(|| postcode.as_ref().and_then(|p| p.inferred));
+        .or_else(|| postcode.as_ref().and_then(|p| p.inferred))
+        .or_else(|| {
+            let code = &postcode.as_ref()?.code;
+            street_country(block.iter().map(|(_, l)| *l), code)
+        });
     let mut lines: Vec<usize> = label_line
         .into_iter()
         .chain(block.iter().map(|(i, _)| *i))
@@ -1353,6 +1357,56 @@ fn build(block: &[(usize, &str)], label_line: Option<usize>) -> AddressMatch {
         lines,
         recipient: recipient(block),
         for_someone_else: false,
+    }
+}
+
+/// Words for a street that only some languages use, and the countries that write them.
+const STREET_LANGUAGES: &[(&str, &[&str])] = &[
+    (
+        r"(?i)(?:stra(?:ß|ss)e|\bstr\.|gasse\b|allee\b|\bplatz\b)",
+        &["DE", "AT", "CH", "LI", "LU"],
+    ),
+    (
+        r"(?i)\b(?:rue|boulevard|bd|chemin|allée|impasse|place)\b",
+        &["FR", "BE", "CH", "LU", "MC"],
+    ),
+    (
+        r"(?i)\b(?:via|viale|piazza|corso|vicolo)\b",
+        &["IT", "CH", "SM", "VA"],
+    ),
+    (r"(?i)(?:straat|gracht|laan|plein)\b", &["NL", "BE"]),
+    (r"(?i)\b(?:rua|travessa|largo)\b", &["PT", "BR"]),
+    (r"(?i)\b(?:ulica|ul\.|aleja|al\.)\s", &["PL"]),
+    (r"(?i)(?:gatan|vägen|gränd)\b", &["SE"]),
+];
+
+/// "Sendlinger Str. 7 / 80331 München" names no country and its five digits fit several, but
+/// only Germany writes "Str." with a five-digit code: the street's language narrows the
+/// countries whose format the code fits, and one left names the country. Nothing is guessed
+/// when two remain (Spanish "Calle" with five digits: Spain or Mexico).
+fn street_country<'a>(lines: impl Iterator<Item = &'a str>, code: &str) -> Option<&'static str> {
+    static WORDS: LazyLock<Vec<(Regex, &'static [&'static str])>> = LazyLock::new(|| {
+        STREET_LANGUAGES
+            .iter()
+            .map(|(pattern, countries)| (re(pattern), *countries))
+            .collect()
+    });
+    let lines: Vec<&str> = lines.collect();
+    let mut found: Vec<&'static str> = Vec::new();
+    for (words, countries) in WORDS.iter() {
+        if lines.iter().any(|l| words.is_match(l)) {
+            for country in countries.iter() {
+                if postcode::format(country).is_some_and(|f| f.fits(code))
+                    && !found.contains(country)
+                {
+                    found.push(country);
+                }
+            }
+        }
+    }
+    match found.as_slice() {
+        [one] => Some(one),
+        _ => None,
     }
 }
 

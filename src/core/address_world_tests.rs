@@ -24,6 +24,24 @@ const COUNTRIES: &[(&str, &str, &str, Option<&str>)] = &[
         Some("IE"),
     ),
     (
+        "germany by its street word, no country line",
+        "Lieferadresse:\nJonas Becker\nSendlinger Str. 7\n80331 München",
+        "80331",
+        Some("DE"),
+    ),
+    (
+        "italy by its street word",
+        "Indirizzo:\nLuca Bianchi\nVia Roma 12\n00184 Roma RM",
+        "00184",
+        Some("IT"),
+    ),
+    (
+        "spanish street with five digits: Spain or Mexico, not guessed",
+        "Dirección:\nAna Ruiz\nCalle Mayor 5\n28013 Madrid",
+        "28013",
+        None,
+    ),
+    (
         "uk",
         "Ship to:\nTom Hughes\n5 Kings Road\nCardiff CF11 9DX\nUK",
         "CF11 9DX",
@@ -222,10 +240,10 @@ const COUNTRIES: &[(&str, &str, &str, Option<&str>)] = &[
         Some("DE"),
     ),
     (
-        "germany unnamed",
+        "germany unnamed: five digits and a Straße are German",
         "Lieferadresse: Hauptstraße 5, 10115 Berlin",
         "10115",
-        None,
+        Some("DE"),
     ),
     (
         "france",
