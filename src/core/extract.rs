@@ -104,7 +104,10 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
             asks_for_products: !requested.is_empty(),
             names_reference,
             names_catalog_item: names_catalog_item(&requested),
-            asks_to_buy: asks_to_buy(msg),
+            // Only asked when it decides: an item named already makes an order.
+            asks_to_buy: !requested.is_empty()
+                && !names_catalog_item(&requested)
+                && asks_to_buy(msg),
             spam_threshold: ctx.spam_threshold,
         },
     );
@@ -188,7 +191,7 @@ fn names_catalog_item(requested: &Requested) -> bool {
 /// A request to buy in the customer's words, first person or polite request, in the languages
 /// we read. Imperatives ("Order now!", "Jetzt bestellen") are what advertisements say.
 static BUY_INTENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:i(?:'?d| would| want(?: to)?| wish to| need| will| am going to)\s+(?:like\s+(?:to\s+)?)?(?:order|buy|purchase|get|have|take)\b|i'?d like\b|i would like\b|i'?ll take\b|(?:can|could|may) i (?:order|buy|get|have|purchase)\b|please (?:send|ship|sell|reserve|put aside) (?:me|us)\b|(?:we|i) (?:would|'d) like to (?:order|buy)|(?:place|placing|make) an order\b|ich (?:möchte|würde gerne?|hätte gerne?|will|bestelle|nehme)\b|wir (?:möchten|hätten gerne?|bestellen)\b|bitte (?:senden|schicken) sie mir\b|je (?:voudrais|souhaite|souhaiterais|veux|commande|prendrai)\b|j'aimerais\b|nous (?:voudrions|souhaitons|aimerions)\b|merci de (?:m'envoyer|me faire parvenir)\b|(?:quisiera|quiero|querría|necesito|me gustaría|deseo)\s+(?:pedir|comprar|encargar|ordenar|\d|un|una|dos|tres)|por favor,? (?:envíe|envíen|mánde)(?:n)?me\b|(?:vorrei|desidero|mi servono|mi serve|vogliamo|vorremmo)\b|per favore (?:inviatemi|mandatemi|spedite(?:mi)?)\b|ik (?:wil|zou) graag\b|graag (?:bestel|wil) ik\b|ik bestel\b|(?:stuur|zend) (?:me|mij)\b|(?:gostaria|queria|quero|queríamos|gostaríamos) de (?:encomendar|pedir|comprar)\b|(?:quero|queria) (?:encomendar|pedir|comprar|\d|um|uma|dois|duas)\b|por favor,? (?:enviem|mandem)-?me\b)")
+    Regex::new(r"(?i)(?-u:\b)(?:i(?:'?d| would| want(?: to)?| wish to| need| will| am going to)\s+(?:like\s+(?:to\s+)?)?(?:order|buy|purchase|get|have|take)(?-u:\b)|i'?d like(?-u:\b)|i would like(?-u:\b)|i'?ll take(?-u:\b)|(?:can|could|may) i (?:order|buy|get|have|purchase)(?-u:\b)|please (?:send|ship|sell|reserve|put aside) (?:me|us)(?-u:\b)|(?:we|i) (?:would|'d) like to (?:order|buy)|(?:place|placing|make) an order(?-u:\b)|ich (?:möchte|würde gerne?|hätte gerne?|will|bestelle|nehme)(?-u:\b)|wir (?:möchten|hätten gerne?|bestellen)(?-u:\b)|bitte (?:senden|schicken) sie mir(?-u:\b)|je (?:voudrais|souhaite|souhaiterais|veux|commande|prendrai)(?-u:\b)|j'aimerais(?-u:\b)|nous (?:voudrions|souhaitons|aimerions)(?-u:\b)|merci de (?:m'envoyer|me faire parvenir)(?-u:\b)|(?:quisiera|quiero|querría|necesito|me gustaría|deseo)\s+(?:pedir|comprar|encargar|ordenar|\d|un|una|dos|tres)|por favor,? (?:envíe|envíen|mánde)(?:n)?me(?-u:\b)|(?:vorrei|desidero|mi servono|mi serve|vogliamo|vorremmo)(?-u:\b)|per favore (?:inviatemi|mandatemi|spedite(?:mi)?)(?-u:\b)|ik (?:wil|zou) graag(?-u:\b)|graag (?:bestel|wil) ik(?-u:\b)|ik bestel(?-u:\b)|(?:stuur|zend) (?:me|mij)(?-u:\b)|(?:gostaria|queria|quero|queríamos|gostaríamos) de (?:encomendar|pedir|comprar)(?-u:\b)|(?:quero|queria) (?:encomendar|pedir|comprar|\d|um|uma|dois|duas)(?-u:\b)|por favor,? (?:enviem|mandem)-?me(?-u:\b))")
         .expect("a fixed pattern")
 });
 
