@@ -181,7 +181,7 @@ pub fn classify(msg: &Inbound, shop_address: &str, signals: Signals) -> Kind {
     if signals.asks_for_products && (signals.names_catalog_item || signals.asks_to_buy || replies) {
         return Kind::Order;
     }
-    if msg.is_reply() || signals.names_reference {
+    if replies || signals.names_reference {
         return Kind::CustomerReply;
     }
     Kind::Unknown
@@ -298,10 +298,12 @@ mod tests {
                 none,
                 Kind::SellerCommand,
             ),
+            // Not a command; and a "Re:" subject with no thread headers and no reference is
+            // no reply of ours (price-list spam writes one): a person reads it.
             (
                 msg("pat@example.test", "Re: x", "Approved! great"),
                 none,
-                Kind::CustomerReply,
+                Kind::Unknown,
             ),
             (reply, none, Kind::SellerCommand),
         ];

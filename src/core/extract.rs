@@ -11,6 +11,7 @@ use super::catalog::Catalog;
 use super::classify::{Kind, Signals, classify};
 use super::inbound::{Inbound, Mailbox};
 use super::items::{ItemLine, Problem, Requested, find_items};
+use super::numbers;
 use super::payment::{PaymentNotice, read_notice};
 use super::reference;
 
@@ -180,12 +181,26 @@ pub fn read(msg: &Inbound, ctx: ReadContext) -> Parsed {
 
 /// An item was found, or a line names one but could not be settled (two items fit, the
 /// quantity is unusable). A line that names nothing we sell is not evidence of an order.
+/// A catalog item asked for with a count the customer wrote ("2 x Blue Mug", "three bowls").
+/// An article is no count: "a bowl of soup" in a technical note and "a teapot and a mug" in a
+/// PR pitch's sample request name our products but order nothing; an order worded that way
+/// says so ("I'd like a teapot"), which `asks_to_buy` sees.
 fn names_catalog_item(requested: &Requested) -> bool {
-    !requested.items.is_empty()
-        || requested
-            .unmatched
-            .iter()
-            .any(|u| matches!(u.problem, Problem::Ambiguous | Problem::Quantity))
+    let counted = |line: &str| {
+        line.split(|c: char| !c.is_alphanumeric() && c != '×')
+            .map(str::to_lowercase)
+            .any(|w| {
+                !w.is_empty()
+                    && !numbers::is_article(&w)
+                    && (numbers::quantity_word(&w).is_some()
+                        || numbers::marked_number(&w).is_some()
+                        || w == "dozen")
+            })
+    };
+    requested.items.iter().any(|i| counted(&i.line))
+        || requested.unmatched.iter().any(|u| {
+            matches!(u.problem, Problem::Ambiguous | Problem::Quantity) && counted(&u.line)
+        })
 }
 
 /// A request to buy in the customer's words, first person or polite request, in the languages

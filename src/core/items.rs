@@ -99,7 +99,7 @@ static INSTEAD: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// A line that asks to buy: a product named in it without a count is a question, not noise.
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:want|like|order|need|send|get|buy|take|add|please|have|decided|möchte|hätte|bestell\w*|brauche|bitte|voudrais|aimerais|commande\w*|besoin|quiero|quisiera|pedir|necesito|por favor|vorrei|ordinare|per favore|wil|graag|bestellen|queria|quero|gostaria|encomendar)\b").unwrap()
+    Regex::new(r"(?i)\b(?:want|(?:would|'d|i|we)\s+like|order|need|send|get|buy|take|add|please|(?:can|could|may)\s+(?:i|we)\s+have|i'?ll\s+have|decided|möchte|hätte|bestell\w*|brauche|bitte|voudrais|aimerais|commande\w*|besoin|quiero|quisiera|pedir|necesito|por favor|vorrei|ordinare|per favore|wil|graag|bestellen|queria|quero|gostaria|encomendar)\b").unwrap()
 });
 
 /// Scan the body's lines (minus those in `skip`, e.g. the address) for requested products.
@@ -854,6 +854,8 @@ mod tests {
             ("2 Olive Oil 500 ml", &[("OIL-500", 2)]),
             ("olive oil 500ml x 2", &[("OIL-500", 2)]),
             ("Perfume No. 5 x 2", &[("PERF-5", 2)]),
+            // a model number glued to letters is no count
+            ("Model WB-500 Olive Oil 500 ml - USD 2.10", &[]),
             ("I'd like a 12-piece knife set", &[("KNIFE-12", 1)]),
             ("3 x 6-piece knife set", &[("KNIFE-6", 3)]),
             // German

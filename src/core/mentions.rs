@@ -408,7 +408,14 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
     let mut floor = 0;
     for (n, m) in found.iter().enumerate() {
         let ceil = found.get(n + 1).map_or(words.len(), |next| next.from);
-        let before = before(&lower, floor, m.from);
+        // "Model WB-500 Water Bottle": a number glued to letters before it is a model number,
+        // never a count.
+        let glued = |k: usize| {
+            k > 0
+                && words[k - 1].token == words[k].token
+                && words[k - 1].lower.chars().any(char::is_alphabetic)
+        };
+        let before = before(&lower, floor, m.from).filter(|&(_, bk, _)| !glued(bk));
         let after = after(&lower, m.to, ceil);
         let (amount, bound, qfrom, qto) = match (before, after) {
             (Some((b, bk, _)), Some((a, ak, _))) => {

@@ -176,7 +176,7 @@ pub fn invoice(msg: &Inbound) -> bool {
             .expect("a fixed pattern")
     });
     static BILL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(?:total|amount|balance) due\b|\bzahlbar bis\b|\bà régler\b|\bimporte a pagar\b|\bda pagare\b|\bte betalen\b")
+        Regex::new(r"(?i)\b(?:total|amount|balance) due\b|\bplease (?:pay|remit|transfer)\b|\bpay(?:able)? (?:within|by|until)\b|\bpayment terms\b|\bzahlbar (?:bis|innerhalb)\b|\bzahlungsziel\b|\bbitte überweisen\b|\bà régler\b|\bimporte a pagar\b|\bda pagare\b|\bte betalen\b")
             .expect("a fixed pattern")
     });
     NAMED.is_match(&msg.subject) && BILL.is_match(&msg.text)
