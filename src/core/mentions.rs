@@ -317,14 +317,7 @@ fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &
         let with = catalog.match_words(&keys(words, from, to));
         let without = catalog.match_words(&keys(words, from + 1, to));
         // "5 Perfume No. 5": the name has its number already; "6-piece" is one token.
-        let keep = match (&with, &without) {
-            (Match::One(a), Match::One(b)) => a != b,
-            (Match::One(_), _) => true,
-            (Match::Many(a), Match::Many(b)) => a.len() < b.len(),
-            (Match::Many(_), Match::None) => true,
-            _ => false,
-        };
-        if keep {
+        if number_is_part(&with, &without, false) {
             break;
         }
         from += 1;
@@ -336,13 +329,7 @@ fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &
         let with = catalog.match_words(&keys(words, from, to));
         let without = catalog.match_words(&keys(words, from, to - 1));
         // "Desk Calendar 2027" keeps its year; "Teapot 2" does not.
-        let keep = match (&with, &without) {
-            (Match::One(_), _) => true,
-            (Match::Many(a), Match::Many(b)) => a.len() < b.len(),
-            (Match::Many(_), Match::None) => true,
-            _ => false,
-        };
-        if keep {
+        if number_is_part(&with, &without, true) {
             break;
         }
         to -= 1;
@@ -395,6 +382,19 @@ fn resolve_run(words: &[Word], from: usize, to: usize, catalog: &Catalog, out: &
 
 /// A lone adjective ("small", "red" of "Red Polka Dot Mug") is not a product; a word that
 /// ends a name is, and so is a whole name or alias.
+/// Whether a number at the edge of a mention belongs to the name: the name with it narrows
+/// what matches. A trailing number that keeps the same single item stays (a year, a size); a
+/// leading one must name another item to stay, else it is the count ("5 Perfume No. 5").
+fn number_is_part(with: &Match, without: &Match, same_item_keeps: bool) -> bool {
+    match (with, without) {
+        (Match::One(a), Match::One(b)) => same_item_keeps || a != b,
+        (Match::One(_), _) => true,
+        (Match::Many(a), Match::Many(b)) => a.len() < b.len(),
+        (Match::Many(_), Match::None) => true,
+        _ => false,
+    }
+}
+
 fn names_a_product(keys: &[&str], catalog: &Catalog) -> bool {
     keys.iter().any(|w| catalog.is_noun(w) && !is_number(w)) || catalog.is_phrase(&keys.join(" "))
 }
