@@ -141,20 +141,22 @@ fn is_quoted(line: &str) -> bool {
 /// Attribution lines longer than this are prose, and the limit keeps the regexes off huge lines.
 const MAX_ATTRIBUTION: usize = 500;
 
+// No \b: the word before "wrote" ends at a non-word character, spelt out, which keeps the
+// regex crate on its fast engines over non-ASCII lines (see address::re).
 /// "On <date>, <who> wrote:" and its translations. The date-ish part (a year, a time, a numeric
 /// date or an address) keeps "On Tuesday my sister wrote:" in the customer's own text.
 static ATTRIBUTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)^\s*(?:
-            On\s.*\bwrote\s*:
-          | Le\s.*\ba\s+[ée]crit\s*:
-          | Am\s.*\bschrieb\b.*:
-          | .*\bschrieb\s+am\b.*:
-          | El\s.*\bescribi[óo]\s*:
-          | Op\s.*\bschreef\b.*:
-          | Il\s.*\bha\s+scritto\s*:
-          | Em\s.*\bescreveu\s*:
-          | .*@.*\bwrote\s*:
+            On\s(?:.*\W)?wrote\s*:
+          | Le\s(?:.*\W)?a\s+[ée]crit\s*:
+          | Am\s(?:.*\W)?schrieb(?:\W.*)?:
+          | (?:.*\W)?schrieb\s+am(?:\W.*)?:
+          | El\s(?:.*\W)?escribi[óo]\s*:
+          | Op\s(?:.*\W)?schreef(?:\W.*)?:
+          | Il\s(?:.*\W)?ha\s+scritto\s*:
+          | Em\s(?:.*\W)?escreveu\s*:
+          | .*@(?:.*\W)?wrote\s*:
         )\s*$",
     )
     .unwrap()

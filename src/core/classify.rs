@@ -59,12 +59,14 @@ static PAYMENT_CLAIM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?-u:\b)i(?:'ve| have| just| already)\s+(?:just\s+|now\s+|already\s+)?(?:paid(?-u:\b)|sent (?:the |my |you the )?(?:payment|money)|made (?:the |my )?payment|transferred the|wired the)|(?-u:\b)payment (?:has been |was |is )?(?:sent|made|done|completed)(?-u:\b)|(?-u:\b)j'ai (?:payé|effectué le paiement)|(?-u:\b)ich habe (?:bezahlt|überwiesen)|(?-u:\b)ya (?:he )?pagu?é")
         .unwrap()
 });
+// Word boundaries spelt out as (?:^|\W) and (?:$|\W) for the same reason, where a word may
+// start or end with a non-ASCII letter.
 static CANCEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bcancel(?:l?ing)?\s+(?:my|the|this|our)\s+(?:whole\s+|entire\s+)?order|\bplease cancel\b|\b(?:want|like|need) to cancel\b|\bcancel it\b|annuler (?:ma|la) commande|stornieren|storniere|cancelar (?:mi|el) pedido")
+    Regex::new(r"(?i)(?:^|\W)cancel(?:l?ing)?\s+(?:my|the|this|our)\s+(?:whole\s+|entire\s+)?order|(?:^|\W)please cancel(?:$|\W)|(?:^|\W)(?:want|like|need) to cancel(?:$|\W)|(?:^|\W)cancel it(?:$|\W)|annuler (?:ma|la) commande|stornieren|storniere|cancelar (?:mi|el) pedido")
         .unwrap()
 });
 static STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)where(?:'s| is) my (?:order|package|parcel|stuff)|status of my order|order status|has my order (?:been )?ship|(?:any )?update on my order|tracking number|when will (?:my|the) (?:order|package|parcel|items?) (?:arrive|ship|be)|haven'?t received my order|not received my order|(?:order|package|parcel|it)\b.{0,40}\b(?:hasn'?t|has not|never|didn'?t|did not|still not|not yet)\s+(?:arrived?|come|shipped|been (?:shipped|delivered))|où en est ma commande|wo ist meine bestellung|dónde está mi pedido")
+    Regex::new(r"(?i)where(?:'s| is) my (?:order|package|parcel|stuff)|status of my order|order status|has my order (?:been )?ship|(?:any )?update on my order|tracking number|when will (?:my|the) (?:order|package|parcel|items?) (?:arrive|ship|be)|haven'?t received my order|not received my order|(?:order|package|parcel|it)[^\w\n](?:.{0,38}[^\w\n])?(?:hasn'?t|has not|never|didn'?t|did not|still not|not yet)\s+(?:arrived?|come|shipped|been (?:shipped|delivered))|où en est ma commande|wo ist meine bestellung|dónde está mi pedido")
         .unwrap()
 });
 

@@ -80,26 +80,28 @@ static QTY_LAST: LazyLock<Regex> = LazyLock::new(|| {
 static QTY_LABEL_FIRST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:qty|quantity|qté|menge|anzahl|cantidad)\.?\s*[:=]?\s*(?P<q>-?\d+)\s*(?:[-–:x×]\s*)?(?P<p>\S.*)$").unwrap()
 });
+// Word boundaries below are spelt out, (?:^|\W) and (?:$|\W): with a Unicode \b the regex
+// crate leaves its fast engines on any line with a non-ASCII letter (see address::re).
 /// Prices and trailing courtesy that follow a product name: "@ $18", "($18.00 each)", "please".
 static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\s*(?:[@=]\s*.*|\(\s*[$€£¥]?\s*\d[\d.,]*\s*(?:each|ea\.?|usd|eur)?\s*\)|[-–,]?\s*[$€£¥]\s*\d[\d.,]*.*|\bat\s+[$€£¥]?\d.*|[,.;!]*\s*(?:please|pls|thanks?|thank you)\b.*|[.,;:!?]+)$").unwrap()
+    Regex::new(r"(?i)\s*(?:[@=]\s*.*|\(\s*[$€£¥]?\s*\d[\d.,]*\s*(?:each|ea\.?|usd|eur)?\s*\)|[-–,]?\s*[$€£¥]\s*\d[\d.,]*.*|(?:^|\W)at\s+[$€£¥]?\d.*|[,.;!]*\s*(?:please|pls|thanks?|thank you)(?:\W.*)?|[.,;:!?]+)$").unwrap()
 });
 
 /// "forget the teapot", "streich die Teekanne", "annulez le bol": leave out what follows.
 static REMOVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:doch nicht|lieber nicht|nicht mehr|after all|forget|cancel|scratch|remove|drop|skip|delete|leave out|take off|no (?:more|need for)|no longer (?:need|want)|(?:don'?t|do not) (?:need|want)|streich\w*|vergiss|vergessen sie|storniere\w*|ohne|annule\w*|oublie\w*|olvida\w*|cancela\w*|quita\w*|sin|togli\w*|annulla\w*|dimentica\w*|senza|vergeet|annuleer\w*|zonder|esquece\w*|cancele\w*|retire\w*|sem)\b").unwrap()
+    Regex::new(r"(?i)(?:^|\W)(?:doch nicht|lieber nicht|nicht mehr|after all|forget|cancel|scratch|remove|drop|skip|delete|leave out|take off|no (?:more|need for)|no longer (?:need|want)|(?:don'?t|do not) (?:need|want)|streich\w*|vergiss|vergessen sie|storniere\w*|ohne|annule\w*|oublie\w*|olvida\w*|cancela\w*|quita\w*|sin|togli\w*|annulla\w*|dimentica\w*|senza|vergeet|annuleer\w*|zonder|esquece\w*|cancele\w*|retire\w*|sem)(?:$|\W)").unwrap()
 });
 /// "P.S. better make it four", "actually 3 instead of 2", "lieber drei": change an amount.
 static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:make (?:it|that|them|those|this)|change (?:it |that |them |this )?to|instead|rather|actually|correction|statt|anstatt|lieber|doch|au lieu|plutôt|finalement|en (?:vez|lugar)|mejor|invece|anzi|in plaats|liever|em vez|aliás)\b").unwrap()
+    Regex::new(r"(?i)(?:^|\W)(?:make (?:it|that|them|those|this)|change (?:it |that |them |this )?to|instead|rather|actually|correction|statt|anstatt|lieber|doch|au lieu|plutôt|finalement|en (?:vez|lugar)|mejor|invece|anzi|in plaats|liever|em vez|aliás)(?:$|\W)").unwrap()
 });
 /// The phrase before the old amount in "3 instead of 2".
 static INSTEAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:instead of|rather than|statt|anstatt|au lieu de|en (?:vez|lugar) de|invece di|in plaats van|em vez de)\b").unwrap()
+    Regex::new(r"(?i)(?:^|\W)(?:instead of|rather than|statt|anstatt|au lieu de|en (?:vez|lugar) de|invece di|in plaats van|em vez de)(?:$|\W)").unwrap()
 });
 /// A line that asks to buy: a product named in it without a count is a question, not noise.
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:want|(?:would|'d|i|we)\s+like|order|need|send|get|buy|take|add|please|(?:can|could|may)\s+(?:i|we)\s+have|i'?ll\s+have|decided|möchte|hätte|bestell\w*|brauche|bitte|voudrais|aimerais|commande\w*|besoin|quiero|quisiera|pedir|necesito|por favor|vorrei|ordinare|per favore|wil|graag|bestellen|queria|quero|gostaria|encomendar)\b").unwrap()
+    Regex::new(r"(?i)(?:^|\W)(?:want|(?:would|\w+'d|i|we)\s+like|order|need|send|get|buy|take|add|please|(?:can|could|may)\s+(?:i|we)\s+have|i'?ll\s+have|decided|möchte|hätte|bestell\w*|brauche|bitte|voudrais|aimerais|commande\w*|besoin|quiero|quisiera|pedir|necesito|por favor|vorrei|ordinare|per favore|wil|graag|bestellen|queria|quero|gostaria|encomendar)(?:$|\W)").unwrap()
 });
 
 /// Scan the body's lines (minus those in `skip`, e.g. the address) for requested products.

@@ -170,13 +170,17 @@ pub fn bulk(msg: &Inbound) -> Option<String> {
 
 /// A supplier's invoice to the shop: it lists our products with quantities, and is a bill,
 /// not an order. Named as one (subject or "please find the invoice") and asking for money.
+// Word boundaries are spelt out, (?:^|\W) and (?:$|\W), to keep the regex crate on its fast
+// engines over non-ASCII text (see address::re).
 pub fn invoice(msg: &Inbound) -> bool {
     static NAMED: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(?:invoice|rechnung|facture|factura|fattura|factuur|fatura)\b")
-            .expect("a fixed pattern")
+        Regex::new(
+            r"(?i)(?:^|\W)(?:invoice|rechnung|facture|factura|fattura|factuur|fatura)(?:$|\W)",
+        )
+        .expect("a fixed pattern")
     });
     static BILL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?i)\b(?:total|amount|balance) due\b|\bplease (?:pay|remit|transfer)\b|\bpay(?:able)? (?:within|by|until)\b|\bpayment terms\b|\bzahlbar (?:bis|innerhalb)\b|\bzahlungsziel\b|\bbitte überweisen\b|\bà régler\b|\bimporte a pagar\b|\bda pagare\b|\bte betalen\b")
+        Regex::new(r"(?i)(?:^|\W)(?:total|amount|balance) due(?:$|\W)|(?:^|\W)please (?:pay|remit|transfer)(?:$|\W)|(?:^|\W)pay(?:able)? (?:within|by|until)(?:$|\W)|(?:^|\W)payment terms(?:$|\W)|(?:^|\W)zahlbar (?:bis|innerhalb)(?:$|\W)|(?:^|\W)zahlungsziel(?:$|\W)|(?:^|\W)bitte überweisen(?:$|\W)|(?:^|\W)à régler(?:$|\W)|(?:^|\W)importe a pagar(?:$|\W)|(?:^|\W)da pagare(?:$|\W)|(?:^|\W)te betalen(?:$|\W)")
             .expect("a fixed pattern")
     });
     NAMED.is_match(&msg.subject) && BILL.is_match(&msg.text)
