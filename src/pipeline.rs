@@ -275,6 +275,11 @@ fn handle(
         (Some(from), Some(id)) => store::transaction_seen(tx, &from.email, id)?,
         _ => false,
     };
+    // A seller's `paid` may confirm a notice we proposed: its payer and transaction go with it.
+    let proposed_payment = match (&order, parsed.kind) {
+        (Some(o), Kind::SellerCommand) => store::payments::proposed_payment(tx, &o.reference)?,
+        _ => None,
+    };
     let earlier_orders = store::count_customer_orders(
         tx,
         &correspondent,
@@ -298,6 +303,7 @@ fn handle(
         token,
         earlier_orders,
         cards_removed: redacted.as_ref().map_or(0, |r| r.count),
+        proposed_payment,
     });
     outcome.kind = Some(parsed.kind);
     *to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;

@@ -659,7 +659,27 @@ fn a_notice_without_a_reference_is_proposed_by_amount_and_payer_and_applied_on_p
     );
     assert!(out.contains("[paid]"), "{out}");
     assert_eq!(state(&shop, &r), "paid");
-    assert_eq!(shop.order(&r)["paid"], "46.88");
+    let order = shop.order(&r);
+    assert_eq!(order["paid"], "46.88");
+    // The payment confirmed is the bank's: its transaction and payer are kept.
+    assert!(
+        order["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "payment_matched"
+                && e["detail"]["transaction_id"] == "TRX-noref-2026"),
+        "{order}"
+    );
+    let payment = &order["payments"][0];
+    assert_eq!(payment["transaction_id"], "TRX-noref-2026", "{order}");
+    assert_eq!(payment["payer"], "OKAFOR, PAT", "{order}");
+    assert!(
+        payment["provider"]
+            .as_str()
+            .is_some_and(|p| p.contains("confirmed by seller mara@lindenclay.test")),
+        "{order}"
+    );
     // Sam's copy of the request is spent: a second `paid` changes nothing.
     let sams = request_id(&shop, "sam@lindenclay.test", &format!("looks like {r}"));
     let out = shop.deliver(

@@ -175,6 +175,7 @@ impl World {
             open_orders: Vec::new(),
             token,
             cards_removed,
+            proposed_payment: None,
         })
     }
 }

@@ -14,7 +14,7 @@ use super::extract::Parsed;
 use super::inbound::{Inbound, Mailbox};
 use super::items::{ItemLine, Problem, Unmatched};
 use super::order::{Order, OrderLine, OrderState};
-use super::payment::PaymentNotice;
+use super::payment::{PaymentNotice, ProposedPayment};
 use super::pricing::{Totals, price_order};
 use super::reply_cap::{self, Pause, PauseChange, RecentReplies};
 use crate::config::Config;
@@ -52,6 +52,8 @@ pub struct Input<'a> {
     pub earlier_orders: u32,
     /// Card numbers removed from this message before it was stored (see `core::redact`).
     pub cards_removed: usize,
+    /// The payment notice the sellers were last asked to confirm for `order`, if any.
+    pub proposed_payment: Option<ProposedPayment>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -1214,6 +1216,7 @@ mod tests {
             token: None,
             earlier_orders: 1,
             cards_removed: 0,
+            proposed_payment: None,
         })
     }
 

@@ -25,6 +25,16 @@ pub struct PaymentNotice {
     pub transaction_id: Option<String>,
 }
 
+/// A notice the sellers were asked about (it named no order; amount and payer fitted one):
+/// what a seller's `paid` then confirms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProposedPayment {
+    pub provider: String,
+    pub transaction_id: Option<String>,
+    pub payer: Option<String>,
+    pub amount: Option<Decimal>,
+}
+
 /// A sum of money as notices write it: `$46.88 USD`, `USD 46.88`, `46,88 €`, `EUR 1.234,56`.
 const MONEY: &str = r"(?:(?P<pre>[A-Z]{3})\s*)?(?P<sym>[$€£¥])?\s*(?P<num>\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d{1,3})?|\d+(?:[.,]\d{1,3})?)(?:\s*(?P<sym2>[$€£¥]))?(?:\s*(?P<post>[A-Z]{3})\b)?";
 

@@ -53,12 +53,20 @@ pub fn command(input: &Input, d: Decision) -> Decision {
             if order.state != OrderState::AwaitingPayment {
                 return not_applicable(input, d, &order, &sender, "is not awaiting payment");
             }
+            // Confirming the notice we proposed: the bank's transaction and payer are kept.
+            let proposed = input
+                .proposed_payment
+                .as_ref()
+                .filter(|p| p.amount == Some(order.outstanding()));
             let payment = Payment {
                 amount: order.outstanding(),
                 currency: order.currency.clone(),
-                transaction_id: None,
-                provider: format!("seller {sender}"),
-                payer: None,
+                transaction_id: proposed.and_then(|p| p.transaction_id.clone()),
+                provider: match proposed {
+                    Some(p) => format!("{} (confirmed by seller {sender})", p.provider),
+                    None => format!("seller {sender}"),
+                },
+                payer: proposed.and_then(|p| p.payer.clone()),
                 at: input.now,
             };
             d.event("payment_confirmed_by_seller", by);

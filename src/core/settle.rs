@@ -95,7 +95,9 @@ pub fn payment(input: &Input, d: Decision) -> Decision {
         }
         let fits = fitting_orders(input, amount, &currency, notice.payer.as_deref());
         return match fits.as_slice() {
-            [order] => propose(input, d, order, entry("proposed", None)),
+            // The row names the order it was proposed for (its outcome says it is only that),
+            // so the seller's `paid` can take the bank's transaction and payer from it.
+            [order] => propose(input, d, order, entry("proposed", Some(&order.reference))),
             [] => {
                 let why = format!(
                     "a payment of {given} that names no order reference, and whose amount and payer fit no order awaiting payment"
@@ -198,11 +200,13 @@ fn fitting_orders<'a>(
 /// "pat@example.test") is this customer: the same address, or the same name words in any
 /// order and case, accents aside (banks drop them). A name that only shares a word is not.
 fn same_person(payer: &str, customer: &Mailbox) -> bool {
+    // Banks transliterate ("Søren Müller" arrives as "SOREN MULLER"): both sides are compared
+    // in ASCII.
     let words = |s: &str| -> Vec<String> {
-        let mut w: Vec<String> = s
-            .split(|c: char| !c.is_alphabetic() && c != '\'')
+        let mut w: Vec<String> = deunicode::deunicode(s)
+            .split(|c: char| !c.is_ascii_alphabetic() && c != '\'')
             .filter(|w| !w.is_empty())
-            .map(|w| w.chars().map(plain).collect::<String>().to_lowercase())
+            .map(str::to_ascii_lowercase)
             .collect();
         w.sort();
         w
@@ -221,16 +225,6 @@ fn same_person(payer: &str, customer: &Mailbox) -> bool {
     }
     let theirs = words(&name);
     !theirs.is_empty() && customer.name.as_deref().map(words) == Some(theirs)
-}
-
-/// A letter without its accent, for the Latin letters banks transliterate.
-fn plain(c: char) -> char {
-    const FROM: &str = "àáâãäåçèéêëìíîïñòóôõöøùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ";
-    const TO: &str = "aaaaaaceeeeiiiinoooooouuuuyyAAAAAACEEEEIIIINOOOOOOUUUUY";
-    FROM.chars()
-        .position(|f| f == c)
-        .and_then(|i| TO.chars().nth(i))
-        .unwrap_or(c)
 }
 
 /// A notice naming no order fits exactly one: the sellers are asked, and a `paid` in reply (or
@@ -261,7 +255,7 @@ fn propose(input: &Input, mut d: Decision, order: &Order, entry: PaymentEntry) -
     d.about = Some(r.clone());
     d.payment = Some(entry);
     d.hold(format!(
-        "payment: {given} naming no reference fits {r} by amount and payer; proposed to the sellers"
+        "payment: {given} naming no reference fits {r} by amount and payer; an email asking the sellers is queued"
     ))
 }
 
@@ -278,8 +272,8 @@ pub(super) fn paid_by_seller(
             miswritten: None,
             amount: Some(payment.amount),
             currency: Some(payment.currency.clone()),
-            payer: None,
-            transaction_id: None,
+            payer: payment.payer.clone(),
+            transaction_id: payment.transaction_id.clone(),
         },
         provider: payment.provider.clone(),
         outcome: "confirmed_by_seller",
@@ -479,5 +473,9 @@ mod tests {
             !same_person("Zoë Müller", &customer(None)),
             "no name to compare"
         );
+        // Letters that do not decompose into a base letter and an accent.
+        let soren = customer(Some("Søren Ødegård"));
+        assert!(same_person("ODEGARD SOREN", &soren));
+        assert!(same_person("Dvořák Łucja", &customer(Some("LUCJA DVORAK"))));
     }
 }

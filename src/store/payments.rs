@@ -1,10 +1,11 @@
 //! Payment notices as the books keep them.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::{Result, ts};
 use crate::core::decide::PaymentEntry;
+use crate::core::payment::ProposedPayment;
 use crate::mail::read::sha256_hex;
 
 pub fn insert_payment(
@@ -101,6 +102,25 @@ impl PaymentRow {
         ]);
         sha256_hex(fields.to_string().as_bytes())
     }
+}
+
+/// The latest notice proposed to the sellers for `order_ref` (see `core::settle::propose`):
+/// its payer and transaction id go with the payment a seller's `paid` confirms.
+pub fn proposed_payment(conn: &Connection, order_ref: &str) -> Result<Option<ProposedPayment>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT provider, transaction_id, payer, amount FROM payments
+             WHERE order_ref = ?1 AND outcome = 'proposed' ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([order_ref], |r| {
+            Ok(ProposedPayment {
+                provider: r.get(0)?,
+                transaction_id: r.get(1)?,
+                payer: r.get(2)?,
+                amount: r.get::<_, Option<String>>(3)?.and_then(|a| a.parse().ok()),
+            })
+        })
+        .optional()?)
 }
 
 /// Whether `provider` has told us of this transaction before.
