@@ -834,6 +834,8 @@ mod tests {
             ("Blue Mug ×2", &[("MUG-BLU", 2)]),
             ("2 pcs teapot", &[("TEAPOT", 2)]),
             ("teapot (3)", &[("TEAPOT", 3)]),
+            ("2 teapot thanks", &[("TEAPOT", 2)]),
+            ("3 blue mugs plus", &[("MUG-BLU", 3)]),
             (
                 "Hi, could you send me 3 of your lovely rice bowls and a couple of tea towels?",
                 &[("BOWL", 3), ("TOWEL", 2)],
@@ -919,6 +921,9 @@ mod tests {
             ("- Teapot", Problem::Quantity),
             ("I'd like the teapots", Problem::Quantity),
             ("2 linen teapots", Problem::Unknown),
+            // The product as a modifier: the count is for what follows.
+            ("2 teapot cosies", Problem::Unknown),
+            ("mug boxes 100 pcs", Problem::Unknown),
             ("quiero algunas teteras", Problem::Quantity),
             ("ich hätte gern ein paar Tassen", Problem::Quantity),
         ];

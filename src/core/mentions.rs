@@ -458,6 +458,13 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
                 mention.found = Match::None;
             }
         }
+        // "mug boxes 100 pcs", "2 notebook refills": a product named by its noun, in the
+        // singular, right before a plural word of the customer's own modifies that word; the count is for
+        // the boxes, not the mugs. Quoting mugs would be wrong, so it is a product we do not
+        // know (and asked about, or not an order at all).
+        if amount.is_some() && modifies_next(&words, m, catalog) {
+            mention.found = Match::None;
+        }
         let next = lower.get(m.to).copied().unwrap_or("");
         let ends_clean = next.is_empty()
             || is_joiner(next)
@@ -474,6 +481,51 @@ pub fn read_line(line: &str, catalog: &Catalog) -> (Vec<Word>, Vec<Reading>) {
         });
     }
     (words, out)
+}
+
+/// Whether the product words `m` stand as a modifier before a plural noun the catalog does
+/// not know ("mug boxes", "notebook refills"), read from the written English plural. Only a
+/// word that ends the product's own name counts ("mug" of "Blue Glazed Mug"): in "2 blue
+/// muggs" the noun after is the mug, misspelt.
+fn modifies_next(words: &[Word], m: &Mention, catalog: &Catalog) -> bool {
+    /// Words ending in "s" that follow a product without being what is ordered.
+    const NOT_PLURAL_NOUNS: &[&str] = &[
+        "thanks", "gracias", "cheers", "plus", "pls", "thx", "tks", "as", "is", "was", "has",
+        "does", "goes", "looks", "seems", "ones", "its", "his", "hers", "ours", "yours", "theirs",
+        "this", "us", "yes", "please", "always", "also", "less", "unless",
+    ];
+    let (Some(last), Some(next)) = (
+        m.to.checked_sub(1).and_then(|k| words.get(k)),
+        words.get(m.to),
+    ) else {
+        return false;
+    };
+    let singular = last.known.as_deref() == Some(last.lower.as_str()) || !last.lower.ends_with('s');
+    let plural_noun = next.known.is_none()
+        && next.sku.is_none()
+        && next.lower.chars().count() >= 4
+        && next.lower.chars().all(char::is_alphabetic)
+        && next.lower.ends_with('s')
+        && !next.lower.ends_with("ss")
+        && !NOT_PLURAL_NOUNS.contains(&next.lower.as_str())
+        && !FILLER.contains(&next.lower.as_str())
+        && !is_unit(&next.lower)
+        && quantity_at(&[next.lower.as_str()], 0).is_none();
+    let ends_name = |i: &usize| {
+        catalog.items.get(*i).is_some_and(|item| {
+            item.name
+                .split_whitespace()
+                .next_back()
+                .and_then(|w| normalize_word(&w.to_lowercase()))
+                .is_some_and(|w| last.known.as_deref() == Some(w.as_str()))
+        })
+    };
+    let head = match &m.found {
+        Match::One(i) => ends_name(i),
+        Match::Many(ids) => ids.iter().any(ends_name),
+        Match::None => false,
+    };
+    singular && plural_noun && head
 }
 
 /// The quantity that ends right before a product, at or after `floor`: its amount and where
