@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::core::decide::{delivery_failed, seller_alert};
+use crate::core::emails::{delivery_failed, seller_alert};
 use crate::mail::compose::compose;
 use crate::store::{self, OutboxRow, StoreError};
 
@@ -203,7 +203,7 @@ pub fn alert_sellers_in(
 /// Compose an email and put it in the outbox under `id`.
 fn queue(
     tx: &Connection,
-    email: &crate::core::decide::Email,
+    email: &crate::core::decision::Email,
     id: &str,
     order_ref: Option<&str>,
     config: &Config,

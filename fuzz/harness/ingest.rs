@@ -13,7 +13,8 @@ use std::sync::LazyLock;
 use mailcart::config::Config;
 use mailcart::core::catalog::Catalog;
 use mailcart::core::classify::Kind;
-use mailcart::core::decide::{CommandToken, Decision, Input, Purpose, decide};
+use mailcart::core::decide::decide;
+use mailcart::core::decision::{CommandToken, Decision, Input, Purpose};
 use mailcart::core::extract::{Parsed, ReadContext, read as read_parts};
 use mailcart::core::inbound::Inbound;
 use mailcart::core::order::{Order, OrderState};
@@ -295,7 +296,7 @@ fn money(o: &Order) {
 
 /// The composed message carries exactly our headers, to exactly the intended recipients: no
 /// name, subject or Message-ID from the inbound mail can add a header or a recipient.
-fn composed(bytes: &[u8], email: &mailcart::core::decide::Email) {
+fn composed(bytes: &[u8], email: &mailcart::core::decision::Email) {
     const OURS: &[&str] = &[
         "from",
         "to",

@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use super::decide::{Decision, Input, MoveKind, Template, move_lines, reply, seller_alert};
+use super::decide::move_lines;
+use super::decision::{Decision, Input, MoveKind, Template};
+use super::emails::{reply, seller_alert};
 use super::order::{Order, OrderState};
 
 /// Paid, not shipped: cancelled, the goods back on the shelf, the sellers asked to refund (they

@@ -10,7 +10,8 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::classify::Kind;
-use super::decide::{Decision, Input, seller_alert};
+use super::decision::{Decision, Input};
+use super::emails::seller_alert;
 
 /// The scope of the breaker that holds every customer.
 pub const ALL: &str = "*";
@@ -150,7 +151,7 @@ fn suppress(d: &mut Decision, scope: &str, reason: String) {
     d.attention = Some(reason);
 }
 
-fn alert(input: &Input, scope: &str, reason: &str) -> Vec<super::decide::Email> {
+fn alert(input: &Input, scope: &str, reason: &str) -> Vec<super::decision::Email> {
     let hours = input.config.limits.pause_hours;
     if scope == ALL {
         seller_alert(

@@ -12,9 +12,9 @@ use serde_json::json;
 
 use super::auth::{AuthVerdict, domain_of, verify};
 use super::command::{Command, Verb, carrier_and_tracking, parse_command};
-use super::decide::{
-    Decision, Email, Input, MoveKind, Purpose, Template, cancel, in_thread, move_lines, release_all,
-};
+use super::decide::{cancel, move_lines, release_all};
+use super::decision::{Decision, Email, Input, MoveKind, Purpose, Template};
+use super::emails::in_thread;
 use super::inbound::Mailbox;
 use super::order::{Order, OrderState, Payment, Shipment};
 use time::Duration;

@@ -12,11 +12,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::auth::{domain_of, verify};
-use super::decide::{
-    Decision, Input, MoveKind, PaymentEntry, Purpose, Template, belongs_to_sender, in_thread,
-    move_lines, reply, requests, seller_alert,
-};
+use super::decide::{belongs_to_sender, move_lines};
+use super::decision::{Decision, Input, MoveKind, PaymentEntry, Purpose, Template};
 use super::delivery::expected_delivery;
+use super::emails::{in_thread, reply, requests, seller_alert};
 use super::inbound::Mailbox;
 use super::money;
 use super::order::{Order, OrderState, Payment};

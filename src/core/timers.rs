@@ -5,7 +5,9 @@
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::{Decision, Template, in_thread, release_all, seller_alert};
+use super::decide::release_all;
+use super::decision::{Decision, Template};
+use super::emails::{in_thread, seller_alert};
 use super::order::{Order, OrderState};
 use crate::config::Config;
 

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::config::Config;
-use crate::core::decide::{Email, Shortage, Template};
+use crate::core::decision::{Email, Shortage, Template};
 use crate::core::inbound::Mailbox;
 use crate::core::items::{Problem, Unmatched};
 use crate::core::money;
@@ -282,7 +282,7 @@ fn view(email: &Email, config: &Config) -> View {
         reference: reference.clone(),
         reference_example: format!("{}-7K2QXD9FP", config.shop.reference_prefix),
         state: order
-            .map(|o| crate::core::decide::human_state(o.state))
+            .map(|o| crate::core::decision::human_state(o.state))
             .unwrap_or(""),
         state_code: order.map(|o| o.state.as_str()).unwrap_or(""),
         currency: currency.clone(),

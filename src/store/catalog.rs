@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::{Result, StoreError, apply_move, ts};
 use crate::core::catalog::{Catalog, CatalogItem};
-use crate::core::decide::{MoveKind, StockMove};
+use crate::core::decision::{MoveKind, StockMove};
 
 /// The catalog with its matching index, built again only when the catalog has changed since
 /// this process last built it (`catalog_mark`, schema v12): the daemon reads one per batch,

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{Result, StoreError, ts};
-use crate::core::decide::{CommandToken, Purpose};
+use crate::core::decision::{CommandToken, Purpose};
 
 pub fn insert_command_token(
     tx: &Connection,

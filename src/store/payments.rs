@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
 use super::{Result, ts};
-use crate::core::decide::PaymentEntry;
+use crate::core::decision::PaymentEntry;
 use crate::core::payment::ProposedPayment;
 use crate::mail::read::sha256_hex;
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::chain::{Chain, next_link, stock_link};
 use super::{Result, StoreError, ts};
-use crate::core::decide::{MoveKind, StockMove};
+use crate::core::decision::{MoveKind, StockMove};
 
 /// Record one movement and update the running totals in the same transaction.
 pub fn apply_move(
