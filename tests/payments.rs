@@ -667,8 +667,9 @@ fn a_notice_without_a_reference_is_proposed_by_amount_and_payer_and_applied_on_p
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["kind"] == "payment_matched"
-                && e["detail"]["transaction_id"] == "TRX-noref-2026"),
+            .any(|e| e["kind"] == "state_changed"
+                && e["detail"]["step"] == "pay"
+                && e["detail"]["detail"]["transaction_id"] == "TRX-noref-2026"),
         "{order}"
     );
     let payment = &order["payments"][0];

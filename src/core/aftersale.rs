@@ -1,37 +1,75 @@
-//! After the quote has gone out: cancellations of paid and shipped orders, and changes of the
-//! shipping address.
+//! A customer's cancellations (before payment, after it, and after shipping, which is a return)
+//! and changes of the shipping address.
 
 use serde_json::json;
 
-use super::decide::move_lines;
-use super::decision::{Decision, Input, MoveKind, Template};
-use super::emails::{reply, seller_alert};
+use super::decision::{Decision, Input, Template};
+use super::emails::{belongs_to_sender, reply, seller_alert};
+use super::lifecycle::{self, Step};
 use super::order::{Order, OrderState};
+
+/// A customer's cancellation: before payment the order is cancelled and its stock freed;
+/// after payment (`cancel_paid`) the goods go back and a refund is due; after shipping it is a
+/// return.
+pub fn cancel(input: &Input, mut d: Decision) -> Decision {
+    let Some(mut order) = input.order.clone() else {
+        return d.hold("cancellation that names no order we know");
+    };
+    if !belongs_to_sender(&order, input) {
+        return d.hold(format!(
+            "cancellation of {} from someone other than its customer",
+            order.reference
+        ));
+    }
+    match order.state {
+        OrderState::Paid => return cancel_paid(input, d, order),
+        OrderState::Shipped => return returns(input, d, order),
+        _ => {}
+    }
+    if !order.state.customer_may_cancel() {
+        return d.hold(format!(
+            "cancellation of {} which is already {}",
+            order.reference,
+            order.state.as_str()
+        ));
+    }
+    if let Err(why) = lifecycle::take(
+        input,
+        &mut order,
+        Step::Cancel {
+            reason: "cancelled by the customer".into(),
+        },
+        json!("customer"),
+        &mut d,
+    ) {
+        return d.hold(why);
+    }
+    let subject = format!("Order {} cancelled", order.reference);
+    d.emails.push(reply(
+        input,
+        subject,
+        Template::Cancelled {
+            order: order.clone(),
+        },
+    ));
+    d.order = Some(order);
+    d
+}
 
 /// Paid, not shipped: cancelled, the goods back on the shelf, the sellers asked to refund (they
 /// confirm with `refunded REF`).
 pub fn cancel_paid(input: &Input, mut d: Decision, mut order: Order) -> Decision {
-    move_lines(
-        &order,
-        MoveKind::Return,
-        format!(
-            "cancelled by the customer after payment ({})",
-            order.reference
-        ),
+    if let Err(why) = lifecycle::take(
+        input,
+        &mut order,
+        Step::Cancel {
+            reason: "cancelled by the customer after payment".into(),
+        },
+        json!("customer"),
         &mut d,
-    );
-    if let Err(e) = order.transition(OrderState::Cancelled) {
-        return d.hold(e.to_string());
+    ) {
+        return d.hold(why);
     }
-    order.refund_due = true;
-    d.event(
-        "state_changed",
-        json!({ "to": "cancelled", "by": "customer", "after": "payment" }),
-    );
-    d.event(
-        "refund_due",
-        json!({ "order": order.reference, "amount": order.paid().to_string(), "currency": order.currency }),
-    );
     d.emails.push(reply(
         input,
         format!("Order {} cancelled", order.reference),

@@ -3,17 +3,15 @@
 //! a fresh reference, the time) and applies the output in one transaction.
 
 use serde_json::json;
-use time::Duration;
 
 use super::classify::Kind;
-use super::decision::{
-    Decision, Input, MoveKind, Purpose, Shortage, StockMove, Template, human_state,
-};
-use super::emails::{customer, reply, requests, seller_alert};
+use super::decision::{Decision, Input, Purpose, Shortage, Template, human_state};
+use super::emails::{belongs_to_sender, customer, reply, requests, seller_alert};
 use super::extract::Parsed;
 use super::items::{ItemLine, Problem};
+use super::lifecycle::{self, Step};
 use super::order::{Order, OrderLine, OrderState};
-use super::pricing::{Totals, price_order};
+use super::pricing::price_order;
 use super::reply_cap;
 use crate::config::Config;
 
@@ -61,7 +59,7 @@ fn decide_kind(input: &Input) -> Decision {
         Kind::PaymentNotice => super::settle::payment(input, d),
         Kind::SellerCommand => super::seller::command(input, d),
         Kind::StatusInquiry => status(input, d),
-        Kind::Cancellation => cancel(input, d),
+        Kind::Cancellation => super::aftersale::cancel(input, d),
         Kind::Order | Kind::CustomerReply => order_message(input, d),
     }
 }
@@ -126,49 +124,6 @@ fn status(input: &Input, mut d: Decision) -> Decision {
     d
 }
 
-pub(super) fn cancel(input: &Input, mut d: Decision) -> Decision {
-    let Some(mut order) = input.order.clone() else {
-        return d.hold("cancellation that names no order we know");
-    };
-    if !belongs_to_sender(&order, input) {
-        return d.hold(format!(
-            "cancellation of {} from someone other than its customer",
-            order.reference
-        ));
-    }
-    match order.state {
-        OrderState::Paid => return super::aftersale::cancel_paid(input, d, order),
-        OrderState::Shipped => return super::aftersale::returns(input, d, order),
-        _ => {}
-    }
-    if !order.state.customer_may_cancel() {
-        return d.hold(format!(
-            "cancellation of {} which is already {}",
-            order.reference,
-            order.state.as_str()
-        ));
-    }
-    release_all(&order, "cancelled by the customer", &mut d);
-    if let Err(e) = order.transition(OrderState::Cancelled) {
-        return d.hold(e.to_string());
-    }
-    order.reserved_until = None;
-    d.event(
-        "state_changed",
-        json!({ "to": "cancelled", "by": "customer" }),
-    );
-    let subject = format!("Order {} cancelled", order.reference);
-    d.emails.push(reply(
-        input,
-        subject,
-        Template::Cancelled {
-            order: order.clone(),
-        },
-    ));
-    d.order = Some(order);
-    d
-}
-
 fn order_message(input: &Input, mut d: Decision) -> Decision {
     let parsed = input.parsed;
     let existing = input
@@ -220,38 +175,22 @@ fn order_message(input: &Input, mut d: Decision) -> Decision {
             order
         }
     };
-    evaluate(input, &mut order, &mut d);
+    if let Err(why) = evaluate(input, &mut order, &mut d) {
+        return d.hold(why);
+    }
     d.order = Some(order);
     d
 }
 
 fn new_order(input: &Input) -> Order {
     let parsed = input.parsed;
-    let mut order = Order {
-        reference: input.new_reference.clone(),
-        state: OrderState::AwaitingDetails,
-        customer: customer(input),
-        currency: input.config.shop.currency.clone(),
-        wanted: Vec::new(),
-        open_problems: Vec::new(),
-        lines: Vec::new(),
-        totals: Totals::zero(&input.config.shop.currency),
-        shipping_address: None,
-        country_code: None,
-        created_at: input.now,
-        reserved_until: None,
-        payment_due: None,
-        flags: Vec::new(),
-        payments: Vec::new(),
-        paid_at: None,
-        reminder_sent: false,
-        delivery: None,
-        shipment: None,
-        refund_due: false,
-        refunded: false,
-        customer_message: first_chars(input.msg.text.trim(), 2000),
-        notes: Vec::new(),
-    };
+    let mut order = Order::new(
+        input.new_reference.clone(),
+        customer(input),
+        &input.config.shop.currency,
+        input.now,
+    );
+    order.customer_message = first_chars(input.msg.text.trim(), 2000);
     order = merge_into(order, parsed);
     order
 }
@@ -286,7 +225,7 @@ fn merge_into(mut order: Order, parsed: &Parsed) -> Order {
 }
 
 /// Decide whether the order can be quoted now, and do it; otherwise ask for what is missing.
-fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
+fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) -> Result<(), String> {
     let config = input.config;
     let country = order
         .country_code
@@ -394,24 +333,24 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
             unserved_country: unserved.then_some(country),
             in_stock,
         };
+        lifecycle::take(input, order, Step::AskDetails, json!("mailcart"), d)?;
         d.emails.push(reply(input, subject, template));
-        let _ = order.transition(OrderState::AwaitingDetails);
-        return;
+        return Ok(());
     }
 
     let priced: Vec<(u32, rust_decimal::Decimal)> =
         lines.iter().map(|l| (l.quantity, l.unit_price)).collect();
     order.totals = price_order(&priced, &country, config);
     order.lines = lines;
-    order.reserved_until =
-        Some(input.now + Duration::hours(i64::from(config.stock.reservation_hours)));
-    order.payment_due = Some(input.now + Duration::days(i64::from(config.payments.due_days)));
-    move_lines(
-        order,
-        MoveKind::Reserve,
-        format!("quote {}", order.reference),
-        d,
-    );
+    let rules = flag_rules(order, config, input.earlier_orders);
+    let next = if rules.is_empty() {
+        Step::Quote
+    } else {
+        Step::SendForApproval {
+            rules: rules.clone(),
+        }
+    };
+    lifecycle::take(input, order, next, json!("mailcart"), d)?;
     if !shortages.is_empty() {
         d.event(
             "stock_short",
@@ -419,11 +358,7 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
         );
     }
 
-    let rules = flag_rules(order, config, input.earlier_orders);
     if rules.is_empty() {
-        if order.transition(OrderState::AwaitingPayment).is_err() {
-            return;
-        }
         d.event(
             "quote_sent",
             json!({ "order": order.reference, "total": order.totals.total.to_string() }),
@@ -438,14 +373,6 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
             },
         ));
     } else {
-        if order.transition(OrderState::AwaitingApproval).is_err() {
-            return;
-        }
-        order.flags = rules.clone();
-        d.event(
-            "flag_raised",
-            json!({ "order": order.reference, "rules": rules }),
-        );
         let subject = format!("Your order {} is being reviewed", order.reference);
         d.emails.push(reply(
             input,
@@ -469,6 +396,7 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) {
         d.emails
             .extend(requests(config, subject, request, Purpose::Approval, until));
     }
+    Ok(())
 }
 
 /// Which of the shop's flag rules this order meets; each is named for the seller.
@@ -512,38 +440,6 @@ fn flag_rules(order: &Order, config: &Config, earlier_orders: u32) -> Vec<String
         ));
     }
     rules
-}
-
-pub(super) fn release_all(order: &Order, reason: &str, d: &mut Decision) {
-    if order.reserved_until.is_none() {
-        return;
-    }
-    move_lines(
-        order,
-        MoveKind::Release,
-        format!("{reason} ({})", order.reference),
-        d,
-    );
-}
-
-/// One stock move of `kind` for each of the order's lines.
-pub(super) fn move_lines(order: &Order, kind: MoveKind, reason: String, d: &mut Decision) {
-    for line in &order.lines {
-        d.stock_moves.push(StockMove {
-            sku: line.sku.clone(),
-            kind,
-            quantity: i64::from(line.quantity),
-            reason: reason.clone(),
-        });
-    }
-}
-
-/// Only an order's own customer may ask about it, change it or cancel it by email.
-pub(super) fn belongs_to_sender(order: &Order, input: &Input) -> bool {
-    order
-        .customer
-        .email
-        .eq_ignore_ascii_case(&customer(input).email)
 }
 
 /// A short thank-you or OK with nothing else in it.
@@ -640,12 +536,13 @@ mod tests {
     use super::*;
     use crate::core::address::ShippingAddress;
     use crate::core::catalog::tests::sample;
-    use crate::core::decision::Email;
+    use crate::core::decision::{Email, MoveKind, StockMove};
     use crate::core::extract::{ReadContext, read};
     use crate::core::inbound::{Inbound, Mailbox};
     use crate::core::reply_cap::{Pause, PauseChange, RecentReplies};
     use std::collections::HashMap;
     use std::path::Path;
+    use time::Duration;
     use time::OffsetDateTime;
 
     fn config() -> Config {

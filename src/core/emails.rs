@@ -168,3 +168,11 @@ fn strip_reply_prefix(theirs: &str, ours: &str) -> String {
         _ => s.to_string(),
     }
 }
+
+/// Only an order's own customer may ask about it, change it or cancel it by email.
+pub fn belongs_to_sender(order: &Order, input: &Input) -> bool {
+    order
+        .customer
+        .email
+        .eq_ignore_ascii_case(&customer(input).email)
+}

@@ -18,6 +18,7 @@ pub mod erase;
 pub mod extract;
 pub mod inbound;
 pub mod items;
+pub mod lifecycle;
 pub mod mentions;
 pub mod money;
 pub mod not_for_us;

@@ -1,4 +1,5 @@
-//! An order's life: its states and the only transitions between them.
+//! An order and its states, with the only transitions between them (`can_become`); the
+//! steps that take it from one to the next are `core::lifecycle`.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -172,15 +173,41 @@ pub struct Payment {
     pub at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("order {reference} cannot go from {from} to {to}")]
-pub struct IllegalTransition {
-    pub reference: String,
-    pub from: &'static str,
-    pub to: &'static str,
-}
-
 impl Order {
+    /// A new order, waiting for its details, with nothing in it yet.
+    pub fn new(
+        reference: String,
+        customer: Mailbox,
+        currency: &str,
+        created_at: OffsetDateTime,
+    ) -> Order {
+        Order {
+            reference,
+            state: OrderState::AwaitingDetails,
+            customer,
+            currency: currency.to_string(),
+            wanted: Vec::new(),
+            open_problems: Vec::new(),
+            lines: Vec::new(),
+            totals: Totals::zero(currency),
+            shipping_address: None,
+            country_code: None,
+            created_at,
+            reserved_until: None,
+            payment_due: None,
+            flags: Vec::new(),
+            payments: Vec::new(),
+            paid_at: None,
+            reminder_sent: false,
+            delivery: None,
+            shipment: None,
+            refund_due: false,
+            refunded: false,
+            customer_message: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
     /// What has been paid so far.
     pub fn paid(&self) -> Decimal {
         self.payments.iter().map(|p| p.amount).sum()
@@ -189,18 +216,6 @@ impl Order {
     /// What is still to pay.
     pub fn outstanding(&self) -> Decimal {
         self.totals.total - self.paid()
-    }
-
-    pub fn transition(&mut self, next: OrderState) -> Result<(), IllegalTransition> {
-        if !self.state.can_become(next) {
-            return Err(IllegalTransition {
-                reference: self.reference.clone(),
-                from: self.state.as_str(),
-                to: next.as_str(),
-            });
-        }
-        self.state = next;
-        Ok(())
     }
 }
 

@@ -10,14 +10,14 @@
 
 use serde_json::json;
 
+use super::aftersale::cancel;
 use super::auth::{AuthVerdict, domain_of, verify};
 use super::command::{Command, Verb, carrier_and_tracking, parse_command};
-use super::decide::{cancel, move_lines, release_all};
-use super::decision::{Decision, Email, Input, MoveKind, Purpose, Template};
+use super::decision::{Decision, Email, Input, Purpose, Template};
 use super::emails::in_thread;
 use super::inbound::Mailbox;
+use super::lifecycle::{self, Step};
 use super::order::{Order, OrderState, Payment, Shipment};
-use time::Duration;
 
 pub fn command(input: &Input, d: Decision) -> Decision {
     let sender = input.msg.sender();
@@ -69,8 +69,7 @@ pub fn command(input: &Input, d: Decision) -> Decision {
                 payer: proposed.and_then(|p| p.payer.clone()),
                 at: input.now,
             };
-            d.event("payment_confirmed_by_seller", by);
-            let mut d = super::settle::paid_by_seller(input, d, order, payment);
+            let mut d = super::settle::paid_by_seller(input, d, order, payment, by);
             // Every seller was asked whether a payment was this order's; one answer settles it.
             if let Some(order) = &d.order {
                 d.retire_tokens = Some((order.reference.clone(), Purpose::Payment));
@@ -78,13 +77,10 @@ pub fn command(input: &Input, d: Decision) -> Decision {
             d
         }
         Verb::Refunded => {
-            if !order.refund_due {
+            let mut order = order;
+            if lifecycle::take(input, &mut order, Step::Refund, by, &mut d).is_err() {
                 return not_applicable(input, d, &order, &sender, "has no refund due");
             }
-            let mut order = order;
-            order.refund_due = false;
-            order.refunded = true;
-            d.event("refunded", by);
             d.order = Some(order);
             d
         }
@@ -258,20 +254,9 @@ fn approve(
     sender: &str,
     by: serde_json::Value,
 ) -> Decision {
-    if order.state != OrderState::AwaitingApproval {
+    if lifecycle::take(input, &mut order, Step::Approve, by, &mut d).is_err() {
         return not_applicable(input, d, &order, sender, "is not awaiting approval");
     }
-    if let Err(e) = order.transition(OrderState::AwaitingPayment) {
-        return d.hold(e.to_string());
-    }
-    let config = input.config;
-    // The customer gets the full time to pay from now, and the stock stays held for it.
-    order.payment_due = Some(input.now + Duration::days(i64::from(config.payments.due_days)));
-    order.reserved_until = Some(
-        (input.now + Duration::hours(i64::from(config.stock.reservation_hours)))
-            .max(order.payment_due.unwrap_or(input.now)),
-    );
-    d.event("approved", by);
     d.event(
         "quote_sent",
         json!({ "order": order.reference, "total": order.totals.total.to_string() }),
@@ -305,15 +290,12 @@ fn reject(
     sender: &str,
     by: serde_json::Value,
 ) -> Decision {
-    if order.state != OrderState::AwaitingApproval {
+    let step = Step::Reject {
+        reason: reason.to_string(),
+    };
+    if lifecycle::take(input, &mut order, step, by, &mut d).is_err() {
         return not_applicable(input, d, &order, sender, "is not awaiting approval");
     }
-    release_all(&order, "rejected by the shop", &mut d);
-    if let Err(e) = order.transition(OrderState::Rejected) {
-        return d.hold(e.to_string());
-    }
-    order.reserved_until = None;
-    d.event("rejected", json!({ "by": by, "reason": reason }));
     d.emails.push(in_thread(
         &order,
         &input.thread,
@@ -362,20 +344,15 @@ fn shipped(
             "was not marked shipped: write `shipped CARRIER TRACKING-NUMBER`",
         );
     };
-    if let Err(e) = order.transition(OrderState::Shipped) {
-        return d.hold(e.to_string());
-    }
-    let url = input.config.tracking_url(&carrier, &tracking);
-    order.shipment = Some(Shipment {
-        carrier: carrier.clone(),
-        tracking: tracking.clone(),
-        url: url.clone(),
+    let shipment = Shipment {
+        url: input.config.tracking_url(&carrier, &tracking),
+        carrier,
+        tracking,
         at: input.now,
-    });
-    d.event(
-        "shipped",
-        json!({ "by": by, "carrier": carrier, "tracking": tracking, "url": url }),
-    );
+    };
+    if let Err(why) = lifecycle::take(input, &mut order, Step::Ship { shipment }, by, &mut d) {
+        return d.hold(why);
+    }
     d.emails.push(in_thread(
         &order,
         &input.thread,
@@ -395,35 +372,16 @@ fn cancel_by_shop(
     sender: &str,
     by: serde_json::Value,
 ) -> Decision {
-    let was = order.state;
-    if !order.state.can_become(OrderState::Cancelled) {
+    let step = Step::Cancel {
+        reason: if reason.is_empty() {
+            "cancelled by the shop".to_string()
+        } else {
+            format!("cancelled by the shop: {reason}")
+        },
+    };
+    if lifecycle::take(input, &mut order, step, by, &mut d).is_err() {
         return not_applicable(input, d, &order, sender, "cannot be cancelled any more");
     }
-    if was == OrderState::Paid {
-        // Sold but not shipped: the goods go back on the shelf and the money back to the
-        // customer, which a seller confirms with `refunded`.
-        move_lines(
-            &order,
-            MoveKind::Return,
-            format!("cancelled after payment ({})", order.reference),
-            &mut d,
-        );
-        order.refund_due = true;
-        d.event(
-            "refund_due",
-            json!({ "order": order.reference, "amount": order.paid().to_string(), "currency": order.currency }),
-        );
-    } else {
-        release_all(&order, "cancelled by the shop", &mut d);
-    }
-    if let Err(e) = order.transition(OrderState::Cancelled) {
-        return d.hold(e.to_string());
-    }
-    order.reserved_until = None;
-    d.event(
-        "state_changed",
-        json!({ "to": "cancelled", "by": by, "reason": reason }),
-    );
     d.emails.push(in_thread(
         &order,
         &input.thread,

@@ -9,18 +9,16 @@
 
 use rust_decimal::Decimal;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::auth::{domain_of, verify};
-use super::decide::{belongs_to_sender, move_lines};
-use super::decision::{Decision, Input, MoveKind, PaymentEntry, Purpose, Template};
-use super::delivery::expected_delivery;
+use super::decision::{Decision, Input, PaymentEntry, Purpose, Template};
+use super::emails::belongs_to_sender;
 use super::emails::{in_thread, reply, requests, seller_alert};
 use super::inbound::Mailbox;
+use super::lifecycle::{self, Step};
 use super::money;
 use super::order::{Order, OrderState, Payment};
 use super::payment::PaymentNotice;
-use crate::config::Config;
 
 /// How long a packing slip's `shipped` reply is taken.
 const FULFILMENT_DAYS: i64 = 60;
@@ -163,9 +161,11 @@ pub fn payment(input: &Input, d: Decision) -> Decision {
         at: input.now,
     };
     if amount < outstanding {
-        partial(input, d, order, payment, entry("partial", Some(&r)))
+        let by = json!({ "payment_notice": sender });
+        partial(input, d, order, payment, entry("partial", Some(&r)), by)
     } else {
-        paid(input, d, order, payment, entry("matched", Some(&r)))
+        let by = json!({ "payment_notice": sender });
+        paid(input, d, order, payment, entry("matched", Some(&r)), by)
     }
 }
 
@@ -264,6 +264,7 @@ pub(super) fn paid_by_seller(
     d: Decision,
     order: Order,
     payment: Payment,
+    by: serde_json::Value,
 ) -> Decision {
     let entry = PaymentEntry {
         notice: PaymentNotice {
@@ -278,7 +279,7 @@ pub(super) fn paid_by_seller(
         outcome: "confirmed_by_seller",
         order_ref: Some(order.reference.clone()),
     };
-    paid(input, d, order, payment, entry)
+    paid(input, d, order, payment, entry, by)
 }
 
 fn paid(
@@ -287,28 +288,11 @@ fn paid(
     mut order: Order,
     payment: Payment,
     entry: PaymentEntry,
+    by: serde_json::Value,
 ) -> Decision {
-    if let Err(e) = order.transition(OrderState::Paid) {
-        return d.hold(e.to_string());
+    if let Err(why) = lifecycle::take(input, &mut order, Step::Pay { payment }, by, &mut d) {
+        return d.hold(why);
     }
-    order.payments.push(payment);
-    order.paid_at = Some(input.now);
-    order.reserved_until = None;
-    order.delivery = Some(delivery_promise(&order, input.config, input.now));
-    move_lines(
-        &order,
-        MoveKind::Sale,
-        format!("paid {}", order.reference),
-        &mut d,
-    );
-    d.event(
-        "payment_matched",
-        json!({ "order": order.reference, "amount": order.paid().to_string(), "transaction_id": entry.notice.transaction_id }),
-    );
-    d.event(
-        "state_changed",
-        json!({ "to": "paid", "by": "payment notice" }),
-    );
     d.emails.push(in_thread(
         &order,
         &input.thread,
@@ -341,13 +325,12 @@ fn partial(
     mut order: Order,
     payment: Payment,
     entry: PaymentEntry,
+    by: serde_json::Value,
 ) -> Decision {
     let received = payment.amount;
-    order.payments.push(payment);
-    d.event(
-        "payment_partial",
-        json!({ "order": order.reference, "received": received.to_string(), "outstanding": order.outstanding().to_string() }),
-    );
+    if let Err(why) = lifecycle::take(input, &mut order, Step::PayPart { payment }, by, &mut d) {
+        return d.hold(why);
+    }
     d.emails.push(in_thread(
         &order,
         &input.thread,
@@ -420,18 +403,6 @@ pub(super) fn claim(input: &Input, d: Decision, sender: &str) -> Decision {
     d.emails
         .push(reply(input, subject, Template::PaymentClaimed { order }));
     d
-}
-
-/// What the confirmation promises: the method and a date, counted in business days.
-pub fn delivery_promise(order: &Order, config: &Config, now: OffsetDateTime) -> (String, String) {
-    let days = order
-        .country_code
-        .as_ref()
-        .and_then(|c| config.delivery.by_country.get(c))
-        .copied()
-        .unwrap_or(config.delivery.business_days);
-    let date = expected_delivery(now.date(), days);
-    (config.delivery.method.clone(), date.to_string())
 }
 
 #[cfg(test)]

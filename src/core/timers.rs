@@ -5,9 +5,9 @@
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::decide::release_all;
 use super::decision::{Decision, Template};
 use super::emails::{in_thread, seller_alert};
+use super::lifecycle::{self, Step};
 use super::order::{Order, OrderState};
 use crate::config::Config;
 
@@ -27,14 +27,16 @@ pub fn tick(
     let mut d = Decision::default();
     let mut order = order.clone();
     if now >= deadline {
-        release_all(&order, "expired unpaid", &mut d);
         let was = order.state;
-        order.transition(OrderState::Expired).ok()?;
-        order.reserved_until = None;
-        d.event(
-            "state_changed",
-            json!({ "to": "expired", "by": "timer", "deadline": deadline.to_string() }),
-        );
+        lifecycle::apply(
+            &mut order,
+            Step::Expire,
+            json!("timer"),
+            now,
+            config,
+            &mut d,
+        )
+        .ok()?;
         d.emails.push(in_thread(
             &order,
             thread,
@@ -58,11 +60,15 @@ pub fn tick(
     }
     let remind_at = deadline - Duration::hours(i64::from(config.payments.reminder_hours));
     if order.state == OrderState::AwaitingPayment && !order.reminder_sent && now >= remind_at {
-        order.reminder_sent = true;
-        d.event(
-            "payment_reminder",
-            json!({ "order": order.reference, "due": deadline.to_string() }),
-        );
+        lifecycle::apply(
+            &mut order,
+            Step::Remind,
+            json!("timer"),
+            now,
+            config,
+            &mut d,
+        )
+        .ok()?;
         d.emails.push(in_thread(
             &order,
             thread,

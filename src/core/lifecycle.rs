@@ -1,0 +1,468 @@
+//! An order's life in one place. Each step (quote, send for approval, approve, reject, pay,
+//! ship, cancel, expire, remind, refund ...) is checked against the state machine first, then
+//! applies its field changes and stock moves and records one `state_changed` event that names
+//! the step, the states before and after, and who took it. The handlers only choose the step
+//! and word the emails; a step the order's state does not allow changes nothing and comes back
+//! as the reason for a hold.
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::decision::{Decision, Input, MoveKind, StockMove};
+use super::delivery::expected_delivery;
+use super::order::{Order, OrderState, Payment, Shipment};
+use crate::config::Config;
+
+/// What may happen to an order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Still missing details: the customer is asked (the order stays or becomes
+    /// `awaiting_details`).
+    AskDetails,
+    /// Priced and stock reserved, the quote goes out: `awaiting_payment`.
+    Quote,
+    /// Priced and stock reserved, but a flag rule holds it for the sellers.
+    SendForApproval {
+        rules: Vec<String>,
+    },
+    /// A seller approved: the customer gets the full time to pay from now.
+    Approve,
+    Reject {
+        reason: String,
+    },
+    /// Money arrived, all of what was due.
+    Pay {
+        payment: Payment,
+    },
+    /// Money arrived, less than was due: the order keeps waiting for the rest.
+    PayPart {
+        payment: Payment,
+    },
+    Ship {
+        shipment: Shipment,
+    },
+    /// By the customer or the shop; after payment the goods go back and a refund is due.
+    Cancel {
+        reason: String,
+    },
+    /// The deadline passed unpaid (or unapproved).
+    Expire,
+    /// The payment deadline is near.
+    Remind,
+    /// A seller refunded a cancelled paid order.
+    Refund,
+}
+
+impl Step {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::AskDetails => "ask_details",
+            Step::Quote => "quote",
+            Step::SendForApproval { .. } => "send_for_approval",
+            Step::Approve => "approve",
+            Step::Reject { .. } => "reject",
+            Step::Pay { .. } => "pay",
+            Step::PayPart { .. } => "pay_part",
+            Step::Ship { .. } => "ship",
+            Step::Cancel { .. } => "cancel",
+            Step::Expire => "expire",
+            Step::Remind => "remind",
+            Step::Refund => "refund",
+        }
+    }
+}
+
+/// The state `step` takes an order in `order`'s state to, or why it cannot.
+pub fn target(order: &Order, step: &Step) -> Result<OrderState, String> {
+    use OrderState::*;
+    let state = order.state;
+    let next = match (state, step) {
+        (AwaitingDetails, Step::AskDetails) => Some(AwaitingDetails),
+        (AwaitingDetails, Step::Quote) => Some(AwaitingPayment),
+        (AwaitingDetails, Step::SendForApproval { .. }) => Some(AwaitingApproval),
+        (AwaitingApproval, Step::Approve) => Some(AwaitingPayment),
+        (AwaitingApproval, Step::Reject { .. }) => Some(Rejected),
+        (AwaitingPayment, Step::Pay { .. }) => Some(Paid),
+        (AwaitingPayment, Step::PayPart { .. }) => Some(AwaitingPayment),
+        (Paid, Step::Ship { .. }) => Some(Shipped),
+        (AwaitingDetails | AwaitingApproval | AwaitingPayment | Paid, Step::Cancel { .. }) => {
+            Some(Cancelled)
+        }
+        (AwaitingApproval | AwaitingPayment, Step::Expire) => Some(Expired),
+        (AwaitingPayment, Step::Remind) if !order.reminder_sent => Some(AwaitingPayment),
+        (Cancelled, Step::Refund) if order.refund_due => Some(Cancelled),
+        _ => None,
+    };
+    next.filter(|n| *n == state || state.can_become(*n))
+        .ok_or_else(|| {
+            format!(
+                "order {} cannot {} when it is {}",
+                order.reference,
+                step.name().replace('_', " "),
+                state.as_str()
+            )
+        })
+}
+
+/// Take `step`: every change it makes to the order and the stock, and its event. `by` says who
+/// or what took it (a seller and how the command was checked, "customer", "timer" ...).
+/// Nothing changes when the step is not allowed; the reason comes back for a hold.
+pub fn apply(
+    order: &mut Order,
+    step: Step,
+    by: Value,
+    now: OffsetDateTime,
+    config: &Config,
+    d: &mut Decision,
+) -> Result<(), String> {
+    let from = order.state;
+    let to = target(order, &step)?;
+    let reference = order.reference.clone();
+    let mut detail = json!({});
+    match &step {
+        Step::AskDetails => {}
+        Step::Quote | Step::SendForApproval { .. } => {
+            order.reserved_until =
+                Some(now + Duration::hours(i64::from(config.stock.reservation_hours)));
+            order.payment_due = Some(now + Duration::days(i64::from(config.payments.due_days)));
+            move_lines(order, MoveKind::Reserve, format!("quote {reference}"), d);
+            detail = json!({ "total": order.totals.total.to_string() });
+            if let Step::SendForApproval { rules } = &step {
+                order.flags = rules.clone();
+                detail["rules"] = json!(rules);
+            }
+        }
+        Step::Approve => {
+            order.payment_due = Some(now + Duration::days(i64::from(config.payments.due_days)));
+            // The stock stays held for as long as the customer may pay.
+            order.reserved_until = Some(
+                (now + Duration::hours(i64::from(config.stock.reservation_hours)))
+                    .max(order.payment_due.unwrap_or(now)),
+            );
+        }
+        Step::Reject { reason } => {
+            release_all(order, "rejected by the shop", d);
+            order.reserved_until = None;
+            detail = json!({ "reason": reason });
+        }
+        Step::Pay { payment } | Step::PayPart { payment } => {
+            order.payments.push(payment.clone());
+            detail = json!({
+                "amount": payment.amount.to_string(),
+                "outstanding": order.outstanding().to_string(),
+                "transaction_id": payment.transaction_id,
+            });
+            if to == OrderState::Paid {
+                order.paid_at = Some(now);
+                order.reserved_until = None;
+                order.delivery = Some(delivery_promise(order, config, now));
+                move_lines(order, MoveKind::Sale, format!("paid {reference}"), d);
+            }
+        }
+        Step::Ship { shipment } => {
+            detail = json!({
+                "carrier": shipment.carrier,
+                "tracking": shipment.tracking,
+                "url": shipment.url,
+            });
+            order.shipment = Some(shipment.clone());
+        }
+        Step::Cancel { reason } => {
+            if from == OrderState::Paid {
+                // Sold but not shipped: the goods go back on the shelf and the money back to
+                // the customer, which a seller confirms with `refunded`.
+                move_lines(
+                    order,
+                    MoveKind::Return,
+                    format!("cancelled after payment ({reference})"),
+                    d,
+                );
+                order.refund_due = true;
+                detail = json!({
+                    "reason": reason,
+                    "refund_due": order.paid().to_string(),
+                    "currency": order.currency,
+                });
+            } else {
+                release_all(order, reason, d);
+                detail = json!({ "reason": reason });
+            }
+            order.reserved_until = None;
+        }
+        Step::Expire => {
+            detail = json!({
+                "deadline": match from {
+                    OrderState::AwaitingPayment => order.payment_due,
+                    _ => order.reserved_until,
+                }
+                .map(|t| t.to_string()),
+            });
+            release_all(order, "expired unpaid", d);
+            order.reserved_until = None;
+        }
+        Step::Remind => {
+            order.reminder_sent = true;
+            detail = json!({ "due": order.payment_due.map(|t| t.to_string()) });
+        }
+        Step::Refund => {
+            order.refund_due = false;
+            order.refunded = true;
+        }
+    }
+    order.state = to;
+    d.event(
+        "state_changed",
+        json!({
+            "order": reference,
+            "step": step.name(),
+            "from": from.as_str(),
+            "to": to.as_str(),
+            "by": by,
+            "detail": detail,
+        }),
+    );
+    Ok(())
+}
+
+/// Take `step` at the time of the message being decided.
+pub fn take(
+    input: &Input,
+    order: &mut Order,
+    step: Step,
+    by: Value,
+    d: &mut Decision,
+) -> Result<(), String> {
+    apply(order, step, by, input.now, input.config, d)
+}
+
+/// The promise the confirmation makes: the shipping method and the expected delivery date.
+pub fn delivery_promise(order: &Order, config: &Config, now: OffsetDateTime) -> (String, String) {
+    let days = order
+        .country_code
+        .as_ref()
+        .and_then(|c| config.delivery.by_country.get(c))
+        .copied()
+        .unwrap_or(config.delivery.business_days);
+    let date = expected_delivery(now.date(), days);
+    (config.delivery.method.clone(), date.to_string())
+}
+
+/// Give back what the order holds on the shelf, if it holds anything.
+fn release_all(order: &Order, reason: &str, d: &mut Decision) {
+    if order.reserved_until.is_none() {
+        return;
+    }
+    move_lines(
+        order,
+        MoveKind::Release,
+        format!("{reason} ({})", order.reference),
+        d,
+    );
+}
+
+/// One stock move of `kind` for each of the order's lines.
+fn move_lines(order: &Order, kind: MoveKind, reason: String, d: &mut Decision) {
+    for line in &order.lines {
+        d.stock_moves.push(StockMove {
+            sku: line.sku.clone(),
+            kind,
+            quantity: i64::from(line.quantity),
+            reason: reason.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::inbound::Mailbox;
+    use crate::core::order::OrderLine;
+    use rust_decimal::Decimal;
+    use std::path::Path;
+
+    fn config() -> Config {
+        Config::from_toml(include_str!("../../config.example.toml"), Path::new("x")).unwrap()
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap()
+    }
+
+    fn order(state: OrderState) -> Order {
+        let customer = Mailbox {
+            name: None,
+            email: "pat@example.test".into(),
+        };
+        let mut o = Order::new("MC-TEST0001".into(), customer, "USD", now());
+        o.state = state;
+        o.totals.total = Decimal::new(4688, 2);
+        o.lines = vec![OrderLine {
+            sku: "MUG-BLU".into(),
+            name: "Blue Mug".into(),
+            quantity: 2,
+            requested: 2,
+            unit_price: Decimal::new(1800, 2),
+            line_total: Decimal::new(3600, 2),
+        }];
+        o.reserved_until = state.is_open().then(now);
+        o.refund_due = state == OrderState::Cancelled;
+        o
+    }
+
+    fn payment(amount: i64) -> Payment {
+        Payment {
+            amount: Decimal::new(amount, 2),
+            currency: "USD".into(),
+            transaction_id: Some("T1".into()),
+            provider: "bank@example.test".into(),
+            payer: None,
+            at: now(),
+        }
+    }
+
+    fn steps() -> Vec<Step> {
+        vec![
+            Step::AskDetails,
+            Step::Quote,
+            Step::SendForApproval {
+                rules: vec!["total_over".into()],
+            },
+            Step::Approve,
+            Step::Reject {
+                reason: "no".into(),
+            },
+            Step::Pay {
+                payment: payment(4688),
+            },
+            Step::PayPart {
+                payment: payment(1000),
+            },
+            Step::Ship {
+                shipment: Shipment {
+                    carrier: "DHL".into(),
+                    tracking: "1".into(),
+                    url: None,
+                    at: now(),
+                },
+            },
+            Step::Cancel {
+                reason: "by the customer".into(),
+            },
+            Step::Expire,
+            Step::Remind,
+            Step::Refund,
+        ]
+    }
+
+    /// The whole table: each (state, step) and the state it gives; `-` is a hold.
+    #[test]
+    fn every_state_and_step() {
+        use OrderState::*;
+        let table: &[(OrderState, &str)] = &[
+            // ask details, quote, send for approval, approve, reject, pay, pay part, ship,
+            // cancel, expire, remind, refund
+            (
+                AwaitingDetails,
+                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - -",
+            ),
+            (
+                AwaitingApproval,
+                "- - - awaiting_payment rejected - - - cancelled expired - -",
+            ),
+            (
+                AwaitingPayment,
+                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment -",
+            ),
+            (Paid, "- - - - - - - shipped cancelled - - -"),
+            (Shipped, "- - - - - - - - - - - -"),
+            (Cancelled, "- - - - - - - - - - - cancelled"),
+            (Rejected, "- - - - - - - - - - - -"),
+            (Expired, "- - - - - - - - - - - -"),
+        ];
+        assert_eq!(table.len(), OrderState::ALL.len());
+        let config = config();
+        for (state, row) in table {
+            let row: Vec<&str> = row.split(' ').collect();
+            assert_eq!(row.len(), steps().len());
+            for (step, want) in steps().into_iter().zip(row) {
+                let mut o = order(*state);
+                let before = o.clone();
+                let mut d = Decision::default();
+                let name = step.name();
+                let got = apply(&mut o, step, json!("test"), now(), &config, &mut d);
+                match (want, got) {
+                    ("-", Err(why)) => {
+                        assert_eq!(o, before, "{state:?} {name}: nothing changes on a hold");
+                        assert!(d.events.is_empty() && d.stock_moves.is_empty());
+                        assert!(why.contains(name.replace('_', " ").as_str()), "{why}");
+                    }
+                    ("-", Ok(())) => panic!("{state:?} {name} should be a hold"),
+                    (want, Err(why)) => panic!("{state:?} {name} -> {want}: held ({why})"),
+                    (want, Ok(())) => {
+                        assert_eq!(o.state.as_str(), want, "{state:?} {name}");
+                        assert_eq!(d.events.len(), 1, "{state:?} {name}: one event");
+                        assert_eq!(d.events[0].kind, "state_changed");
+                        assert_eq!(d.events[0].detail["step"], name);
+                        assert_eq!(d.events[0].detail["from"], state.as_str());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn steps_move_the_stock_they_should() {
+        let config = config();
+        let moves = |state, step| {
+            let mut o = order(state);
+            let mut d = Decision::default();
+            apply(&mut o, step, json!("test"), now(), &config, &mut d).unwrap();
+            (o, d.stock_moves.iter().map(|m| m.kind).collect::<Vec<_>>())
+        };
+        let (o, m) = moves(OrderState::AwaitingDetails, Step::Quote);
+        assert_eq!(m, [MoveKind::Reserve]);
+        assert!(o.reserved_until.is_some() && o.payment_due.is_some());
+        let (o, m) = moves(
+            OrderState::AwaitingPayment,
+            Step::Pay {
+                payment: payment(4688),
+            },
+        );
+        assert_eq!(m, [MoveKind::Sale]);
+        assert!(o.paid_at.is_some() && o.delivery.is_some() && o.reserved_until.is_none());
+        let (o, m) = moves(
+            OrderState::Paid,
+            Step::Cancel {
+                reason: "by the shop".into(),
+            },
+        );
+        assert_eq!(m, [MoveKind::Return]);
+        assert!(o.refund_due);
+        let (o, m) = moves(
+            OrderState::AwaitingPayment,
+            Step::Cancel {
+                reason: "by the customer".into(),
+            },
+        );
+        assert_eq!(m, [MoveKind::Release]);
+        assert!(!o.refund_due && o.reserved_until.is_none());
+        let (_, m) = moves(OrderState::AwaitingApproval, Step::Expire);
+        assert_eq!(m, [MoveKind::Release]);
+        let (o, m) = moves(OrderState::AwaitingPayment, Step::Remind);
+        assert!(m.is_empty() && o.reminder_sent);
+        // A reminder goes once.
+        let mut again = o.clone();
+        let mut d = Decision::default();
+        assert!(
+            apply(
+                &mut again,
+                Step::Remind,
+                json!("test"),
+                now(),
+                &config,
+                &mut d
+            )
+            .is_err()
+        );
+    }
+}
