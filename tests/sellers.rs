@@ -91,7 +91,7 @@ fn a_seller_approves_by_reply_and_the_customer_gets_the_quote() {
     assert!(!quote[0].contains(&mara), "{}", quote[0]);
     let history = shop.order(&r)["history"].to_string();
     assert!(
-        history.contains("\"approved\"") && history.contains("token of approval request"),
+        history.contains("\"step\":\"approve\"") && history.contains("token of approval request"),
         "{history}"
     );
 
