@@ -5,15 +5,16 @@
 use serde_json::json;
 
 use super::classify::Kind;
-use super::decision::{Decision, Input, Purpose, Shortage, Template, human_state};
+use super::decision::{Decision, Input, Purpose, Template, human_state};
 use super::emails::{belongs_to_sender, customer, reply, requests, seller_alert};
 use super::extract::Parsed;
+use super::flags::flag_rules;
 use super::items::{ItemLine, Problem};
 use super::lifecycle::{self, Step};
-use super::order::{Order, OrderLine, OrderState};
+use super::order::{Order, OrderState};
 use super::pricing::price_order;
 use super::reply_cap;
-use crate::config::Config;
+use super::supply::supply;
 
 pub fn decide(input: Input) -> Decision {
     let mut decision = decide_kind(&input);
@@ -235,35 +236,9 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) -> Result<(), St
         && !config.shipping.only_countries.is_empty()
         && !config.shipping.only_countries.contains(&country);
 
-    let mut lines = Vec::new();
-    let mut shortages = Vec::new();
-    for want in &order.wanted {
-        let Some(item) = input.catalog.get(&want.sku) else {
-            continue;
-        };
-        let available = input.available.get(&want.sku).copied().unwrap_or(0).max(0);
-        let supply = i64::from(want.quantity).min(available) as u32;
-        if supply < want.quantity {
-            shortages.push(Shortage {
-                name: item.name.clone(),
-                requested: want.quantity,
-                available: supply,
-            });
-        }
-        if supply > 0 {
-            lines.push(OrderLine {
-                sku: item.sku.clone(),
-                name: item.name.clone(),
-                quantity: supply,
-                requested: want.quantity,
-                unit_price: item.unit_price,
-                line_total: crate::core::money::round(
-                    item.unit_price * rust_decimal::Decimal::from(supply),
-                    &order.currency,
-                ),
-            });
-        }
-    }
+    let (lines, shortages) = supply(&order.wanted, input.catalog, &order.currency, |sku| {
+        input.available.get(sku).copied().unwrap_or(0)
+    });
 
     let need_address = order.shipping_address.is_none();
     let need_items = order.wanted.is_empty() && order.open_problems.is_empty();
@@ -399,49 +374,6 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) -> Result<(), St
     Ok(())
 }
 
-/// Which of the shop's flag rules this order meets; each is named for the seller.
-fn flag_rules(order: &Order, config: &Config, earlier_orders: u32) -> Vec<String> {
-    let a = &config.approval;
-    let money = |d| crate::core::money::format(d, &order.currency);
-    let mut rules = Vec::new();
-    if let Some(limit) = a.total_over
-        && order.totals.total > limit
-    {
-        rules.push(format!(
-            "total_over: total {} is above {}",
-            money(order.totals.total),
-            money(limit)
-        ));
-    }
-    if let Some(limit) = a.quantity_over
-        && let Some(line) = order.lines.iter().find(|l| l.quantity > limit)
-    {
-        rules.push(format!(
-            "quantity_over: {} x {} is more than {limit} of one item",
-            line.quantity, line.name
-        ));
-    }
-    if let Some(limit) = a.first_order_over
-        && earlier_orders == 0
-        && order.totals.total > limit
-    {
-        rules.push(format!(
-            "first_order_over: a first order from {} of {}, above {}",
-            order.customer.email,
-            money(order.totals.total),
-            money(limit)
-        ));
-    }
-    if let Some(country) = &order.country_code
-        && a.countries.iter().any(|c| c.eq_ignore_ascii_case(country))
-    {
-        rules.push(format!(
-            "countries: ships to {country}, a destination on the review list"
-        ));
-    }
-    rules
-}
-
 /// A short thank-you or OK with nothing else in it.
 fn is_courtesy(text: &str) -> bool {
     const WORDS: &[&str] = &[
@@ -536,6 +468,7 @@ mod tests {
     use super::*;
     use crate::core::address::ShippingAddress;
     use crate::core::catalog::tests::sample;
+    use crate::config::Config;
     use crate::core::decision::{Email, MoveKind, StockMove};
     use crate::core::extract::{ReadContext, read};
     use crate::core::inbound::{Inbound, Mailbox};
