@@ -260,7 +260,15 @@ fn handle(
     let wanted = order
         .iter()
         .flat_map(|o| o.wanted.iter().map(|w| w.sku.as_str()));
-    let available = store::available_map(tx, skus.chain(wanted))?;
+    // A change to the order may name products the message's own item lines do not.
+    let named = match &order {
+        Some(_) => crate::core::changes::named_skus(&msg.text, catalog),
+        None => Vec::new(),
+    };
+    let available = store::available_map(
+        tx,
+        skus.chain(wanted).chain(named.iter().map(String::as_str)),
+    )?;
     let thread = match &order {
         Some(o) => store::order_thread(tx, &o.reference)?,
         None => Vec::new(),

@@ -4,9 +4,10 @@
 
 use serde_json::json;
 
+use super::changes::{Change, apply_changes, read_changes};
 use super::classify::Kind;
-use super::decision::{Decision, Input, Purpose, Template, human_state};
-use super::emails::{belongs_to_sender, customer, reply, requests, seller_alert};
+use super::decision::{Decision, Input, Template, human_state};
+use super::emails::{belongs_to_sender, customer, reply, seller_alert};
 use super::extract::Parsed;
 use super::flags::flag_rules;
 use super::items::{ItemLine, Problem};
@@ -131,8 +132,36 @@ fn order_message(input: &Input, mut d: Decision) -> Decision {
         .order
         .clone()
         .filter(|o| o.state.is_open() || parsed.kind == Kind::CustomerReply);
+    // What the customer asks to change in an order of theirs ("add 2 bud vases"), in its
+    // thread even once it is paid or shipped: not a new order.
+    let changes = input
+        .order
+        .as_ref()
+        .filter(|o| belongs_to_sender(o, input))
+        .filter(|_| !(parsed.kind == Kind::CustomerReply && is_courtesy(&input.msg.text)))
+        .map(|o| {
+            read_changes(
+                &input.msg.text,
+                o,
+                input.catalog,
+                input.config.limits.max_quantity,
+            )
+        })
+        .unwrap_or_default();
+    if let Some(order) = input.order.clone().filter(|o| {
+        !changes.is_empty()
+            && matches!(
+                o.state,
+                OrderState::AwaitingApproval
+                    | OrderState::AwaitingPayment
+                    | OrderState::Paid
+                    | OrderState::Shipped
+            )
+    }) {
+        return super::revise::revise(input, d, order, changes);
+    }
     let mut order = match existing {
-        Some(order) if order.state == OrderState::AwaitingDetails => {
+        Some(mut order) if order.state == OrderState::AwaitingDetails => {
             if !belongs_to_sender(&order, input) {
                 return d.hold(format!(
                     "reply in the thread of {} from someone other than its customer",
@@ -140,6 +169,19 @@ fn order_message(input: &Input, mut d: Decision) -> Decision {
                 ));
             }
             d.event("details_received", json!({ "order": order.reference }));
+            // Items left out or traded away; what is named with a count refines the order as
+            // before (`merge_into`).
+            let dropped: Vec<Change> = changes
+                .changes
+                .into_iter()
+                .filter_map(|c| match c {
+                    Change::Remove { sku } | Change::Swap { from: sku, .. } => {
+                        Some(Change::Remove { sku })
+                    }
+                    _ => None,
+                })
+                .collect();
+            order.wanted = apply_changes(&order.wanted, &dropped, input.catalog).0;
             merge_into(order, parsed)
         }
         Some(order) if parsed.kind == Kind::CustomerReply && is_courtesy(&input.msg.text) => {
@@ -333,44 +375,7 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) -> Result<(), St
         );
     }
 
-    if rules.is_empty() {
-        d.event(
-            "quote_sent",
-            json!({ "order": order.reference, "total": order.totals.total.to_string() }),
-        );
-        let subject = format!("Your order {}: quote and payment details", order.reference);
-        d.emails.push(reply(
-            input,
-            subject,
-            Template::Quote {
-                order: order.clone(),
-                shortages,
-            },
-        ));
-    } else {
-        let subject = format!("Your order {} is being reviewed", order.reference);
-        d.emails.push(reply(
-            input,
-            subject,
-            Template::UnderReview {
-                order: order.clone(),
-                shortages,
-            },
-        ));
-        let subject = format!(
-            "Approve order {}? {} from {}",
-            order.reference,
-            crate::core::money::format(order.totals.total, &order.currency),
-            order.customer.email
-        );
-        let request = Template::ApprovalRequest {
-            order: order.clone(),
-            rules,
-        };
-        let until = order.reserved_until.unwrap_or(input.now);
-        d.emails
-            .extend(requests(config, subject, request, Purpose::Approval, until));
-    }
+    super::offer::send(input, order, shortages, d);
     Ok(())
 }
 
@@ -466,9 +471,9 @@ pub fn merge_same_sku(items: &[ItemLine]) -> Vec<ItemLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::core::address::ShippingAddress;
     use crate::core::catalog::tests::sample;
-    use crate::config::Config;
     use crate::core::decision::{Email, MoveKind, StockMove};
     use crate::core::extract::{ReadContext, read};
     use crate::core::inbound::{Inbound, Mailbox};

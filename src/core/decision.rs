@@ -169,6 +169,20 @@ pub enum Template {
     Returns {
         order: Order,
     },
+    /// To the customer: what in their change we could not read, and how to write it.
+    ChangeQuestion {
+        order: Order,
+        /// Each sentence not understood, with the catalog names it may mean.
+        unclear: Vec<(String, Vec<String>)>,
+        /// The change would leave nothing in the order.
+        empties: bool,
+        /// What was understood, and waits with the rest for the answer.
+        understood: Vec<String>,
+    },
+    /// To the customer: shipped already; the order cannot change, but returns are possible.
+    ChangeAfterShipping {
+        order: Order,
+    },
     /// To the customer: the new shipping address is noted.
     AddressChanged {
         order: Order,
@@ -221,6 +235,8 @@ impl Template {
             Template::CancelledByShop { .. } => "cancelled_by_shop",
             Template::Returns { .. } => "returns",
             Template::AddressChanged { .. } => "address_changed",
+            Template::ChangeQuestion { .. } => "change_question",
+            Template::ChangeAfterShipping { .. } => "change_after_shipping",
             Template::TooLateToChange { .. } => "too_late_to_change",
             Template::Alert { .. } => "alert",
         }

@@ -88,7 +88,7 @@ static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// "forget the teapot", "streich die Teekanne", "annulez le bol": leave out what follows.
-static REMOVE: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static REMOVE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:^|\W)(?:doch nicht|lieber nicht|nicht mehr|after all|forget|cancel|scratch|remove|drop|skip|delete|leave out|take off|no (?:more|need for)|no longer (?:need|want)|(?:don'?t|do not) (?:need|want)|streich\w*|vergiss|vergessen sie|storniere\w*|ohne|annule\w*|oublie\w*|olvida\w*|cancela\w*|quita\w*|sin|togli\w*|annulla\w*|dimentica\w*|senza|vergeet|annuleer\w*|zonder|esquece\w*|cancele\w*|retire\w*|sem)(?:$|\W)").unwrap()
 });
 /// "P.S. better make it four", "actually 3 instead of 2", "lieber drei": change an amount.
@@ -96,7 +96,7 @@ static CHANGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:^|\W)(?:make (?:it|that|them|those|this)|change (?:it |that |them |this )?to|instead|rather|actually|correction|statt|anstatt|lieber|doch|au lieu|plutôt|finalement|en (?:vez|lugar)|mejor|invece|anzi|in plaats|liever|em vez|aliás)(?:$|\W)").unwrap()
 });
 /// The phrase before the old amount in "3 instead of 2".
-static INSTEAD: LazyLock<Regex> = LazyLock::new(|| {
+pub(crate) static INSTEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:^|\W)(?:instead of|rather than|statt|anstatt|au lieu de|en (?:vez|lugar) de|invece di|in plaats van|em vez de)(?:$|\W)").unwrap()
 });
 /// A line that asks to buy: a product named in it without a count is a question, not noise.

@@ -10,7 +10,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::decision::{Decision, Input, MoveKind, StockMove};
 use super::delivery::expected_delivery;
-use super::order::{Order, OrderState, Payment, Shipment};
+use super::order::{Order, OrderLine, OrderState, Payment, Shipment};
+use super::pricing::Totals;
 use crate::config::Config;
 
 /// What may happen to an order.
@@ -51,6 +52,15 @@ pub enum Step {
     Remind,
     /// A seller refunded a cancelled paid order.
     Refund,
+    /// The customer changed the items before paying: the old reservation is released, the new
+    /// lines reserved and priced, the deadlines start again, and the flag rules decide anew
+    /// whether the sellers must approve it (`rules` not empty).
+    Revise {
+        lines: Vec<OrderLine>,
+        totals: Totals,
+        rules: Vec<String>,
+        changes: Vec<String>,
+    },
 }
 
 impl Step {
@@ -68,6 +78,7 @@ impl Step {
             Step::Expire => "expire",
             Step::Remind => "remind",
             Step::Refund => "refund",
+            Step::Revise { .. } => "revise",
         }
     }
 }
@@ -91,6 +102,13 @@ pub fn target(order: &Order, step: &Step) -> Result<OrderState, String> {
         (AwaitingApproval | AwaitingPayment, Step::Expire) => Some(Expired),
         (AwaitingPayment, Step::Remind) if !order.reminder_sent => Some(AwaitingPayment),
         (Cancelled, Step::Refund) if order.refund_due => Some(Cancelled),
+        (AwaitingApproval | AwaitingPayment, Step::Revise { rules, .. }) => {
+            Some(if rules.is_empty() {
+                AwaitingPayment
+            } else {
+                AwaitingApproval
+            })
+        }
         _ => None,
     };
     next.filter(|n| *n == state || state.can_become(*n))
@@ -207,6 +225,35 @@ pub fn apply(
         Step::Refund => {
             order.refund_due = false;
             order.refunded = true;
+        }
+        Step::Revise {
+            lines,
+            totals,
+            rules,
+            changes,
+        } => {
+            release_all(order, "changed by the customer", d);
+            order.lines = lines.clone();
+            order.totals = totals.clone();
+            order.flags = rules.clone();
+            order.revision += 1;
+            order.revision_changes = changes.clone();
+            order.reminder_sent = false;
+            order.reserved_until =
+                Some(now + Duration::hours(i64::from(config.stock.reservation_hours)));
+            order.payment_due = Some(now + Duration::days(i64::from(config.payments.due_days)));
+            move_lines(
+                order,
+                MoveKind::Reserve,
+                format!("revision {} of {reference}", order.revision + 1),
+                d,
+            );
+            detail = json!({
+                "revision": order.revision + 1,
+                "total": order.totals.total.to_string(),
+                "changes": changes,
+                "rules": rules,
+            });
         }
     }
     order.state = to;
@@ -351,6 +398,12 @@ mod tests {
             Step::Expire,
             Step::Remind,
             Step::Refund,
+            Step::Revise {
+                lines: order(OrderState::AwaitingPayment).lines,
+                totals: Totals::zero("USD"),
+                rules: Vec::new(),
+                changes: vec!["added 1 x Bud Vase".into()],
+            },
         ]
     }
 
@@ -360,24 +413,24 @@ mod tests {
         use OrderState::*;
         let table: &[(OrderState, &str)] = &[
             // ask details, quote, send for approval, approve, reject, pay, pay part, ship,
-            // cancel, expire, remind, refund
+            // cancel, expire, remind, refund, revise
             (
                 AwaitingDetails,
-                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - -",
+                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - -",
             ),
             (
                 AwaitingApproval,
-                "- - - awaiting_payment rejected - - - cancelled expired - -",
+                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment",
             ),
             (
                 AwaitingPayment,
-                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment -",
+                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment",
             ),
-            (Paid, "- - - - - - - shipped cancelled - - -"),
-            (Shipped, "- - - - - - - - - - - -"),
-            (Cancelled, "- - - - - - - - - - - cancelled"),
-            (Rejected, "- - - - - - - - - - - -"),
-            (Expired, "- - - - - - - - - - - -"),
+            (Paid, "- - - - - - - shipped cancelled - - - -"),
+            (Shipped, "- - - - - - - - - - - - -"),
+            (Cancelled, "- - - - - - - - - - - cancelled -"),
+            (Rejected, "- - - - - - - - - - - - -"),
+            (Expired, "- - - - - - - - - - - - -"),
         ];
         assert_eq!(table.len(), OrderState::ALL.len());
         let config = config();
@@ -448,6 +501,21 @@ mod tests {
         assert!(!o.refund_due && o.reserved_until.is_none());
         let (_, m) = moves(OrderState::AwaitingApproval, Step::Expire);
         assert_eq!(m, [MoveKind::Release]);
+        // A revision gives back the old reservation and takes the new one, and the
+        // customer gets the full time to pay again.
+        let (o, m) = moves(
+            OrderState::AwaitingPayment,
+            Step::Revise {
+                lines: order(OrderState::AwaitingPayment).lines,
+                totals: Totals::zero("USD"),
+                rules: vec!["total_over".into()],
+                changes: Vec::new(),
+            },
+        );
+        assert_eq!(m, [MoveKind::Release, MoveKind::Reserve]);
+        assert_eq!(o.state, OrderState::AwaitingApproval);
+        assert_eq!(o.revision, 1);
+        assert!(o.payment_due.is_some_and(|t| t > now()));
         let (o, m) = moves(OrderState::AwaitingPayment, Step::Remind);
         assert!(m.is_empty() && o.reminder_sent);
         // A reminder goes once.

@@ -63,8 +63,10 @@ impl OrderState {
             ) | (
                 AwaitingApproval,
                 AwaitingPayment | Rejected | Cancelled | Expired
-            ) | (AwaitingPayment, Paid | Cancelled | Expired)
-                | (Paid, Shipped | Cancelled)
+            ) | (
+                AwaitingPayment,
+                Paid | Cancelled | Expired | AwaitingApproval
+            ) | (Paid, Shipped | Cancelled)
         )
     }
 
@@ -147,6 +149,13 @@ pub struct Order {
     /// Sellers' `note REF ...` lines, oldest first.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// How many times the customer changed the order after its first quote; the quote they
+    /// hold is revision `revision + 1`.
+    #[serde(default)]
+    pub revision: u32,
+    /// What the latest revision changed, as the revised quote says it.
+    #[serde(default)]
+    pub revision_changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +214,8 @@ impl Order {
             refunded: false,
             customer_message: String::new(),
             notes: Vec::new(),
+            revision: 0,
+            revision_changes: Vec::new(),
         }
     }
 

@@ -82,6 +82,12 @@ pub struct View {
     pub returns: String,
     pub customer_message: String,
     pub notes: Vec<String>,
+    /// The quote's revision (1 for the first) and what the latest one changed.
+    pub revision: u32,
+    pub changes: Vec<String>,
+    /// A change not understood: what was written, and what it may mean.
+    pub unclear: Vec<ProblemView>,
+    pub empties: bool,
 }
 
 pub struct FailedView {
@@ -140,6 +146,8 @@ mail_template!(CancelledByShopMail, "cancelled_by_shop.txt");
 mail_template!(ReturnsMail, "returns.txt");
 mail_template!(AddressChangedMail, "address_changed.txt");
 mail_template!(TooLateToChangeMail, "too_late_to_change.txt");
+mail_template!(ChangeQuestionMail, "change_question.txt");
+mail_template!(ChangeAfterShippingMail, "change_after_shipping.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
@@ -168,6 +176,8 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::Returns { .. } => ReturnsMail { v }.render(),
         Template::AddressChanged { .. } => AddressChangedMail { v }.render(),
         Template::TooLateToChange { .. } => TooLateToChangeMail { v }.render(),
+        Template::ChangeQuestion { .. } => ChangeQuestionMail { v }.render(),
+        Template::ChangeAfterShipping { .. } => ChangeAfterShippingMail { v }.render(),
     };
     let text = rendered.map_err(|source| ComposeError::Render {
         template: email.template.name(),
@@ -249,7 +259,9 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::CancelledByShop { order, .. }
         | Template::Returns { order }
         | Template::AddressChanged { order }
-        | Template::TooLateToChange { order } => Some(order),
+        | Template::TooLateToChange { order }
+        | Template::ChangeQuestion { order, .. }
+        | Template::ChangeAfterShipping { order } => Some(order),
         Template::StatusUnknown
         | Template::CardWarning
         | Template::DeliveryFailed { .. }
@@ -369,6 +381,12 @@ fn view(email: &Email, config: &Config) -> View {
             .map(|o| o.customer_message.clone())
             .unwrap_or_default(),
         notes: order.map(|o| o.notes.clone()).unwrap_or_default(),
+        revision: order.map_or(1, |o| o.revision + 1),
+        changes: order
+            .map(|o| o.revision_changes.clone())
+            .unwrap_or_default(),
+        unclear: Vec::new(),
+        empties: false,
     };
     match &email.template {
         Template::AskDetails {
@@ -403,6 +421,23 @@ fn view(email: &Email, config: &Config) -> View {
             v.shortages = shortages.clone();
         }
         Template::ApprovalRequest { rules, .. } => v.rules = rules.clone(),
+        Template::ChangeQuestion {
+            unclear,
+            empties,
+            understood,
+            ..
+        } => {
+            v.changes = understood.clone();
+            v.unclear = unclear
+                .iter()
+                .map(|(line, names)| ProblemView {
+                    line: line.clone(),
+                    reason: String::new(),
+                    suggestions: names.clone(),
+                })
+                .collect();
+            v.empties = *empties;
+        }
         Template::Alert { text } => v.alert = text.clone(),
         Template::PaymentPartial { received, .. } => v.received = amount(*received),
         Template::Rejected { reason, .. } | Template::CancelledByShop { reason, .. } => {
