@@ -232,7 +232,7 @@ fn handle(
     let row = row.ok_or_else(|| PipelineError::Bug("a new message was not stored".into()))?;
     outcome.duplicate = false;
 
-    let parsed = read_parts(
+    let mut parsed = read_parts(
         &msg,
         ReadContext {
             catalog,
@@ -241,6 +241,12 @@ fn handle(
             reference_prefix: &config.shop.reference_prefix,
             spam_threshold: config.security.spam_score_threshold,
         },
+    );
+    let token = store::find_command_token(tx, msg.thread_ids())?;
+    parsed.kind = crate::core::answer::kind_of_answer(
+        parsed.kind,
+        config.is_seller(&msg.sender()),
+        token.is_some(),
     );
     let (order, clashing) = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
     // A notice that names no order of ours may still fit one by its amount and payer.
@@ -264,7 +270,6 @@ fn handle(
         Some(o) => store::order_thread(tx, &o.reference)?,
         None => Vec::new(),
     };
-    let token = store::find_command_token(tx, msg.thread_ids())?;
     let transaction_seen = match (
         msg.from.as_ref(),
         parsed

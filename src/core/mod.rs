@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod aftersale;
+pub mod answer;
 pub mod auth;
 pub mod body;
 pub mod cards;

@@ -10,6 +10,7 @@
 
 use serde_json::json;
 
+use super::answer::{Reading, read as read_answer, what_to_write};
 use super::auth::{AuthVerdict, domain_of, verify};
 use super::command::{Command, Verb, carrier_and_tracking, parse_command};
 use super::decide::{
@@ -21,8 +22,21 @@ use time::Duration;
 
 pub fn command(input: &Input, d: Decision) -> Decision {
     let sender = input.msg.sender();
-    let Some(cmd) = parse_command(&input.msg.text) else {
-        return d.hold("a seller command that could not be read");
+    // A seller answering one of our requests may say it in plain words; a fresh command must
+    // be written as one.
+    let answering = input
+        .token
+        .as_ref()
+        .filter(|_| input.config.is_seller(&sender));
+    let (cmd, read_as) = match answering {
+        Some(t) => match read_answer(&input.msg.text, t.purpose) {
+            Reading::Command { command, read_as } => (command, read_as),
+            Reading::Unclear(why) => return not_understood(input, d, t.purpose, &sender, why),
+        },
+        None => match parse_command(&input.msg.text) {
+            Some(c) => (c, None),
+            None => return d.hold("a seller command that could not be read"),
+        },
     };
     if !input.config.is_seller(&sender) {
         // A customer writing "cancel MC-..." means their own order; anything else is no
@@ -43,7 +57,10 @@ pub fn command(input: &Input, d: Decision) -> Decision {
     };
     let mut d = d;
     d.about = Some(order.reference.clone());
-    let by = json!({ "seller": sender, "check": check, "command": cmd.verb.as_str() });
+    let mut by = json!({ "seller": sender, "check": check, "command": cmd.verb.as_str() });
+    if let Some(words) = &read_as {
+        by["read_from"] = json!(words);
+    }
     match cmd.verb {
         Verb::Approve => approve(input, d, order, &sender, by),
         Verb::Reject => reject(input, d, order, &cmd.rest, &sender, by),
@@ -224,6 +241,55 @@ fn refuse(input: &Input, d: Decision, cmd: &Command, sender: &str, why: String) 
         "seller command `{}` from {sender} ignored: {why}",
         cmd.verb.as_str()
     ))
+}
+
+/// A seller's answer to a request that is neither a command nor a plain yes or no: nothing
+/// changes, and the seller is told at once what was not understood and what to write. An
+/// answer that fails the checks of a command (another seller's request, a stale token, failed
+/// authentication) is refused as a command would be.
+fn not_understood(
+    input: &Input,
+    d: Decision,
+    purpose: Purpose,
+    sender: &str,
+    why: String,
+) -> Decision {
+    let probe = Command {
+        verb: Verb::Note,
+        reference: None,
+        rest: String::new(),
+    };
+    let order = match vouch(input, &probe, sender) {
+        Ok((order, _)) => order,
+        Err(refused) => {
+            return d.hold(format!(
+                "an answer from {sender} that was not understood ({why}), and not accepted: {refused}"
+            ));
+        }
+    };
+    let mut d = d;
+    d.about = Some(order.reference.clone());
+    d.event(
+        "answer_not_understood",
+        json!({ "from": sender, "purpose": purpose.as_str(), "reason": why }),
+    );
+    let commands: Vec<String> = what_to_write(purpose)
+        .iter()
+        .map(|c| format!("    {c}"))
+        .collect();
+    d.emails.push(to_seller(
+        input,
+        sender,
+        format!("Not understood: your answer about order {}", order.reference),
+        format!(
+            "mailcart did not act on your answer about order {} ({}), because {why}. Nothing has changed: the order is still {}.\n\nPlease reply to this email, or to the request, with one of these on the first line:\n\n{}",
+            order.reference,
+            purpose.as_str(),
+            order.state.as_str(),
+            commands.join("\n")
+        ),
+    ));
+    d
 }
 
 fn not_applicable(
