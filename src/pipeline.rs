@@ -14,7 +14,7 @@ use crate::core::extract::{ReadContext, read as read_parts};
 use crate::core::order::Order;
 use crate::core::redact::{Redacted, blot_cards, redact_message};
 use crate::core::reference;
-use crate::mail::compose::compose;
+use crate::mail::compose::compose_with;
 use crate::mail::limits::{self, MessageLimits};
 use crate::mail::read::{read_within, redact_and_read, sha256_hex};
 use crate::store::{self, StoreError, StoredMessage};
@@ -285,6 +285,10 @@ fn handle(
         (Some(o), Kind::SellerCommand) => store::payments::proposed_payment(tx, &o.reference)?,
         _ => None,
     };
+    let held = match token.as_ref().and_then(|t| t.held.as_deref()) {
+        Some(id) => held_message(tx, config, id)?,
+        None => None,
+    };
     let earlier_orders = store::count_customer_orders(
         tx,
         &correspondent,
@@ -309,6 +313,7 @@ fn handle(
         earlier_orders,
         cards_removed: redacted.as_ref().map_or(0, |r| r.count),
         proposed_payment,
+        held,
     });
     outcome.kind = Some(parsed.kind);
     *to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
@@ -320,6 +325,7 @@ fn handle(
             message_id: &msg.message_id,
             kind: parsed.kind,
             party: party(config, msg.from.as_ref().map(|m| m.email.as_str())),
+            raw,
         }),
         &hash[..16],
         decision,
@@ -429,6 +435,40 @@ struct Source<'a> {
     kind: Kind,
     /// Whose side of the conversation the message is on (see `store::insert_thread_ids`).
     party: &'static str,
+    /// As stored (card numbers removed): what an alert about it attaches.
+    raw: &'a [u8],
+}
+
+/// The held message an alert was about, as a seller's answer to it needs it.
+fn held_message(
+    tx: &Connection,
+    config: &Config,
+    message_id: &str,
+) -> Result<Option<crate::core::held::HeldMessage>, StoreError> {
+    let Some(store::HeldRow {
+        from_addr: from,
+        subject,
+        raw,
+    }) = store::held_message(tx, message_id)?
+    else {
+        return Ok(None);
+    };
+    // Its raw copy may have been purged: then the columns kept beside it answer.
+    let msg = read_within(&raw, &config.limits.message());
+    let correspondent = msg
+        .correspondent()
+        .cloned()
+        .or_else(|| from.map(|email| crate::core::inbound::Mailbox { name: None, email }));
+    Ok(Some(crate::core::held::HeldMessage {
+        message_id: message_id.to_string(),
+        correspondent,
+        subject: if msg.subject.is_empty() {
+            subject
+        } else {
+            msg.subject
+        },
+        references: msg.references,
+    }))
 }
 
 fn party(config: &Config, from: Option<&str>) -> &'static str {
@@ -438,6 +478,10 @@ fn party(config: &Config, from: Option<&str>) -> &'static str {
         _ => "customer",
     }
 }
+
+/// A held message larger than this is not attached to the sellers' alert (one copy a seller,
+/// and their mail server may refuse it): it stays in the database, listed by `review`.
+const MAX_ATTACHED: usize = 5_000_000;
 
 /// 128 random bits, hex: the token in the Message-ID of a request a seller may answer.
 fn random_token() -> String {
@@ -503,19 +547,26 @@ fn apply(
         if email.once.is_some() && store::outbox_has(tx, &out_id)? {
             continue;
         }
-        if let (Some(request), Some(reference)) = (&email.command, r) {
+        if let Some(request) = &email.command {
             let seller = email.to.first().map(|m| m.email.as_str()).unwrap_or("");
-            store::insert_command_token(
-                tx,
-                &out_id,
-                reference,
-                request.purpose,
-                seller,
-                request.expires_at,
-                now,
-            )?;
+            // A request made while the message is held answers for it too (`core::held`).
+            let held_message = message_id.filter(|_| decision.attention.is_some());
+            if r.is_some() || held_message.is_some() {
+                let request = store::Request {
+                    order_ref: r,
+                    held_message,
+                    purpose: request.purpose,
+                    seller,
+                    expires_at: request.expires_at,
+                };
+                store::insert_command_token(tx, &out_id, &request, now)?;
+            }
         }
-        let raw = compose(email, &out_id, now, config)?;
+        let attachment = source
+            .as_ref()
+            .map(|s| s.raw)
+            .filter(|raw| email.attach_inbound && raw.len() <= MAX_ATTACHED);
+        let raw = compose_with(email, &out_id, now, config, attachment)?;
         let to: Vec<&str> = email.to.iter().map(|m| m.email.as_str()).collect();
         let to = to.join(", ");
         store::insert_outbox(
@@ -541,6 +592,9 @@ fn apply(
     }
     if let Some(s) = &source {
         store::update_message(tx, s.row, s.kind.as_str(), r, decision.attention.as_deref())?;
+    }
+    if let (Some((held, note)), Some(id)) = (&decision.resolve_held, message_id) {
+        store::resolve_held(tx, held, id, note, now)?;
     }
     outcome.order = order_ref;
     outcome.attention = decision.attention;

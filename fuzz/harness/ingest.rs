@@ -146,7 +146,8 @@ impl World {
             };
             msg.thread_ids().any(|t| t == id).then(|| CommandToken {
                 message_id: id.to_string(),
-                order_ref: o.reference.clone(),
+                order_ref: Some(o.reference.clone()),
+                held: None,
                 purpose,
                 seller: "mara@lindenclay.test".into(),
                 expires_at: self.now + Duration::days(2),
@@ -176,6 +177,7 @@ impl World {
             token,
             cards_removed,
             proposed_payment: None,
+            held: None,
         })
     }
 }

@@ -54,6 +54,8 @@ pub struct Input<'a> {
     pub cards_removed: usize,
     /// The payment notice the sellers were last asked to confirm for `order`, if any.
     pub proposed_payment: Option<ProposedPayment>,
+    /// The held message the alert this message answers is about (`token.held`), if any.
+    pub held: Option<super::held::HeldMessage>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -191,6 +193,18 @@ pub enum Template {
     Alert {
         text: String,
     },
+    /// To the sellers: a message waits for a person; the message itself is attached.
+    Held {
+        reason: String,
+        order: Option<Order>,
+        /// Who wrote it, and its subject.
+        from: String,
+        subject: String,
+    },
+    /// To a customer: a seller's own words, sent with `reply`.
+    SellerReply {
+        text: String,
+    },
     /// To the sellers: an email we sent was refused for good.
     DeliveryFailed {
         order_ref: Option<String>,
@@ -225,6 +239,8 @@ impl Template {
             Template::AddressChanged { .. } => "address_changed",
             Template::TooLateToChange { .. } => "too_late_to_change",
             Template::Alert { .. } => "alert",
+            Template::Held { .. } => "held",
+            Template::SellerReply { .. } => "seller_reply",
         }
     }
 }
@@ -244,6 +260,8 @@ pub struct Email {
     pub command: Option<CommandRequest>,
     /// Sent at most once ever per key (a notice that must not repeat itself).
     pub once: Option<String>,
+    /// Attach the inbound message this decision answers (message/rfc822), as stored.
+    pub attach_inbound: bool,
 }
 
 /// What a reply to a request may do, and until when.
@@ -256,6 +274,8 @@ pub enum Purpose {
     Fulfilment,
     /// A payment that names no order but fits one: `paid` confirms it.
     Payment,
+    /// A message held for a person: `reply <text>`, `resolved [note]`, and the order's commands.
+    Hold,
 }
 
 impl Purpose {
@@ -264,13 +284,19 @@ impl Purpose {
             Purpose::Approval => "approval",
             Purpose::Fulfilment => "fulfilment",
             Purpose::Payment => "payment",
+            Purpose::Hold => "hold",
         }
     }
 
     pub fn parse(s: &str) -> Option<Purpose> {
-        [Purpose::Approval, Purpose::Fulfilment, Purpose::Payment]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [
+            Purpose::Approval,
+            Purpose::Fulfilment,
+            Purpose::Payment,
+            Purpose::Hold,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
 }
 
@@ -285,7 +311,10 @@ pub struct CommandRequest {
 pub struct CommandToken {
     /// The Message-ID of our request, which carries the token.
     pub message_id: String,
-    pub order_ref: String,
+    /// The order the request is about; an alert about a held message may be about none.
+    pub order_ref: Option<String>,
+    /// The Message-ID of the held message an alert is about.
+    pub held: Option<String>,
     pub purpose: Purpose,
     /// The seller it was sent to.
     pub seller: String,
@@ -319,6 +348,8 @@ pub struct Decision {
     pub retire_tokens: Option<(String, Purpose)>,
     /// A loop cap opened a pause, or an open one held this message.
     pub pause: Option<PauseChange>,
+    /// A held message a seller dealt with by email: (its Message-ID, what they did).
+    pub resolve_held: Option<(String, String)>,
 }
 
 /// A payment notice as the books keep it: what it said, and what we made of it.
@@ -348,6 +379,7 @@ pub fn decide(input: Input) -> Decision {
     let mut decision = decide_kind(&input);
     warn_about_cards(&input, &mut decision);
     reply_cap::apply(&input, &mut decision);
+    super::held::alert_sellers(&input, &mut decision);
     decision
 }
 
@@ -817,6 +849,7 @@ pub(super) fn to_sellers(config: &Config, subject: String, template: Template) -
             to_customer: false,
             command: None,
             once: None,
+            attach_inbound: false,
         })
         .collect()
 }
@@ -1029,6 +1062,7 @@ pub(super) fn in_thread(
         to_customer: true,
         command: None,
         once: None,
+        attach_inbound: false,
     }
 }
 
@@ -1052,6 +1086,7 @@ pub(super) fn reply(input: &Input, subject: String, template: Template) -> Email
         to_customer: true,
         command: None,
         once: None,
+        attach_inbound: false,
     }
 }
 
@@ -1217,6 +1252,7 @@ mod tests {
             earlier_orders: 1,
             cards_removed: 0,
             proposed_payment: None,
+            held: None,
         })
     }
 
@@ -1433,8 +1469,15 @@ mod tests {
         m.auto_submitted = Some("auto-replied".into());
         let d = run(&m, None, 10, 0);
         assert!(d.emails.is_empty() && d.order.is_none() && d.attention.is_none());
+        // Unknown mail is not answered: it is held, and the sellers are alerted (`core::held`).
         let d = run(&msg("Do you ship to Australia?"), None, 10, 0);
-        assert!(d.emails.is_empty() && d.order.is_none() && d.attention.is_some());
+        assert!(d.order.is_none() && d.attention.is_some());
+        assert!(!d.emails.is_empty());
+        assert!(
+            d.emails
+                .iter()
+                .all(|e| !e.to_customer && e.template.name() == "held" && e.attach_inbound)
+        );
     }
 
     #[test]

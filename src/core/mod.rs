@@ -15,6 +15,7 @@ pub mod decide;
 pub mod delivery;
 pub mod erase;
 pub mod extract;
+pub mod held;
 pub mod inbound;
 pub mod items;
 pub mod mentions;

@@ -5,8 +5,10 @@
 use std::time::SystemTime;
 
 use askama::Template as _;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox as LettreMailbox, SinglePart};
+use lettre::message::header::{
+    ContentDisposition, ContentTransferEncoding, ContentType, HeaderName, HeaderValue,
+};
+use lettre::message::{Body, Mailbox as LettreMailbox, MultiPart, SinglePart};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -82,6 +84,9 @@ pub struct View {
     pub returns: String,
     pub customer_message: String,
     pub notes: Vec<String>,
+    /// A held message's sender and subject.
+    pub held_from: String,
+    pub held_subject: String,
 }
 
 pub struct FailedView {
@@ -140,6 +145,8 @@ mail_template!(CancelledByShopMail, "cancelled_by_shop.txt");
 mail_template!(ReturnsMail, "returns.txt");
 mail_template!(AddressChangedMail, "address_changed.txt");
 mail_template!(TooLateToChangeMail, "too_late_to_change.txt");
+mail_template!(HeldMail, "held.txt");
+mail_template!(SellerReplyMail, "seller_reply.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
@@ -168,6 +175,8 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::Returns { .. } => ReturnsMail { v }.render(),
         Template::AddressChanged { .. } => AddressChangedMail { v }.render(),
         Template::TooLateToChange { .. } => TooLateToChangeMail { v }.render(),
+        Template::Held { .. } => HeldMail { v }.render(),
+        Template::SellerReply { .. } => SellerReplyMail { v }.render(),
     };
     let text = rendered.map_err(|source| ComposeError::Render {
         template: email.template.name(),
@@ -182,6 +191,18 @@ pub fn compose(
     message_id: &str,
     now: OffsetDateTime,
     config: &Config,
+) -> Result<Vec<u8>, ComposeError> {
+    compose_with(email, message_id, now, config, None)
+}
+
+/// The complete message, with `attachment` (a message as it arrived) attached as
+/// message/rfc822 when given.
+pub fn compose_with(
+    email: &Email,
+    message_id: &str,
+    now: OffsetDateTime,
+    config: &Config,
+    attachment: Option<&[u8]>,
 ) -> Result<Vec<u8>, ComposeError> {
     let text = render_text(email, config)?;
     let from = mailbox(&Mailbox {
@@ -203,11 +224,17 @@ pub fn compose(
         let refs: Vec<String> = email.references.iter().map(|r| format!("<{r}>")).collect();
         builder = builder.references(refs.join(" "));
     }
-    let mut message = builder.singlepart(
-        SinglePart::builder()
-            .header(ContentType::TEXT_PLAIN)
-            .body(text),
-    )?;
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(text);
+    let mut message = match attachment {
+        None => builder.singlepart(text)?,
+        Some(raw) => builder.multipart(
+            MultiPart::mixed()
+                .singlepart(text)
+                .singlepart(attached(raw)),
+        )?,
+    };
     let headers = message.headers_mut();
     for (name, value) in [
         ("Auto-Submitted", "auto-replied"),
@@ -220,6 +247,28 @@ pub fn compose(
         ));
     }
     Ok(message.formatted())
+}
+
+/// A message as it arrived, as an attachment. RFC 2046 allows message/rfc822 only in 7bit or
+/// 8bit; a message that fits neither (lines over 998 bytes, bare CRs) goes as a base64 .eml
+/// file, which mail clients open all the same.
+fn attached(raw: &[u8]) -> SinglePart {
+    let disposition = ContentDisposition::attachment("message.eml");
+    match Body::new_with_encoding(raw.to_vec(), ContentTransferEncoding::EightBit) {
+        Ok(body) => SinglePart::builder()
+            .header(ContentType::parse("message/rfc822").unwrap_or(ContentType::TEXT_PLAIN))
+            .header(disposition)
+            .body(body),
+        Err(raw) => SinglePart::builder()
+            .header(
+                ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN),
+            )
+            .header(disposition)
+            .body(
+                Body::new_with_encoding(raw, ContentTransferEncoding::Base64)
+                    .unwrap_or_else(Body::new),
+            ),
+    }
 }
 
 fn mailbox(m: &Mailbox) -> Result<LettreMailbox, ComposeError> {
@@ -250,7 +299,9 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::Returns { order }
         | Template::AddressChanged { order }
         | Template::TooLateToChange { order } => Some(order),
+        Template::Held { order, .. } => order.as_ref(),
         Template::StatusUnknown
+        | Template::SellerReply { .. }
         | Template::CardWarning
         | Template::DeliveryFailed { .. }
         | Template::Alert { .. } => None,
@@ -369,6 +420,8 @@ fn view(email: &Email, config: &Config) -> View {
             .map(|o| o.customer_message.clone())
             .unwrap_or_default(),
         notes: order.map(|o| o.notes.clone()).unwrap_or_default(),
+        held_from: String::new(),
+        held_subject: String::new(),
     };
     match &email.template {
         Template::AskDetails {
@@ -403,7 +456,17 @@ fn view(email: &Email, config: &Config) -> View {
             v.shortages = shortages.clone();
         }
         Template::ApprovalRequest { rules, .. } => v.rules = rules.clone(),
-        Template::Alert { text } => v.alert = text.clone(),
+        Template::Alert { text } | Template::SellerReply { text } => v.alert = text.clone(),
+        Template::Held {
+            reason,
+            from,
+            subject,
+            ..
+        } => {
+            v.alert = reason.clone();
+            v.held_from = from.clone();
+            v.held_subject = subject.clone();
+        }
         Template::PaymentPartial { received, .. } => v.received = amount(*received),
         Template::Rejected { reason, .. } | Template::CancelledByShop { reason, .. } => {
             v.reason = reason.clone()

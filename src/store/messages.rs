@@ -127,6 +127,8 @@ pub fn resolve_message(tx: &Connection, id: i64, now: OffsetDateTime, note: &str
         [id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    // The alerts about it cannot be answered any more.
+    super::commands::retire_held_tokens(tx, &message_id, "operator", now)?;
     let detail = serde_json::json!({ "message": id, "note": note, "by": "operator" });
     super::insert_event(
         tx,

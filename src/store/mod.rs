@@ -30,7 +30,10 @@ pub use catalog::{
     ImportReport, cached_catalog, import_catalog_csv, load_catalog, parse_catalog_csv,
 };
 pub use chain::{Chain, GENESIS, event_link, link, stock_link};
-pub use commands::{find_command_token, insert_command_token, retire_command_tokens};
+pub use commands::{
+    HeldRow, Request, find_command_token, held_message, insert_command_token, resolve_held,
+    retire_command_tokens,
+};
 pub use events::{insert_event, insert_event_id};
 pub use mailbox::{
     Checkpoint, ServerContact, checkpoints, load_checkpoint, orders_by_state, record_contact,
@@ -88,6 +91,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v10.sql")),
         M::up(include_str!("schema_v11.sql")),
         M::up(include_str!("schema_v12.sql")),
+        M::up(include_str!("schema_v13.sql")),
     ])
 }
 
