@@ -45,6 +45,21 @@ pub struct Outcome {
     pub attention: Option<String>,
 }
 
+impl Outcome {
+    /// What a timer did, before it is applied.
+    fn of_timer(name: &str) -> Outcome {
+        Outcome {
+            message_id: format!("timer:{name}"),
+            kind: None,
+            duplicate: false,
+            order: None,
+            state: None,
+            emails: Vec::new(),
+            attention: None,
+        }
+    }
+}
+
 /// A source of fresh order references; random in production, fixed in tests.
 pub trait References {
     fn next(&mut self, prefix: &str) -> String;
@@ -623,7 +638,11 @@ pub fn run_timers(
 ) -> Result<Vec<Outcome>, PipelineError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::new();
-    for order in store::open_orders_with_deadlines(&tx)? {
+    let open = store::open_orders_with_deadlines(&tx)?;
+    if config.alerts.digest_hour.is_some() {
+        run_digest(&tx, config, &open, now, &mut outcomes)?;
+    }
+    for order in open {
         let thread = store::order_thread(&tx, &order.reference)?;
         let Some(decision) = crate::core::timers::tick(&order, &thread, now, config) else {
             continue;
@@ -632,15 +651,7 @@ pub fn run_timers(
             Some(crate::core::order::OrderState::Expired) => "expired",
             _ => "reminder",
         };
-        let mut outcome = Outcome {
-            message_id: format!("timer:{seed}"),
-            kind: None,
-            duplicate: false,
-            order: None,
-            state: None,
-            emails: Vec::new(),
-            attention: None,
-        };
+        let mut outcome = Outcome::of_timer(seed);
         apply(&tx, config, None, seed, decision, now, &mut outcome)?;
         tracing::info!(
             order = outcome.order.as_deref().unwrap_or(""),
@@ -652,6 +663,45 @@ pub fn run_timers(
     }
     tx.commit()?;
     Ok(outcomes)
+}
+
+/// `[alerts] digest_hour`: the sellers' digest of what still waits, once a day.
+fn run_digest(
+    tx: &Connection,
+    config: &Config,
+    open: &[Order],
+    now: OffsetDateTime,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), PipelineError> {
+    use crate::core::digest::{Waiting, digest};
+    use time::format_description::well_known::Rfc3339;
+    let held: Vec<Waiting> = store::held_messages(tx)?
+        .into_iter()
+        .map(|h| Waiting {
+            since: OffsetDateTime::parse(&h.received_at, &Rfc3339).unwrap_or(now),
+            from: h.from,
+            subject: h.subject,
+            order_ref: h.order_ref,
+            reason: h.reason,
+        })
+        .collect();
+    let approvals: Vec<(String, OffsetDateTime)> = open
+        .iter()
+        .filter(|o| o.state == crate::core::order::OrderState::AwaitingApproval)
+        .map(|o| (o.reference.clone(), o.created_at))
+        .collect();
+    let spam = store::count_kind_since(tx, "spam", now - Duration::days(1))?;
+    let Some(decision) = digest(config, now, &held, &approvals, spam) else {
+        return Ok(());
+    };
+    let mut outcome = Outcome::of_timer("digest");
+    apply(tx, config, None, "digest", decision, now, &mut outcome)?;
+    // Every tick after the hour decides the same digest; only the first queues it.
+    if !outcome.emails.is_empty() {
+        tracing::info!(emails = outcome.emails.len(), "digest queued");
+        outcomes.push(outcome);
+    }
+    Ok(())
 }
 
 /// `[retention] raw_messages_days`: empty the raw copies past it (a bounded number per run).

@@ -299,3 +299,33 @@ fn a_forged_or_stale_reply_changes_and_sends_nothing() {
         "{out}"
     );
 }
+
+#[test]
+fn a_daily_digest_lists_what_still_waits() {
+    let shop = Shop::new();
+    shop.edit_config("# digest_hour = 8", "digest_hour = 8");
+    held_question(&shop);
+    let digests = || shop.mail_with("Waiting for you: 1 held");
+    shop.run(&["--at", "2026-12-02T07:59:00Z", "tick"]);
+    assert!(digests().is_empty(), "not before the hour");
+    let out = shop.run(&["--at", "2026-12-02T08:01:00Z", "tick"]);
+    assert!(out.contains(&format!("sent alert to {MARA}")), "{out}");
+    let sent = digests();
+    assert_eq!(sent.len(), 2, "one to each seller");
+    for what in [
+        "1 message held for a person",
+        "since 2026-12-01 09:30 UTC (22 hours)",
+        "pat@example.test, \"Re: Your order\"",
+        "a person should answer",
+    ] {
+        assert!(sent[0].contains(what), "{what:?} in {}", sent[0]);
+    }
+    shop.run(&["--at", "2026-12-02T09:00:00Z", "tick"]);
+    assert_eq!(digests().len(), 2, "once a day");
+    // Dealt with: the next day nothing waits, and no digest comes.
+    let alert = request_id(&shop, MARA, "A message waits for you");
+    answer(&shop, "r", MARA, &alert, "resolved", "2026-12-02T10:00:00Z");
+    let out = shop.run(&["--at", "2026-12-03T08:30:00Z", "tick"]);
+    assert!(!out.contains("alert"), "{out}");
+    assert!(shop.mail_with("Waiting for you: 0 held").is_empty());
+}

@@ -13,6 +13,7 @@ pub mod classify;
 pub mod command;
 pub mod decide;
 pub mod delivery;
+pub mod digest;
 pub mod erase;
 pub mod extract;
 pub mod held;

@@ -140,3 +140,11 @@ pub fn resolve_message(tx: &Connection, id: i64, now: OffsetDateTime, note: &str
     )?;
     Ok(true)
 }
+
+/// Messages of `kind` received since `since` (spam, for the digest).
+pub fn count_kind_since(conn: &Connection, kind: &str, since: OffsetDateTime) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM messages WHERE kind = ?1 AND received_at >= ?2")?
+        .query_row(params![kind, ts(since)], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

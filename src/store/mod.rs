@@ -40,8 +40,9 @@ pub use mailbox::{
     save_checkpoint, server_contacts,
 };
 pub use messages::{
-    HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
-    message_gone, message_id_seen, resolve_message, unanswered_by_kind, update_message,
+    HeldMessage, StoredMessage, count_kind_since, held_messages, insert_message,
+    message_exists_by_hash, message_gone, message_id_seen, resolve_message, unanswered_by_kind,
+    update_message,
 };
 pub use orders::{
     EventRow, OrderRow, count_customer_orders, customer_order, find_order_by_reference,
