@@ -131,16 +131,27 @@ pub fn process_batch_from(
     let mut outcomes = Vec::with_capacity(messages.len());
     // Counted once a batch and carried along: a count per message would read an hour of a
     // busy shop's outbox every time.
-    let mut to_all = store::count_all_recent_replies(
+    let to_all = store::count_all_recent_replies(
         &tx,
         now - Duration::hours(1),
         config.limits.replies_per_hour.saturating_add(1),
     )?;
+    // The sellers' alerts about held messages, counted the same way (`core::held`).
+    let alerts = store::count_recent_template(
+        &tx,
+        "held",
+        now - Duration::hours(1),
+        crate::core::held::alert_cap(config).saturating_add(1),
+    )?;
+    let mut hour = LastHour {
+        replies_to_all: to_all,
+        alerts,
+    };
     for raw in messages {
         let mut sp = tx.savepoint()?;
         // A bug must cost one message a person's look, never the batch or the process.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle(&sp, config, &catalog, raw, now, refs, &mut to_all)
+            handle(&sp, config, &catalog, raw, now, refs, &mut hour)
         }))
         .unwrap_or_else(|panic| {
             let what = panic
@@ -185,6 +196,14 @@ pub fn process_batch_from(
     Ok(outcomes)
 }
 
+/// What was queued in the last hour, counted once a batch and carried along.
+struct LastHour {
+    /// Automatic replies to customers (the global loop cap).
+    replies_to_all: u32,
+    /// Sellers' alerts about held messages (`core::held::alert_cap`).
+    alerts: u32,
+}
+
 fn handle(
     tx: &Connection,
     config: &Config,
@@ -192,7 +211,7 @@ fn handle(
     raw: &[u8],
     now: OffsetDateTime,
     refs: &mut dyn References,
-    to_all: &mut u32,
+    hour: &mut LastHour,
 ) -> Result<Outcome, PipelineError> {
     // Card numbers go before anything reads, hashes or keeps the message: from here on the
     // redacted copy is the message (the same mail twice redacts the same way, so dedup holds).
@@ -317,7 +336,7 @@ fn handle(
         catalog,
         order,
         available: &available,
-        recent: store::recent_replies(tx, &correspondent, now, *to_all)?,
+        recent: store::recent_replies(tx, &correspondent, now, hour.replies_to_all)?,
         pauses: store::pauses_for(tx, &correspondent)?,
         new_reference: fresh_reference(tx, config, refs)?,
         thread,
@@ -329,9 +348,15 @@ fn handle(
         cards_removed: redacted.as_ref().map_or(0, |r| r.count),
         proposed_payment,
         held,
+        alerts_last_hour: hour.alerts,
     });
     outcome.kind = Some(parsed.kind);
-    *to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
+    hour.replies_to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
+    hour.alerts += decision
+        .emails
+        .iter()
+        .filter(|e| e.template.name() == "held")
+        .count() as u32;
     apply(
         tx,
         config,

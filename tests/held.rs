@@ -329,3 +329,31 @@ fn a_daily_digest_lists_what_still_waits() {
     assert!(!out.contains("alert"), "{out}");
     assert!(shop.mail_with("Waiting for you: 0 held").is_empty());
 }
+
+#[test]
+fn a_flood_of_held_mail_is_not_a_flood_of_alerts() {
+    let shop = Shop::new();
+    let mut paths = Vec::new();
+    for i in 0..33 {
+        let path = shop.dir.path().join(format!("q{i}.eml"));
+        let raw = eml(
+            &format!("Visitor {i} <v{i}@example.test>"),
+            "Question",
+            &format!("q{i}@example.test"),
+            None,
+            &format!("Question number {i}: do you ship to the moon?"),
+        );
+        std::fs::write(&path, raw).unwrap();
+        paths.push(path.to_string_lossy().into_owned());
+    }
+    let mut args = vec!["--at", "2026-12-01T09:00:00Z", "process"];
+    args.extend(paths.iter().map(String::as_str));
+    shop.run(&args);
+    assert_eq!(shop.mail_with("A message waits for you").len(), 30 * 2);
+    assert_eq!(
+        shop.mail_with("Many messages wait for you").len(),
+        2,
+        "one notice a seller that hour"
+    );
+    assert_eq!(waiting(&shop), 33, "every message still waits");
+}

@@ -178,6 +178,7 @@ impl World {
             cards_removed,
             proposed_payment: None,
             held: None,
+            alerts_last_hour: 0,
         })
     }
 }

@@ -56,6 +56,8 @@ pub struct Input<'a> {
     pub proposed_payment: Option<ProposedPayment>,
     /// The held message the alert this message answers is about (`token.held`), if any.
     pub held: Option<super::held::HeldMessage>,
+    /// Alerts about held messages queued in the last hour (one a seller each), for the cap.
+    pub alerts_last_hour: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -1253,6 +1255,7 @@ mod tests {
             cards_removed: 0,
             proposed_payment: None,
             held: None,
+            alerts_last_hour: 0,
         })
     }
 

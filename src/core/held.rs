@@ -23,6 +23,17 @@ use super::inbound::Mailbox;
 /// How long a seller may answer an alert by replying to it.
 pub const ANSWER_DAYS: i64 = 30;
 
+/// Held messages alerted in an hour at most: a flood of mail nobody can read (forged orders,
+/// a newsletter that passes as a person) must not become a flood in the sellers' inbox. Past
+/// it the sellers are told once that hour; what waits is in `review` and the digest.
+pub const ALERTS_PER_HOUR: u32 = 30;
+
+/// The cap as alert emails (one a seller each).
+pub fn alert_cap(config: &crate::config::Config) -> u32 {
+    let sellers = u32::try_from(config.shop.sellers.len()).unwrap_or(u32::MAX);
+    ALERTS_PER_HOUR.saturating_mul(sellers.max(1))
+}
+
 /// The held message an alert is about, as a seller's answer to it needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldMessage {
@@ -67,6 +78,29 @@ pub fn alert_sellers(input: &Input, d: &mut Decision) {
         }
     }
     if already {
+        return;
+    }
+    if input.alerts_last_hour >= alert_cap(config) {
+        d.event(
+            "sellers_not_alerted",
+            json!({ "reason": format!("more than {ALERTS_PER_HOUR} held messages in the last hour") }),
+        );
+        let mut notice = super::decide::seller_alert(
+            config,
+            "Many messages wait for you",
+            &format!(
+                "More than {ALERTS_PER_HOUR} messages were held for a person in the last hour, so mailcart stopped emailing you about each one until the hour is over: a flood of forged or automatic mail looks like this. Nothing is lost: `mailcart review` lists them all, and the daily digest counts them."
+            ),
+        );
+        for n in &mut notice {
+            let seller = n.to.first().map(|m| m.email.as_str()).unwrap_or_default();
+            n.once = Some(format!(
+                "held.flood.{}.{}.{seller}",
+                input.now.date(),
+                input.now.hour()
+            ));
+        }
+        d.emails.extend(notice);
         return;
     }
     let from = input

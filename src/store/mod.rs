@@ -50,8 +50,9 @@ pub use orders::{
     order_events, order_thread, save_order,
 };
 pub use outbox::{
-    OutboxRow, first_email, insert_outbox, mark_failed, mark_retry, mark_sending, mark_sent,
-    next_retry_at, outbox_counts, outbox_has, pending_outbox, unmark_sending,
+    OutboxRow, count_recent_template, first_email, insert_outbox, mark_failed, mark_retry,
+    mark_sending, mark_sent, next_retry_at, outbox_counts, outbox_has, pending_outbox,
+    unmark_sending,
 };
 pub use pauses::{
     all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,
