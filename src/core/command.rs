@@ -175,6 +175,14 @@ mod tests {
             (c.reference, c.rest.as_str()),
             (None, "MC-7K2QXD9FX2 thanks")
         );
+        // `reply` keeps every line the seller wrote after the word; `resolved` a note.
+        let c = parse_command("\nReply: Yes, we gift wrap.\n\nI'll add a card.").unwrap();
+        assert_eq!(
+            (c.verb, c.reference, c.rest.as_str()),
+            (Verb::Reply, None, "Yes, we gift wrap.\n\nI'll add a card.")
+        );
+        let c = parse_command("resolved phoned her").unwrap();
+        assert_eq!((c.verb, c.rest.as_str()), (Verb::Resolved, "phoned her"));
         assert!(parse_command("Thanks, approved by my manager").is_none());
         assert!(parse_command("").is_none());
     }
