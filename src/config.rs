@@ -61,6 +61,8 @@ pub struct Config {
     pub delivery: Delivery,
     #[serde(default)]
     pub retention: Retention,
+    #[serde(default)]
+    pub alerts: Alerts,
     /// Tracking-page URL templates by carrier name; `{tracking}` is filled in. Added to (and
     /// overriding) the built-in ones for UPS, USPS, FedEx, DHL, Royal Mail, La Poste and
     /// Deutsche Post.
@@ -485,6 +487,15 @@ pub struct Retention {
     /// Raw messages (received and sent) older than this many days are emptied; orders,
     /// events and each message's hash stay. Unset: kept for ever.
     pub raw_messages_days: Option<u32>,
+}
+
+/// What the sellers are told of, besides each held message as it comes (`core::held`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// The hour (0-23, UTC) of the daily digest of what still waits for a person; none is sent
+    /// on a day when nothing waits. Unset: no digest.
+    pub digest_hour: Option<u8>,
 }
 
 /// What the confirmation promises about delivery.
@@ -914,6 +925,9 @@ impl Config {
         }
         if self.payments.due_days == 0 {
             return bad("payments.due_days", "must be at least 1");
+        }
+        if self.alerts.digest_hour.is_some_and(|h| h > 23) {
+            return bad("alerts.digest_hour", "must be an hour from 0 to 23 (UTC)");
         }
         if self.retention.raw_messages_days == Some(0) {
             return bad(

@@ -15,7 +15,7 @@ use crate::core::extract::{ReadContext, read as read_parts};
 use crate::core::order::Order;
 use crate::core::redact::{Redacted, blot_cards, redact_message};
 use crate::core::reference;
-use crate::mail::compose::compose;
+use crate::mail::compose::compose_with;
 use crate::mail::limits::{self, MessageLimits};
 use crate::mail::read::{read_within, redact_and_read, sha256_hex};
 use crate::store::{self, StoreError, StoredMessage};
@@ -44,6 +44,21 @@ pub struct Outcome {
     /// (template, recipients) of each email queued.
     pub emails: Vec<(String, String)>,
     pub attention: Option<String>,
+}
+
+impl Outcome {
+    /// What a timer did, before it is applied.
+    fn of_timer(name: &str) -> Outcome {
+        Outcome {
+            message_id: format!("timer:{name}"),
+            kind: None,
+            duplicate: false,
+            order: None,
+            state: None,
+            emails: Vec::new(),
+            attention: None,
+        }
+    }
 }
 
 /// A source of fresh order references; random in production, fixed in tests.
@@ -117,16 +132,27 @@ pub fn process_batch_from(
     let mut outcomes = Vec::with_capacity(messages.len());
     // Counted once a batch and carried along: a count per message would read an hour of a
     // busy shop's outbox every time.
-    let mut to_all = store::count_all_recent_replies(
+    let to_all = store::count_all_recent_replies(
         &tx,
         now - Duration::hours(1),
         config.limits.replies_per_hour.saturating_add(1),
     )?;
+    // The sellers' alerts about held messages, counted the same way (`core::held`).
+    let alerts = store::count_recent_template(
+        &tx,
+        "held",
+        now - Duration::hours(1),
+        crate::core::held::alert_cap(config).saturating_add(1),
+    )?;
+    let mut hour = LastHour {
+        replies_to_all: to_all,
+        alerts,
+    };
     for raw in messages {
         let mut sp = tx.savepoint()?;
         // A bug must cost one message a person's look, never the batch or the process.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle(&sp, config, &catalog, raw, now, refs, &mut to_all)
+            handle(&sp, config, &catalog, raw, now, refs, &mut hour)
         }))
         .unwrap_or_else(|panic| {
             let what = panic
@@ -171,6 +197,14 @@ pub fn process_batch_from(
     Ok(outcomes)
 }
 
+/// What was queued in the last hour, counted once a batch and carried along.
+struct LastHour {
+    /// Automatic replies to customers (the global loop cap).
+    replies_to_all: u32,
+    /// Sellers' alerts about held messages (`core::held::alert_cap`).
+    alerts: u32,
+}
+
 fn handle(
     tx: &Connection,
     config: &Config,
@@ -178,7 +212,7 @@ fn handle(
     raw: &[u8],
     now: OffsetDateTime,
     refs: &mut dyn References,
-    to_all: &mut u32,
+    hour: &mut LastHour,
 ) -> Result<Outcome, PipelineError> {
     // Card numbers go before anything reads, hashes or keeps the message: from here on the
     // redacted copy is the message (the same mail twice redacts the same way, so dedup holds).
@@ -233,7 +267,7 @@ fn handle(
     let row = row.ok_or_else(|| PipelineError::Bug("a new message was not stored".into()))?;
     outcome.duplicate = false;
 
-    let parsed = read_parts(
+    let mut parsed = read_parts(
         &msg,
         ReadContext {
             catalog,
@@ -242,6 +276,12 @@ fn handle(
             reference_prefix: &config.shop.reference_prefix,
             spam_threshold: config.security.spam_score_threshold,
         },
+    );
+    let token = store::find_command_token(tx, msg.thread_ids())?;
+    parsed.kind = crate::core::answer::kind_of_answer(
+        parsed.kind,
+        config.is_seller(&msg.sender()),
+        token.is_some(),
     );
     let (order, clashing) = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
     // A notice that names no order of ours may still fit one by its amount and payer.
@@ -273,7 +313,6 @@ fn handle(
         Some(o) => store::order_thread(tx, &o.reference)?,
         None => Vec::new(),
     };
-    let token = store::find_command_token(tx, msg.thread_ids())?;
     let transaction_seen = match (
         msg.from.as_ref(),
         parsed
@@ -289,6 +328,10 @@ fn handle(
         (Some(o), Kind::SellerCommand) => store::payments::proposed_payment(tx, &o.reference)?,
         _ => None,
     };
+    let held = match token.as_ref().and_then(|t| t.held.as_deref()) {
+        Some(id) => held_message(tx, config, id)?,
+        None => None,
+    };
     let earlier_orders = store::count_customer_orders(
         tx,
         &correspondent,
@@ -302,7 +345,7 @@ fn handle(
         catalog,
         order,
         available: &available,
-        recent: store::recent_replies(tx, &correspondent, now, *to_all)?,
+        recent: store::recent_replies(tx, &correspondent, now, hour.replies_to_all)?,
         pauses: store::pauses_for(tx, &correspondent)?,
         new_reference: fresh_reference(tx, config, refs)?,
         thread,
@@ -313,9 +356,16 @@ fn handle(
         earlier_orders,
         cards_removed: redacted.as_ref().map_or(0, |r| r.count),
         proposed_payment,
+        held,
+        alerts_last_hour: hour.alerts,
     });
     outcome.kind = Some(parsed.kind);
-    *to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
+    hour.replies_to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
+    hour.alerts += decision
+        .emails
+        .iter()
+        .filter(|e| e.template.name() == "held")
+        .count() as u32;
     apply(
         tx,
         config,
@@ -324,6 +374,7 @@ fn handle(
             message_id: &msg.message_id,
             kind: parsed.kind,
             party: party(config, msg.from.as_ref().map(|m| m.email.as_str())),
+            raw,
         }),
         &hash[..16],
         decision,
@@ -433,6 +484,40 @@ struct Source<'a> {
     kind: Kind,
     /// Whose side of the conversation the message is on (see `store::insert_thread_ids`).
     party: &'static str,
+    /// As stored (card numbers removed): what an alert about it attaches.
+    raw: &'a [u8],
+}
+
+/// The held message an alert was about, as a seller's answer to it needs it.
+fn held_message(
+    tx: &Connection,
+    config: &Config,
+    message_id: &str,
+) -> Result<Option<crate::core::held::HeldMessage>, StoreError> {
+    let Some(store::HeldRow {
+        from_addr: from,
+        subject,
+        raw,
+    }) = store::held_message(tx, message_id)?
+    else {
+        return Ok(None);
+    };
+    // Its raw copy may have been purged: then the columns kept beside it answer.
+    let msg = read_within(&raw, &config.limits.message());
+    let correspondent = msg
+        .correspondent()
+        .cloned()
+        .or_else(|| from.map(|email| crate::core::inbound::Mailbox { name: None, email }));
+    Ok(Some(crate::core::held::HeldMessage {
+        message_id: message_id.to_string(),
+        correspondent,
+        subject: if msg.subject.is_empty() {
+            subject
+        } else {
+            msg.subject
+        },
+        references: msg.references,
+    }))
 }
 
 fn party(config: &Config, from: Option<&str>) -> &'static str {
@@ -442,6 +527,10 @@ fn party(config: &Config, from: Option<&str>) -> &'static str {
         _ => "customer",
     }
 }
+
+/// A held message larger than this is not attached to the sellers' alert (one copy a seller,
+/// and their mail server may refuse it): it stays in the database, listed by `review`.
+const MAX_ATTACHED: usize = 5_000_000;
 
 /// 128 random bits, hex: the token in the Message-ID of a request a seller may answer.
 fn random_token() -> String {
@@ -507,19 +596,26 @@ fn apply(
         if email.once.is_some() && store::outbox_has(tx, &out_id)? {
             continue;
         }
-        if let (Some(request), Some(reference)) = (&email.command, r) {
+        if let Some(request) = &email.command {
             let seller = email.to.first().map(|m| m.email.as_str()).unwrap_or("");
-            store::insert_command_token(
-                tx,
-                &out_id,
-                reference,
-                request.purpose,
-                seller,
-                request.expires_at,
-                now,
-            )?;
+            // A request made while the message is held answers for it too (`core::held`).
+            let held_message = message_id.filter(|_| decision.attention.is_some());
+            if r.is_some() || held_message.is_some() {
+                let request = store::Request {
+                    order_ref: r,
+                    held_message,
+                    purpose: request.purpose,
+                    seller,
+                    expires_at: request.expires_at,
+                };
+                store::insert_command_token(tx, &out_id, &request, now)?;
+            }
         }
-        let raw = compose(email, &out_id, now, config)?;
+        let attachment = source
+            .as_ref()
+            .map(|s| s.raw)
+            .filter(|raw| email.attach_inbound && raw.len() <= MAX_ATTACHED);
+        let raw = compose_with(email, &out_id, now, config, attachment)?;
         let to: Vec<&str> = email.to.iter().map(|m| m.email.as_str()).collect();
         let to = to.join(", ");
         store::insert_outbox(
@@ -545,6 +641,9 @@ fn apply(
     }
     if let Some(s) = &source {
         store::update_message(tx, s.row, s.kind.as_str(), r, decision.attention.as_deref())?;
+    }
+    if let (Some((held, note)), Some(id)) = (&decision.resolve_held, message_id) {
+        store::resolve_held(tx, held, id, note, now)?;
     }
     outcome.order = order_ref;
     outcome.attention = decision.attention;
@@ -573,7 +672,11 @@ pub fn run_timers(
 ) -> Result<Vec<Outcome>, PipelineError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::new();
-    for order in store::open_orders_with_deadlines(&tx)? {
+    let open = store::open_orders_with_deadlines(&tx)?;
+    if config.alerts.digest_hour.is_some() {
+        run_digest(&tx, config, &open, now, &mut outcomes)?;
+    }
+    for order in open {
         let thread = store::order_thread(&tx, &order.reference)?;
         let Some(decision) = crate::core::timers::tick(&order, &thread, now, config) else {
             continue;
@@ -582,15 +685,7 @@ pub fn run_timers(
             Some(crate::core::order::OrderState::Expired) => "expired",
             _ => "reminder",
         };
-        let mut outcome = Outcome {
-            message_id: format!("timer:{seed}"),
-            kind: None,
-            duplicate: false,
-            order: None,
-            state: None,
-            emails: Vec::new(),
-            attention: None,
-        };
+        let mut outcome = Outcome::of_timer(seed);
         apply(&tx, config, None, seed, decision, now, &mut outcome)?;
         tracing::info!(
             order = outcome.order.as_deref().unwrap_or(""),
@@ -602,6 +697,45 @@ pub fn run_timers(
     }
     tx.commit()?;
     Ok(outcomes)
+}
+
+/// `[alerts] digest_hour`: the sellers' digest of what still waits, once a day.
+fn run_digest(
+    tx: &Connection,
+    config: &Config,
+    open: &[Order],
+    now: OffsetDateTime,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), PipelineError> {
+    use crate::core::digest::{Waiting, digest};
+    use time::format_description::well_known::Rfc3339;
+    let held: Vec<Waiting> = store::held_messages(tx)?
+        .into_iter()
+        .map(|h| Waiting {
+            since: OffsetDateTime::parse(&h.received_at, &Rfc3339).unwrap_or(now),
+            from: h.from,
+            subject: h.subject,
+            order_ref: h.order_ref,
+            reason: h.reason,
+        })
+        .collect();
+    let approvals: Vec<(String, OffsetDateTime)> = open
+        .iter()
+        .filter(|o| o.state == crate::core::order::OrderState::AwaitingApproval)
+        .map(|o| (o.reference.clone(), o.created_at))
+        .collect();
+    let spam = store::count_kind_since(tx, "spam", now - Duration::days(1))?;
+    let Some(decision) = digest(config, now, &held, &approvals, spam) else {
+        return Ok(());
+    };
+    let mut outcome = Outcome::of_timer("digest");
+    apply(tx, config, None, "digest", decision, now, &mut outcome)?;
+    // Every tick after the hour decides the same digest; only the first queues it.
+    if !outcome.emails.is_empty() {
+        tracing::info!(emails = outcome.emails.len(), "digest queued");
+        outcomes.push(outcome);
+    }
+    Ok(())
 }
 
 /// `[retention] raw_messages_days`: empty the raw copies past it (a bounded number per run).

@@ -393,7 +393,15 @@ fn what_it_cannot_handle_is_kept_for_a_person_and_not_answered() {
     let garbage = "\u{0}\u{1}not an email at all\r\n\r\n\u{ff}";
     let out = shop.deliver("2.eml", garbage, "2026-11-22T09:00:00Z");
     assert!(out.contains("held for a person"), "{out}");
-    assert!(shop.outbox().is_empty());
+    // Nothing to the sender; each seller is alerted to each message (`tests/held.rs`).
+    let outbox = shop.outbox();
+    assert_eq!(outbox.len(), 4, "{outbox:?}");
+    assert!(
+        outbox
+            .iter()
+            .all(|(_, t)| t.contains("A message waits for you") && !t.contains("To: pat@")),
+        "{outbox:?}"
+    );
     let held = shop.json(&["review", "--json"]);
     assert_eq!(held.as_array().unwrap().len(), 2, "{held}");
     let id = held[0]["id"].as_i64().unwrap().to_string();
@@ -654,7 +662,10 @@ fn status_shows_outbox_orders_and_what_waits() {
     );
     let v = shop.json(&["status", "--json"]);
     assert_eq!(v["orders"]["awaiting_payment"], 1, "{v}");
-    assert_eq!(v["outbox"]["sent"], 1, "{v}");
+    assert_eq!(
+        v["outbox"]["sent"], 3,
+        "the quote, and two sellers' alerts: {v}"
+    );
     assert_eq!(v["outbox"]["pending"], 0, "{v}");
     assert_eq!(v["held_for_a_person"], 1, "{v}");
     let text = shop.run(&["status"]);

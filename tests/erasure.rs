@@ -74,6 +74,19 @@ fn two_customers() -> (Shop, String, String) {
         ),
         "2026-11-24T10:00:00Z",
     );
+    // A question that names no order: held, and the sellers' alerts carry it attached.
+    let out = shop.deliver(
+        "g1.eml",
+        &eml(
+            PAT,
+            "Gift cards",
+            "g1@example.test",
+            None,
+            "Do you sell gift cards? I'm out on Tuesdays, so email me.",
+        ),
+        "2026-11-24T10:30:00Z",
+    );
+    assert!(out.contains("sent held to"), "{out}");
     let out = shop.deliver(
         "d1.eml",
         &eml(

@@ -147,7 +147,8 @@ impl World {
             };
             msg.thread_ids().any(|t| t == id).then(|| CommandToken {
                 message_id: id.to_string(),
-                order_ref: o.reference.clone(),
+                order_ref: Some(o.reference.clone()),
+                held: None,
                 purpose,
                 seller: "mara@lindenclay.test".into(),
                 expires_at: self.now + Duration::days(2),
@@ -177,6 +178,8 @@ impl World {
             token,
             cards_removed,
             proposed_payment: None,
+            held: None,
+            alerts_last_hour: 0,
         })
     }
 }

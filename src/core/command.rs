@@ -16,6 +16,10 @@ pub enum Verb {
     Note,
     Paid,
     Refunded,
+    /// To an alert about a held message: the text that follows goes to its sender.
+    Reply,
+    /// To an alert about a held message: dealt with, no answer needed.
+    Resolved,
 }
 
 impl Verb {
@@ -28,6 +32,8 @@ impl Verb {
             Verb::Note => "note",
             Verb::Paid => "paid",
             Verb::Refunded => "refunded",
+            Verb::Reply => "reply",
+            Verb::Resolved => "resolved",
         }
     }
 }
@@ -56,8 +62,22 @@ pub fn parse_command(text: &str) -> Option<Command> {
         "note" => Verb::Note,
         "paid" => Verb::Paid,
         "refunded" => Verb::Refunded,
+        "reply" => Verb::Reply,
+        "resolved" | "resolve" => Verb::Resolved,
         _ => return None,
     };
+    if verb == Verb::Reply {
+        // The seller's whole text after the word, every line of it, for the customer.
+        let at = text.find(word_raw(line)).unwrap_or(0) + word_raw(line).len();
+        return Some(Command {
+            verb,
+            reference: None,
+            rest: text[at..]
+                .trim_start_matches([':', ',', '-', ' '])
+                .trim()
+                .to_string(),
+        });
+    }
     let after = after.trim();
     let (reference, rest) = match reference::at_start(after) {
         Some((r, len))
@@ -78,6 +98,11 @@ pub fn parse_command(text: &str) -> Option<Command> {
         reference,
         rest: rest.to_string(),
     })
+}
+
+/// The first word of `line` as written.
+fn word_raw(line: &str) -> &str {
+    line.split(char::is_whitespace).next().unwrap_or(line)
 }
 
 /// `UPS 1Z999AA10123456784`, `Royal Mail AB123456789GB`: the carrier (one of `known`, any
@@ -150,6 +175,14 @@ mod tests {
             (c.reference, c.rest.as_str()),
             (None, "MC-7K2QXD9FX2 thanks")
         );
+        // `reply` keeps every line the seller wrote after the word; `resolved` a note.
+        let c = parse_command("\nReply: Yes, we gift wrap.\n\nI'll add a card.").unwrap();
+        assert_eq!(
+            (c.verb, c.reference, c.rest.as_str()),
+            (Verb::Reply, None, "Yes, we gift wrap.\n\nI'll add a card.")
+        );
+        let c = parse_command("resolved phoned her").unwrap();
+        assert_eq!((c.verb, c.rest.as_str()), (Verb::Resolved, "phoned her"));
         assert!(parse_command("Thanks, approved by my manager").is_none());
         assert!(parse_command("").is_none());
     }

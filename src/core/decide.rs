@@ -21,6 +21,7 @@ pub fn decide(input: Input) -> Decision {
     let mut decision = decide_kind(&input);
     warn_about_cards(&input, &mut decision);
     reply_cap::apply(&input, &mut decision);
+    super::held::alert_sellers(&input, &mut decision);
     decision
 }
 
@@ -556,6 +557,8 @@ mod tests {
             earlier_orders: 1,
             cards_removed: 0,
             proposed_payment: None,
+            held: None,
+            alerts_last_hour: 0,
         })
     }
 
@@ -772,8 +775,15 @@ mod tests {
         m.auto_submitted = Some("auto-replied".into());
         let d = run(&m, None, 10, 0);
         assert!(d.emails.is_empty() && d.order.is_none() && d.attention.is_none());
+        // Unknown mail is not answered: it is held, and the sellers are alerted (`core::held`).
         let d = run(&msg("Do you ship to Australia?"), None, 10, 0);
-        assert!(d.emails.is_empty() && d.order.is_none() && d.attention.is_some());
+        assert!(d.order.is_none() && d.attention.is_some());
+        assert!(!d.emails.is_empty());
+        assert!(
+            d.emails
+                .iter()
+                .all(|e| !e.to_customer && e.template.name() == "held" && e.attach_inbound)
+        );
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub struct Input<'a> {
     pub cards_removed: usize,
     /// The payment notice the sellers were last asked to confirm for `order`, if any.
     pub proposed_payment: Option<ProposedPayment>,
+    /// The held message the alert this message answers is about (`token.held`), if any.
+    pub held: Option<super::held::HeldMessage>,
+    /// Alerts about held messages queued in the last hour (one a seller each), for the cap.
+    pub alerts_last_hour: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -203,6 +207,18 @@ pub enum Template {
     Alert {
         text: String,
     },
+    /// To the sellers: a message waits for a person; the message itself is attached.
+    Held {
+        reason: String,
+        order: Option<Order>,
+        /// Who wrote it, and its subject.
+        from: String,
+        subject: String,
+    },
+    /// To a customer: a seller's own words, sent with `reply`.
+    SellerReply {
+        text: String,
+    },
     /// To the sellers: an email we sent was refused for good.
     DeliveryFailed {
         order_ref: Option<String>,
@@ -239,6 +255,8 @@ impl Template {
             Template::ChangeAfterShipping { .. } => "change_after_shipping",
             Template::TooLateToChange { .. } => "too_late_to_change",
             Template::Alert { .. } => "alert",
+            Template::Held { .. } => "held",
+            Template::SellerReply { .. } => "seller_reply",
         }
     }
 }
@@ -258,6 +276,8 @@ pub struct Email {
     pub command: Option<CommandRequest>,
     /// Sent at most once ever per key (a notice that must not repeat itself).
     pub once: Option<String>,
+    /// Attach the inbound message this decision answers (message/rfc822), as stored.
+    pub attach_inbound: bool,
 }
 
 /// What a reply to a request may do, and until when.
@@ -270,6 +290,8 @@ pub enum Purpose {
     Fulfilment,
     /// A payment that names no order but fits one: `paid` confirms it.
     Payment,
+    /// A message held for a person: `reply <text>`, `resolved [note]`, and the order's commands.
+    Hold,
 }
 
 impl Purpose {
@@ -278,13 +300,19 @@ impl Purpose {
             Purpose::Approval => "approval",
             Purpose::Fulfilment => "fulfilment",
             Purpose::Payment => "payment",
+            Purpose::Hold => "hold",
         }
     }
 
     pub fn parse(s: &str) -> Option<Purpose> {
-        [Purpose::Approval, Purpose::Fulfilment, Purpose::Payment]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [
+            Purpose::Approval,
+            Purpose::Fulfilment,
+            Purpose::Payment,
+            Purpose::Hold,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
 }
 
@@ -299,7 +327,10 @@ pub struct CommandRequest {
 pub struct CommandToken {
     /// The Message-ID of our request, which carries the token.
     pub message_id: String,
-    pub order_ref: String,
+    /// The order the request is about; an alert about a held message may be about none.
+    pub order_ref: Option<String>,
+    /// The Message-ID of the held message an alert is about.
+    pub held: Option<String>,
     pub purpose: Purpose,
     /// The seller it was sent to.
     pub seller: String,
@@ -333,6 +364,8 @@ pub struct Decision {
     pub retire_tokens: Option<(String, Purpose)>,
     /// A loop cap opened a pause, or an open one held this message.
     pub pause: Option<PauseChange>,
+    /// A held message a seller dealt with by email: (its Message-ID, what they did).
+    pub resolve_held: Option<(String, String)>,
 }
 
 /// A payment notice as the books keep it: what it said, and what we made of it.

@@ -27,6 +27,7 @@ pub(super) fn to_sellers(config: &Config, subject: String, template: Template) -
             to_customer: false,
             command: None,
             once: None,
+            attach_inbound: false,
         })
         .collect()
 }
@@ -115,6 +116,7 @@ pub(super) fn in_thread(
         to_customer: true,
         command: None,
         once: None,
+        attach_inbound: false,
     }
 }
 
@@ -138,6 +140,7 @@ pub(super) fn reply(input: &Input, subject: String, template: Template) -> Email
         to_customer: true,
         command: None,
         once: None,
+        attach_inbound: false,
     }
 }
 

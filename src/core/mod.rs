@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod aftersale;
+pub mod answer;
 pub mod auth;
 pub mod body;
 pub mod cards;
@@ -14,10 +15,12 @@ pub mod command;
 pub mod decide;
 pub mod decision;
 pub mod delivery;
+pub mod digest;
 pub mod emails;
 pub mod erase;
 pub mod extract;
 pub mod flags;
+pub mod held;
 pub mod inbound;
 pub mod items;
 pub mod lifecycle;

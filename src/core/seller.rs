@@ -11,6 +11,7 @@
 use serde_json::json;
 
 use super::aftersale::cancel;
+use super::answer::{Reading, read as read_answer, what_to_write};
 use super::auth::{AuthVerdict, domain_of, verify};
 use super::command::{Command, Verb, carrier_and_tracking, parse_command};
 use super::decision::{Decision, Email, Input, Purpose, Template};
@@ -21,8 +22,21 @@ use super::order::{Order, OrderState, Payment, Shipment};
 
 pub fn command(input: &Input, d: Decision) -> Decision {
     let sender = input.msg.sender();
-    let Some(cmd) = parse_command(&input.msg.text) else {
-        return d.hold("a seller command that could not be read");
+    // A seller answering one of our requests may say it in plain words; a fresh command must
+    // be written as one.
+    let answering = input
+        .token
+        .as_ref()
+        .filter(|_| input.config.is_seller(&sender));
+    let (cmd, read_as) = match answering {
+        Some(t) => match read_answer(&input.msg.text, t.purpose) {
+            Reading::Command { command, read_as } => (command, read_as),
+            Reading::Unclear(why) => return not_understood(input, d, t.purpose, &sender, why),
+        },
+        None => match parse_command(&input.msg.text) {
+            Some(c) => (c, None),
+            None => return d.hold("a seller command that could not be read"),
+        },
     };
     if !input.config.is_seller(&sender) {
         // A customer writing "cancel MC-..." means their own order; anything else is no
@@ -37,13 +51,47 @@ pub fn command(input: &Input, d: Decision) -> Decision {
             )),
         };
     }
+    if matches!(cmd.verb, Verb::Reply | Verb::Resolved) {
+        return match check(input, &cmd, &sender) {
+            Ok(check) => super::held::answer(input, d, &cmd, &sender, &check),
+            Err(why) => refuse(input, d, &cmd, &sender, why),
+        };
+    }
     let (order, check) = match vouch(input, &cmd, &sender) {
         Ok(v) => v,
         Err(why) => return refuse(input, d, &cmd, &sender, why),
     };
+    let d = order_command(input, d, cmd, order, &sender, check, read_as);
+    // An order's command in answer to an alert about a held message deals with it.
+    match (&input.token, &d.attention) {
+        (Some(t), None) if t.held.is_some() => {
+            let mut d = d;
+            d.resolve_held = t
+                .held
+                .clone()
+                .map(|h| (h, format!("{sender} wrote a command")));
+            d
+        }
+        _ => d,
+    }
+}
+
+fn order_command(
+    input: &Input,
+    d: Decision,
+    cmd: Command,
+    order: Order,
+    sender: &str,
+    check: String,
+    read_as: Option<String>,
+) -> Decision {
+    let sender = sender.to_string();
     let mut d = d;
     d.about = Some(order.reference.clone());
-    let by = json!({ "seller": sender, "check": check, "command": cmd.verb.as_str() });
+    let mut by = json!({ "seller": sender, "check": check, "command": cmd.verb.as_str() });
+    if let Some(words) = &read_as {
+        by["read_from"] = json!(words);
+    }
     match cmd.verb {
         Verb::Approve => approve(input, d, order, &sender, by),
         Verb::Reject => reject(input, d, order, &cmd.rest, &sender, by),
@@ -84,6 +132,8 @@ pub fn command(input: &Input, d: Decision) -> Decision {
             d.order = Some(order);
             d
         }
+        // Answered before the order is looked up (`command`).
+        Verb::Reply | Verb::Resolved => d.hold("`reply` and `resolved` answer a held message"),
         Verb::Note => {
             let mut order = order;
             order.notes.push(format!("{sender}: {}", cmd.rest));
@@ -99,6 +149,25 @@ pub fn command(input: &Input, d: Decision) -> Decision {
 
 /// Which order the command is about, and what vouched for it; or why nothing does.
 fn vouch(input: &Input, cmd: &Command, sender: &str) -> Result<(Order, String), String> {
+    let check = check(input, cmd, sender)?;
+    let order = input
+        .order
+        .clone()
+        .filter(|o| match (&input.token, &cmd.reference) {
+            (Some(t), _) => t.order_ref.as_deref() == Some(o.reference.as_str()),
+            (None, Some(r)) => o.reference.eq_ignore_ascii_case(r),
+            (None, None) => false,
+        })
+        .ok_or_else(|| match &cmd.reference {
+            Some(r) => format!("there is no order {r}"),
+            None => "the order it is about could not be found".to_string(),
+        })?;
+    Ok((order, check))
+}
+
+/// What vouches for the command (the token it carries back, the server's authentication); or
+/// why nothing does.
+fn check(input: &Input, cmd: &Command, sender: &str) -> Result<String, String> {
     let mut check = match &input.token {
         Some(t) => {
             if !t.seller.eq_ignore_ascii_case(sender) {
@@ -110,7 +179,7 @@ fn vouch(input: &Input, cmd: &Command, sender: &str) -> Result<(Order, String), 
             if t.used {
                 return Err(format!(
                     "the request it replies to ({}) was already answered",
-                    t.order_ref
+                    t.order_ref.as_deref().or(t.held.as_deref()).unwrap_or("")
                 ));
             }
             if input.now > t.expires_at {
@@ -120,18 +189,23 @@ fn vouch(input: &Input, cmd: &Command, sender: &str) -> Result<(Order, String), 
                 ));
             }
             if let Some(r) = &cmd.reference
-                && !r.eq_ignore_ascii_case(&t.order_ref)
+                && t.order_ref
+                    .as_deref()
+                    .is_none_or(|o| !r.eq_ignore_ascii_case(o))
             {
                 return Err(format!(
                     "it names {r} but replies to the request about {}",
-                    t.order_ref
+                    t.order_ref.as_deref().unwrap_or("no order")
                 ));
             }
+            // An alert about a held message takes every command that fits its order.
+            let hold = t.purpose == Purpose::Hold;
             let fits = match cmd.verb {
-                Verb::Approve | Verb::Reject => t.purpose == Purpose::Approval,
-                Verb::Shipped => t.purpose == Purpose::Fulfilment,
+                Verb::Approve | Verb::Reject => hold || t.purpose == Purpose::Approval,
+                Verb::Shipped => hold || t.purpose == Purpose::Fulfilment,
                 // A bare `paid` answers only the question whether a payment was this order's.
-                Verb::Paid if cmd.reference.is_none() => t.purpose == Purpose::Payment,
+                Verb::Paid if cmd.reference.is_none() => hold || t.purpose == Purpose::Payment,
+                Verb::Reply | Verb::Resolved => t.held.is_some(),
                 _ => true,
             };
             if !fits {
@@ -142,6 +216,12 @@ fn vouch(input: &Input, cmd: &Command, sender: &str) -> Result<(Order, String), 
                 ));
             }
             format!("token of {} request", t.purpose.as_str())
+        }
+        None if matches!(cmd.verb, Verb::Reply | Verb::Resolved) => {
+            return Err(format!(
+                "`{}` answers an alert about a held message: reply to that email",
+                cmd.verb.as_str()
+            ));
         }
         None => {
             let Some(r) = &cmd.reference else {
@@ -167,19 +247,7 @@ fn vouch(input: &Input, cmd: &Command, sender: &str) -> Result<(Order, String), 
             AuthVerdict::Fail(why) => return Err(format!("it failed authentication: {why}")),
         }
     }
-    let order = input
-        .order
-        .clone()
-        .filter(|o| match (&input.token, &cmd.reference) {
-            (Some(t), _) => o.reference == t.order_ref,
-            (None, Some(r)) => o.reference.eq_ignore_ascii_case(r),
-            (None, None) => false,
-        })
-        .ok_or_else(|| match &cmd.reference {
-            Some(r) => format!("there is no order {r}"),
-            None => "the order it is about could not be found".to_string(),
-        })?;
-    Ok((order, check))
+    Ok(check)
 }
 
 /// Nothing changes; the reason is logged, the message held, the seller told once.
@@ -192,7 +260,7 @@ fn refuse(input: &Input, d: Decision, cmd: &Command, sender: &str, why: String) 
     let about = cmd
         .reference
         .clone()
-        .or_else(|| input.token.as_ref().map(|t| t.order_ref.clone()));
+        .or_else(|| input.token.as_ref().and_then(|t| t.order_ref.clone()));
     d.about = input
         .order
         .as_ref()
@@ -220,6 +288,60 @@ fn refuse(input: &Input, d: Decision, cmd: &Command, sender: &str, why: String) 
         "seller command `{}` from {sender} ignored: {why}",
         cmd.verb.as_str()
     ))
+}
+
+/// A seller's answer to a request that is neither a command nor a plain yes or no: nothing
+/// changes, and the seller is told at once what was not understood and what to write. An
+/// answer that fails the checks of a command (another seller's request, a stale token, failed
+/// authentication) is refused as a command would be.
+fn not_understood(
+    input: &Input,
+    d: Decision,
+    purpose: Purpose,
+    sender: &str,
+    why: String,
+) -> Decision {
+    let probe = Command {
+        verb: Verb::Note,
+        reference: None,
+        rest: String::new(),
+    };
+    if let Err(refused) = check(input, &probe, sender) {
+        return d.hold(format!(
+            "an answer from {sender} that was not understood ({why}), and not accepted: {refused}"
+        ));
+    }
+    let order = input.order.as_ref().filter(|o| {
+        input.token.as_ref().and_then(|t| t.order_ref.as_deref()) == Some(o.reference.as_str())
+    });
+    let about = match order {
+        Some(o) => format!("order {} (still {})", o.reference, o.state.as_str()),
+        None => "the held message".to_string(),
+    };
+    let mut d = d;
+    d.about = order.map(|o| o.reference.clone());
+    d.event(
+        "answer_not_understood",
+        json!({ "from": sender, "purpose": purpose.as_str(), "reason": why }),
+    );
+    let commands: Vec<String> = what_to_write(purpose)
+        .iter()
+        .map(|c| format!("    {c}"))
+        .collect();
+    d.emails.push(to_seller(
+        input,
+        sender,
+        format!(
+            "Not understood: your answer about {}",
+            order.map_or("a held message".to_string(), |o| format!("order {}", o.reference))
+        ),
+        format!(
+            "mailcart did not act on your answer to its {} request about {about}, because {why}. Nothing has changed.\n\nPlease reply to this email, or to the request, with one of these on the first line:\n\n{}",
+            purpose.as_str(),
+            commands.join("\n")
+        ),
+    ));
+    d
 }
 
 fn not_applicable(
@@ -419,7 +541,7 @@ fn answered(mut d: Decision, order: Order, purpose: Purpose) -> Decision {
 }
 
 /// A short notice to the seller who wrote, threaded under their message.
-fn to_seller(input: &Input, seller: &str, subject: String, text: String) -> Email {
+pub(super) fn to_seller(input: &Input, seller: &str, subject: String, text: String) -> Email {
     let msg = input.msg;
     let mut references = msg.references.clone();
     references.push(msg.message_id.clone());
@@ -435,5 +557,6 @@ fn to_seller(input: &Input, seller: &str, subject: String, text: String) -> Emai
         to_customer: false,
         command: None,
         once: None,
+        attach_inbound: false,
     }
 }

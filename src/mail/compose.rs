@@ -5,8 +5,10 @@
 use std::time::SystemTime;
 
 use askama::Template as _;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox as LettreMailbox, SinglePart};
+use lettre::message::header::{
+    ContentDisposition, ContentTransferEncoding, ContentType, HeaderName, HeaderValue,
+};
+use lettre::message::{Body, Mailbox as LettreMailbox, MultiPart, SinglePart};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -88,6 +90,9 @@ pub struct View {
     /// A change not understood: what was written, and what it may mean.
     pub unclear: Vec<ProblemView>,
     pub empties: bool,
+    /// A held message's sender and subject.
+    pub held_from: String,
+    pub held_subject: String,
 }
 
 pub struct FailedView {
@@ -148,6 +153,8 @@ mail_template!(AddressChangedMail, "address_changed.txt");
 mail_template!(TooLateToChangeMail, "too_late_to_change.txt");
 mail_template!(ChangeQuestionMail, "change_question.txt");
 mail_template!(ChangeAfterShippingMail, "change_after_shipping.txt");
+mail_template!(HeldMail, "held.txt");
+mail_template!(SellerReplyMail, "seller_reply.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
@@ -178,6 +185,8 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::TooLateToChange { .. } => TooLateToChangeMail { v }.render(),
         Template::ChangeQuestion { .. } => ChangeQuestionMail { v }.render(),
         Template::ChangeAfterShipping { .. } => ChangeAfterShippingMail { v }.render(),
+        Template::Held { .. } => HeldMail { v }.render(),
+        Template::SellerReply { .. } => SellerReplyMail { v }.render(),
     };
     let text = rendered.map_err(|source| ComposeError::Render {
         template: email.template.name(),
@@ -192,6 +201,18 @@ pub fn compose(
     message_id: &str,
     now: OffsetDateTime,
     config: &Config,
+) -> Result<Vec<u8>, ComposeError> {
+    compose_with(email, message_id, now, config, None)
+}
+
+/// The complete message, with `attachment` (a message as it arrived) attached as
+/// message/rfc822 when given.
+pub fn compose_with(
+    email: &Email,
+    message_id: &str,
+    now: OffsetDateTime,
+    config: &Config,
+    attachment: Option<&[u8]>,
 ) -> Result<Vec<u8>, ComposeError> {
     let text = render_text(email, config)?;
     let from = mailbox(&Mailbox {
@@ -213,11 +234,17 @@ pub fn compose(
         let refs: Vec<String> = email.references.iter().map(|r| format!("<{r}>")).collect();
         builder = builder.references(refs.join(" "));
     }
-    let mut message = builder.singlepart(
-        SinglePart::builder()
-            .header(ContentType::TEXT_PLAIN)
-            .body(text),
-    )?;
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(text);
+    let mut message = match attachment {
+        None => builder.singlepart(text)?,
+        Some(raw) => builder.multipart(
+            MultiPart::mixed()
+                .singlepart(text)
+                .singlepart(attached(raw)),
+        )?,
+    };
     let headers = message.headers_mut();
     for (name, value) in [
         ("Auto-Submitted", "auto-replied"),
@@ -230,6 +257,28 @@ pub fn compose(
         ));
     }
     Ok(message.formatted())
+}
+
+/// A message as it arrived, as an attachment. RFC 2046 allows message/rfc822 only in 7bit or
+/// 8bit; a message that fits neither (lines over 998 bytes, bare CRs) goes as a base64 .eml
+/// file, which mail clients open all the same.
+fn attached(raw: &[u8]) -> SinglePart {
+    let disposition = ContentDisposition::attachment("message.eml");
+    match Body::new_with_encoding(raw.to_vec(), ContentTransferEncoding::EightBit) {
+        Ok(body) => SinglePart::builder()
+            .header(ContentType::parse("message/rfc822").unwrap_or(ContentType::TEXT_PLAIN))
+            .header(disposition)
+            .body(body),
+        Err(raw) => SinglePart::builder()
+            .header(
+                ContentType::parse("application/octet-stream").unwrap_or(ContentType::TEXT_PLAIN),
+            )
+            .header(disposition)
+            .body(
+                Body::new_with_encoding(raw, ContentTransferEncoding::Base64)
+                    .unwrap_or_else(Body::new),
+            ),
+    }
 }
 
 fn mailbox(m: &Mailbox) -> Result<LettreMailbox, ComposeError> {
@@ -262,7 +311,9 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::TooLateToChange { order }
         | Template::ChangeQuestion { order, .. }
         | Template::ChangeAfterShipping { order } => Some(order),
+        Template::Held { order, .. } => order.as_ref(),
         Template::StatusUnknown
+        | Template::SellerReply { .. }
         | Template::CardWarning
         | Template::DeliveryFailed { .. }
         | Template::Alert { .. } => None,
@@ -387,6 +438,8 @@ fn view(email: &Email, config: &Config) -> View {
             .unwrap_or_default(),
         unclear: Vec::new(),
         empties: false,
+        held_from: String::new(),
+        held_subject: String::new(),
     };
     match &email.template {
         Template::AskDetails {
@@ -438,7 +491,17 @@ fn view(email: &Email, config: &Config) -> View {
                 .collect();
             v.empties = *empties;
         }
-        Template::Alert { text } => v.alert = text.clone(),
+        Template::Alert { text } | Template::SellerReply { text } => v.alert = text.clone(),
+        Template::Held {
+            reason,
+            from,
+            subject,
+            ..
+        } => {
+            v.alert = reason.clone();
+            v.held_from = from.clone();
+            v.held_subject = subject.clone();
+        }
         Template::PaymentPartial { received, .. } => v.received = amount(*received),
         Template::Rejected { reason, .. } | Template::CancelledByShop { reason, .. } => {
             v.reason = reason.clone()

@@ -56,10 +56,21 @@ pub fn footprint(conn: &Connection, email: &str) -> Result<Footprint> {
         "SELECT id FROM outbox WHERE order_ref IN (SELECT value FROM json_each(?2))
            OR instr(lower(to_addrs), ?1) > 0",
     )?;
+    // The sellers' alerts about their held messages carry those messages attached.
+    let alerts: BTreeSet<i64> = ids(
+        "SELECT o.id FROM outbox o JOIN command_tokens t ON t.message_id = o.message_id
+         JOIN messages m ON m.message_id = t.held_message
+         WHERE lower(m.from_addr) = ?1 AND ?2 IS NOT NULL", // ?2: `ids` binds both
+    )?
+    .into_iter()
+    .collect();
     // `instr` found candidates; keep those with this exact address among the recipients.
     let mut stmt = conn.prepare("SELECT order_ref, lower(to_addrs) FROM outbox WHERE id = ?1")?;
-    let mut theirs = Vec::with_capacity(outbox.len());
+    let mut theirs = Vec::with_capacity(outbox.len() + alerts.len());
     for id in outbox {
+        if alerts.contains(&id) {
+            continue;
+        }
         let (order, to): (Option<String>, String) =
             stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if order.is_some_and(|o| refs.contains(&o))
@@ -70,6 +81,8 @@ pub fn footprint(conn: &Connection, email: &str) -> Result<Footprint> {
             theirs.push(id);
         }
     }
+    theirs.extend(alerts);
+    theirs.sort_unstable();
     let outbox = theirs;
     let payments = ids(
         "SELECT id FROM payments WHERE order_ref IN (SELECT value FROM json_each(?2))

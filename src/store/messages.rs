@@ -127,6 +127,8 @@ pub fn resolve_message(tx: &Connection, id: i64, now: OffsetDateTime, note: &str
         [id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    // The alerts about it cannot be answered any more.
+    super::commands::retire_held_tokens(tx, &message_id, "operator", now)?;
     let detail = serde_json::json!({ "message": id, "note": note, "by": "operator" });
     super::insert_event(
         tx,
@@ -137,4 +139,12 @@ pub fn resolve_message(tx: &Connection, id: i64, now: OffsetDateTime, note: &str
         &detail,
     )?;
     Ok(true)
+}
+
+/// Messages of `kind` received since `since` (spam, for the digest).
+pub fn count_kind_since(conn: &Connection, kind: &str, since: OffsetDateTime) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM messages WHERE kind = ?1 AND received_at >= ?2")?
+        .query_row(params![kind, ts(since)], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

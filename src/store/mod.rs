@@ -30,15 +30,19 @@ pub use catalog::{
     ImportReport, cached_catalog, import_catalog_csv, load_catalog, parse_catalog_csv,
 };
 pub use chain::{Chain, GENESIS, event_link, link, stock_link};
-pub use commands::{find_command_token, insert_command_token, retire_command_tokens};
+pub use commands::{
+    HeldRow, Request, find_command_token, held_message, insert_command_token, resolve_held,
+    retire_command_tokens,
+};
 pub use events::{insert_event, insert_event_id};
 pub use mailbox::{
     Checkpoint, ServerContact, checkpoints, load_checkpoint, orders_by_state, record_contact,
     save_checkpoint, server_contacts,
 };
 pub use messages::{
-    HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
-    message_gone, message_id_seen, resolve_message, unanswered_by_kind, update_message,
+    HeldMessage, StoredMessage, count_kind_since, held_messages, insert_message,
+    message_exists_by_hash, message_gone, message_id_seen, resolve_message, unanswered_by_kind,
+    update_message,
 };
 pub use orders::{
     EventRow, OrderRow, count_customer_orders, customer_order, find_order_by_reference,
@@ -46,8 +50,9 @@ pub use orders::{
     order_events, order_thread, save_order,
 };
 pub use outbox::{
-    OutboxRow, first_email, insert_outbox, mark_failed, mark_retry, mark_sending, mark_sent,
-    next_retry_at, outbox_counts, outbox_has, pending_outbox, unmark_sending,
+    OutboxRow, count_recent_template, first_email, insert_outbox, mark_failed, mark_retry,
+    mark_sending, mark_sent, next_retry_at, outbox_counts, outbox_has, pending_outbox,
+    unmark_sending,
 };
 pub use pauses::{
     all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,
@@ -88,6 +93,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v10.sql")),
         M::up(include_str!("schema_v11.sql")),
         M::up(include_str!("schema_v12.sql")),
+        M::up(include_str!("schema_v13.sql")),
     ])
 }
 

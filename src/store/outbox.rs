@@ -83,6 +83,20 @@ pub fn insert_outbox(
     Ok(())
 }
 
+/// Emails of `template` queued since `since`, counted up to `limit`.
+pub fn count_recent_template(
+    conn: &Connection,
+    template: &str,
+    since: OffsetDateTime,
+    limit: u32,
+) -> Result<u32> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE created_at >= ?1 AND template = ?2 LIMIT ?3)",
+        )?
+        .query_row(params![ts(since), template, limit], |r| r.get(0))?)
+}
+
 pub fn outbox_has(conn: &Connection, message_id: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM outbox WHERE message_id = ?1)")?
