@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::core::catalog::Catalog;
 use crate::core::classify::Kind;
 use crate::core::decide::{Decision, Input, decide};
+use crate::core::echo::{self, Echo};
 use crate::core::extract::{ReadContext, read as read_parts};
 use crate::core::order::Order;
 use crate::core::redact::{Redacted, blot_cards, redact_message};
@@ -219,6 +220,9 @@ fn handle(
     }
     if let Some(first) = earlier {
         let detail = serde_json::json!({ "duplicate_of": first, "sha256": hash, "kept": !gone });
+        if let Some(row) = row {
+            return reused_message_id(tx, config, catalog, &msg, row, first, detail, now);
+        }
         store::insert_event(
             tx,
             now,
@@ -232,16 +236,7 @@ fn handle(
     let row = row.ok_or_else(|| PipelineError::Bug("a new message was not stored".into()))?;
     outcome.duplicate = false;
 
-    let parsed = read_parts(
-        &msg,
-        ReadContext {
-            catalog,
-            shop_address: &config.shop.address,
-            max_quantity: config.limits.max_quantity,
-            reference_prefix: &config.shop.reference_prefix,
-            spam_threshold: config.security.spam_score_threshold,
-        },
-    );
+    let parsed = read_parts(&msg, read_context(config, catalog));
     let (order, clashing) = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
     // A notice that names no order of ours may still fit one by its amount and payer.
     let open_orders = match (&order, &parsed.payment) {
@@ -280,6 +275,7 @@ fn handle(
         (Some(o), Kind::SellerCommand) => store::payments::proposed_payment(tx, &o.reference)?,
         _ => None,
     };
+    let text_hash = echo::fingerprint(&msg.text);
     let earlier_orders = store::count_customer_orders(
         tx,
         &correspondent,
@@ -293,7 +289,17 @@ fn handle(
         catalog,
         order,
         available: &available,
-        recent: store::recent_replies(tx, &correspondent, now, *to_all)?,
+        recent: store::recent_replies(
+            tx,
+            &store::Asking {
+                to_addr: &correspondent,
+                sender: &msg.sender(),
+                text_hash: text_hash.as_deref(),
+                row,
+            },
+            now,
+            *to_all,
+        )?,
         pauses: store::pauses_for(tx, &correspondent)?,
         new_reference: fresh_reference(tx, config, refs)?,
         thread,
@@ -315,6 +321,7 @@ fn handle(
             message_id: &msg.message_id,
             kind: parsed.kind,
             party: party(config, msg.from.as_ref().map(|m| m.email.as_str())),
+            text_hash: text_hash.as_deref(),
         }),
         &hash[..16],
         decision,
@@ -322,6 +329,58 @@ fn handle(
         &mut outcome,
     )?;
     Ok(outcome)
+}
+
+fn read_context<'a>(config: &'a Config, catalog: &'a Catalog) -> ReadContext<'a> {
+    ReadContext {
+        catalog,
+        shop_address: &config.shop.address,
+        max_quantity: config.limits.max_quantity,
+        reference_prefix: &config.shop.reference_prefix,
+        spam_threshold: config.security.spam_score_threshold,
+    }
+}
+
+/// A message with the Message-ID of an earlier one but other bytes (identical bytes never get
+/// here). It may be a second delivery with other trace headers, a corrected resend, or a forgery
+/// meant to be dropped as a copy: acting on it could take an order twice, and dropping it could
+/// lose one. It is kept (stored above, as a copy of the first) and put to a person, filed under
+/// the first copy's order.
+#[allow(clippy::too_many_arguments)]
+fn reused_message_id(
+    tx: &Connection,
+    config: &Config,
+    catalog: &Catalog,
+    msg: &crate::core::inbound::Inbound,
+    row: i64,
+    first: i64,
+    detail: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<Outcome, PipelineError> {
+    let kind = read_parts(msg, read_context(config, catalog)).kind;
+    let order = store::message_order_ref(tx, first)?;
+    let reason = format!(
+        "the Message-ID of message {first} again, with other bytes: not acted on; a person \
+         should compare the two (`mailcart review`)"
+    );
+    store::update_message(tx, row, kind.as_str(), order.as_deref(), Some(&reason))?;
+    store::insert_event(
+        tx,
+        now,
+        order.as_deref(),
+        Some(&msg.message_id),
+        "message_id_reused",
+        &detail,
+    )?;
+    Ok(Outcome {
+        message_id: msg.message_id.clone(),
+        kind: Some(kind),
+        duplicate: false,
+        order,
+        state: None,
+        emails: Vec::new(),
+        attention: Some(reason),
+    })
 }
 
 /// Where and how many, never what: the numbers themselves are gone.
@@ -424,6 +483,8 @@ struct Source<'a> {
     kind: Kind,
     /// Whose side of the conversation the message is on (see `store::insert_thread_ids`).
     party: &'static str,
+    /// What the sender wrote, fingerprinted for the loop caps (`core::echo`).
+    text_hash: Option<&'a str>,
 }
 
 fn party(config: &Config, from: Option<&str>) -> &'static str {
@@ -536,6 +597,7 @@ fn apply(
     }
     if let Some(s) = &source {
         store::update_message(tx, s.row, s.kind.as_str(), r, decision.attention.as_deref())?;
+        store::mark_echo(tx, s.row, s.text_hash, decision.echo.map(Echo::as_str))?;
     }
     outcome.order = order_ref;
     outcome.attention = decision.attention;

@@ -63,9 +63,7 @@ const KNOWN_MISSES: &[(&str, &str)] = &[
     ),
 ];
 /// Non-orders of `KNOWN_MISSES` that still get an answer in the pipeline.
-const KNOWN_ANSWERED: &[&str] = &[
-    "wild/not-orders/n36-influencer-free-mugs",
-];
+const KNOWN_ANSWERED: &[&str] = &["wild/not-orders/n36-influencer-free-mugs"];
 /// Templates that fix an order's lines: what the customer (or a seller, to approve) is shown
 /// as the order.
 const QUOTING_TEMPLATES: [&str; 3] = ["quote", "under_review", "approval_request"];

@@ -12,6 +12,7 @@ pub mod classify;
 pub mod command;
 pub mod decide;
 pub mod delivery;
+pub mod echo;
 pub mod erase;
 pub mod extract;
 pub mod inbound;

@@ -39,6 +39,15 @@ pub fn message_gone(conn: &Connection, row: i64) -> Result<bool> {
         .unwrap_or(false))
 }
 
+/// The order a stored message was filed under, if any.
+pub fn message_order_ref(conn: &Connection, row: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT order_ref FROM messages WHERE id = ?1")?
+        .query_row([row], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
 pub fn insert_message(
     tx: &Connection,
     m: &StoredMessage,
@@ -68,6 +77,22 @@ pub fn update_message(
         "UPDATE messages SET kind = ?2, order_ref = ?3, attention = ?4 WHERE id = ?1",
     )?
     .execute(params![id, kind, order_ref, attention])?;
+    Ok(())
+}
+
+/// What the loop caps count of a message: its text's fingerprint, and whether it was an echo
+/// answered automatically (`core::echo`).
+pub fn mark_echo(
+    tx: &Connection,
+    id: i64,
+    text_hash: Option<&str>,
+    echo: Option<&str>,
+) -> Result<()> {
+    if text_hash.is_none() && echo.is_none() {
+        return Ok(());
+    }
+    tx.prepare_cached("UPDATE messages SET text_hash = ?2, echo = ?3 WHERE id = ?1")?
+        .execute(params![id, text_hash, echo])?;
     Ok(())
 }
 

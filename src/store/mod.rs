@@ -37,8 +37,9 @@ pub use mailbox::{
     save_checkpoint, server_contacts,
 };
 pub use messages::{
-    HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
-    message_gone, message_id_seen, resolve_message, unanswered_by_kind, update_message,
+    HeldMessage, StoredMessage, held_messages, insert_message, mark_echo, message_exists_by_hash,
+    message_gone, message_id_seen, message_order_ref, resolve_message, unanswered_by_kind,
+    update_message,
 };
 pub use orders::{
     EventRow, OrderRow, count_customer_orders, customer_order, find_order_by_reference,
@@ -50,7 +51,7 @@ pub use outbox::{
     next_retry_at, outbox_counts, outbox_has, pending_outbox, unmark_sending,
 };
 pub use pauses::{
-    all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,
+    Asking, all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,
 };
 pub use payments::{insert_payment, transaction_seen};
 pub use problems::{
@@ -88,6 +89,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v10.sql")),
         M::up(include_str!("schema_v11.sql")),
         M::up(include_str!("schema_v12.sql")),
+        // v13 is another branch's; the lead orders them at the merge.
+        M::up(include_str!("schema_v14.sql")),
     ])
 }
 
