@@ -363,7 +363,15 @@ fn reused_message_id(
         "the Message-ID of message {first} again, with other bytes: not acted on; a person \
          should compare the two (`mailcart review`)"
     );
-    store::update_message(tx, row, kind.as_str(), order.as_deref(), Some(&reason))?;
+    store::update_message(
+        tx,
+        row,
+        kind.as_str(),
+        order.as_deref(),
+        Some(&reason),
+        None,
+        None,
+    )?;
     store::insert_event(
         tx,
         now,
@@ -596,8 +604,15 @@ fn apply(
         outcome.emails.push((email.template.name().to_string(), to));
     }
     if let Some(s) = &source {
-        store::update_message(tx, s.row, s.kind.as_str(), r, decision.attention.as_deref())?;
-        store::mark_echo(tx, s.row, s.text_hash, decision.echo.map(Echo::as_str))?;
+        store::update_message(
+            tx,
+            s.row,
+            s.kind.as_str(),
+            r,
+            decision.attention.as_deref(),
+            s.text_hash,
+            decision.echo.map(Echo::as_str),
+        )?;
     }
     outcome.order = order_ref;
     outcome.attention = decision.attention;
@@ -716,7 +731,7 @@ fn keep_failed(
         if let Some(r) = &redacted {
             record_redaction(tx, now, &msg.message_id, row, r)?;
         }
-        store::update_message(tx, row, "unknown", None, Some(reason))?;
+        store::update_message(tx, row, "unknown", None, Some(reason), None, None)?;
         store::insert_event(
             tx,
             now,

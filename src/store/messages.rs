@@ -66,33 +66,22 @@ pub fn insert_message(
     Ok(row)
 }
 
+/// What became of a message: its kind, order, why a person must look; and what the loop caps
+/// count of it (`core::echo`): its text's fingerprint, and whether it echoed and was answered.
 pub fn update_message(
     tx: &Connection,
     id: i64,
     kind: &str,
     order_ref: Option<&str>,
     attention: Option<&str>,
-) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE messages SET kind = ?2, order_ref = ?3, attention = ?4 WHERE id = ?1",
-    )?
-    .execute(params![id, kind, order_ref, attention])?;
-    Ok(())
-}
-
-/// What the loop caps count of a message: its text's fingerprint, and whether it was an echo
-/// answered automatically (`core::echo`).
-pub fn mark_echo(
-    tx: &Connection,
-    id: i64,
     text_hash: Option<&str>,
     echo: Option<&str>,
 ) -> Result<()> {
-    if text_hash.is_none() && echo.is_none() {
-        return Ok(());
-    }
-    tx.prepare_cached("UPDATE messages SET text_hash = ?2, echo = ?3 WHERE id = ?1")?
-        .execute(params![id, text_hash, echo])?;
+    tx.prepare_cached(
+        "UPDATE messages SET kind = ?2, order_ref = ?3, attention = ?4, text_hash = ?5, echo = ?6
+         WHERE id = ?1",
+    )?
+    .execute(params![id, kind, order_ref, attention, text_hash, echo])?;
     Ok(())
 }
 

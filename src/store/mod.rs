@@ -37,7 +37,7 @@ pub use mailbox::{
     save_checkpoint, server_contacts,
 };
 pub use messages::{
-    HeldMessage, StoredMessage, held_messages, insert_message, mark_echo, message_exists_by_hash,
+    HeldMessage, StoredMessage, held_messages, insert_message, message_exists_by_hash,
     message_gone, message_id_seen, message_order_ref, resolve_message, unanswered_by_kind,
     update_message,
 };
