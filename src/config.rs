@@ -596,11 +596,15 @@ fn default_reservation_hours() -> u32 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Automatic replies to one correspondent in any hour; more are held, never sent.
+    /// Echoes (the same text again, or an answer to our mail with nothing to act on) from one
+    /// address answered in any 24 hours; the next one pauses the address (`core::echo`).
+    #[serde(default = "default_repeats_per_day")]
+    pub repeats_per_correspondent_per_day: u32,
+    /// Automatic replies to one correspondent in any hour, whatever they wrote: far above what
+    /// a busy customer needs, for a loop whose text changes every time.
     #[serde(default = "default_replies_per_hour")]
     pub replies_per_correspondent_per_hour: u32,
-    /// The same over any 24 hours: an auto-responder that answers slower than the hourly cap
-    /// would still loop all day.
+    /// The same over any 24 hours.
     #[serde(default = "default_replies_per_day")]
     pub replies_per_correspondent_per_day: u32,
     /// Automatic replies to all customers together in any hour: past it every automatic reply
@@ -628,6 +632,7 @@ impl Default for Limits {
     fn default() -> Self {
         let m = MessageLimits::default();
         Limits {
+            repeats_per_correspondent_per_day: default_repeats_per_day(),
             replies_per_correspondent_per_hour: default_replies_per_hour(),
             replies_per_correspondent_per_day: default_replies_per_day(),
             replies_per_hour: default_replies_all_per_hour(),
@@ -660,11 +665,14 @@ fn default_max_mime_parts() -> usize {
     MessageLimits::default().max_parts
 }
 
+fn default_repeats_per_day() -> u32 {
+    3
+}
 fn default_replies_per_hour() -> u32 {
-    5
+    30
 }
 fn default_replies_per_day() -> u32 {
-    20
+    100
 }
 fn default_replies_all_per_hour() -> u32 {
     1000
@@ -937,6 +945,10 @@ impl Config {
         }
         let l = &self.limits;
         for (key, v) in [
+            (
+                "limits.repeats_per_correspondent_per_day",
+                l.repeats_per_correspondent_per_day,
+            ),
             (
                 "limits.replies_per_correspondent_per_hour",
                 l.replies_per_correspondent_per_hour,
@@ -1318,9 +1330,14 @@ mod tests {
             ),
             ("pause_hours = 24", "pause_hours = 0", "limits.pause_hours"),
             (
-                "replies_per_correspondent_per_day = 20",
+                "replies_per_correspondent_per_day = 100",
                 "replies_per_correspondent_per_day = 3",
                 "limits.replies_per_correspondent_per_day",
+            ),
+            (
+                "repeats_per_correspondent_per_day = 3",
+                "repeats_per_correspondent_per_day = 0",
+                "limits.repeats_per_correspondent_per_day",
             ),
         ] {
             let text = EXAMPLE.replace(from, to);

@@ -433,7 +433,7 @@ fn run(cli: Cli) -> Result<()> {
                 None => mailcart::core::reply_cap::ALL.to_string(),
             };
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if !store::resume(&tx, &scope)? {
+            if !store::resume(&tx, &scope, now)? {
                 bail!(
                     "automatic replies to {} are not paused (see `mailcart status`)",
                     email.as_deref().unwrap_or("all customers")

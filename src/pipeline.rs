@@ -11,6 +11,7 @@ use crate::core::catalog::Catalog;
 use crate::core::classify::Kind;
 use crate::core::decide::decide;
 use crate::core::decision::{Decision, Input};
+use crate::core::echo::{self, Echo};
 use crate::core::extract::{ReadContext, read as read_parts};
 use crate::core::order::Order;
 use crate::core::redact::{Redacted, blot_cards, redact_message};
@@ -254,6 +255,9 @@ fn handle(
     }
     if let Some(first) = earlier {
         let detail = serde_json::json!({ "duplicate_of": first, "sha256": hash, "kept": !gone });
+        if let Some(row) = row {
+            return reused_message_id(tx, config, catalog, &msg, row, first, detail, now);
+        }
         store::insert_event(
             tx,
             now,
@@ -267,16 +271,7 @@ fn handle(
     let row = row.ok_or_else(|| PipelineError::Bug("a new message was not stored".into()))?;
     outcome.duplicate = false;
 
-    let mut parsed = read_parts(
-        &msg,
-        ReadContext {
-            catalog,
-            shop_address: &config.shop.address,
-            max_quantity: config.limits.max_quantity,
-            reference_prefix: &config.shop.reference_prefix,
-            spam_threshold: config.security.spam_score_threshold,
-        },
-    );
+    let mut parsed = read_parts(&msg, read_context(config, catalog));
     let token = store::find_command_token(tx, msg.thread_ids())?;
     parsed.kind = crate::core::answer::kind_of_answer(
         parsed.kind,
@@ -332,6 +327,7 @@ fn handle(
         Some(id) => held_message(tx, config, id)?,
         None => None,
     };
+    let text_hash = echo::fingerprint(&msg.text);
     let earlier_orders = store::count_customer_orders(
         tx,
         &correspondent,
@@ -345,7 +341,17 @@ fn handle(
         catalog,
         order,
         available: &available,
-        recent: store::recent_replies(tx, &correspondent, now, hour.replies_to_all)?,
+        recent: store::recent_replies(
+            tx,
+            &store::Asking {
+                to_addr: &correspondent,
+                sender: &msg.sender(),
+                text_hash: text_hash.as_deref(),
+                row,
+            },
+            now,
+            hour.replies_to_all,
+        )?,
         pauses: store::pauses_for(tx, &correspondent)?,
         new_reference: fresh_reference(tx, config, refs)?,
         thread,
@@ -375,6 +381,7 @@ fn handle(
             kind: parsed.kind,
             party: party(config, msg.from.as_ref().map(|m| m.email.as_str())),
             raw,
+            text_hash: text_hash.as_deref(),
         }),
         &hash[..16],
         decision,
@@ -382,6 +389,66 @@ fn handle(
         &mut outcome,
     )?;
     Ok(outcome)
+}
+
+fn read_context<'a>(config: &'a Config, catalog: &'a Catalog) -> ReadContext<'a> {
+    ReadContext {
+        catalog,
+        shop_address: &config.shop.address,
+        max_quantity: config.limits.max_quantity,
+        reference_prefix: &config.shop.reference_prefix,
+        spam_threshold: config.security.spam_score_threshold,
+    }
+}
+
+/// A message with the Message-ID of an earlier one but other bytes (identical bytes never get
+/// here). It may be a second delivery with other trace headers, a corrected resend, or a forgery
+/// meant to be dropped as a copy: acting on it could take an order twice, and dropping it could
+/// lose one. It is kept (stored above, as a copy of the first) and put to a person, filed under
+/// the first copy's order.
+#[allow(clippy::too_many_arguments)]
+fn reused_message_id(
+    tx: &Connection,
+    config: &Config,
+    catalog: &Catalog,
+    msg: &crate::core::inbound::Inbound,
+    row: i64,
+    first: i64,
+    detail: serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<Outcome, PipelineError> {
+    let kind = read_parts(msg, read_context(config, catalog)).kind;
+    let order = store::message_order_ref(tx, first)?;
+    let reason = format!(
+        "the Message-ID of message {first} again, with other bytes: not acted on; a person \
+         should compare the two (`mailcart review`)"
+    );
+    store::update_message(
+        tx,
+        row,
+        kind.as_str(),
+        order.as_deref(),
+        Some(&reason),
+        None,
+        None,
+    )?;
+    store::insert_event(
+        tx,
+        now,
+        order.as_deref(),
+        Some(&msg.message_id),
+        "message_id_reused",
+        &detail,
+    )?;
+    Ok(Outcome {
+        message_id: msg.message_id.clone(),
+        kind: Some(kind),
+        duplicate: false,
+        order,
+        state: None,
+        emails: Vec::new(),
+        attention: Some(reason),
+    })
 }
 
 /// Where and how many, never what: the numbers themselves are gone.
@@ -486,6 +553,8 @@ struct Source<'a> {
     party: &'static str,
     /// As stored (card numbers removed): what an alert about it attaches.
     raw: &'a [u8],
+    /// What the sender wrote, fingerprinted for the loop caps (`core::echo`).
+    text_hash: Option<&'a str>,
 }
 
 /// The held message an alert was about, as a seller's answer to it needs it.
@@ -640,7 +709,15 @@ fn apply(
         outcome.emails.push((email.template.name().to_string(), to));
     }
     if let Some(s) = &source {
-        store::update_message(tx, s.row, s.kind.as_str(), r, decision.attention.as_deref())?;
+        store::update_message(
+            tx,
+            s.row,
+            s.kind.as_str(),
+            r,
+            decision.attention.as_deref(),
+            s.text_hash,
+            decision.echo.map(Echo::as_str),
+        )?;
     }
     if let (Some((held, note)), Some(id)) = (&decision.resolve_held, message_id) {
         store::resolve_held(tx, held, id, note, now)?;
@@ -797,7 +874,7 @@ fn keep_failed(
         if let Some(r) = &redacted {
             record_redaction(tx, now, &msg.message_id, row, r)?;
         }
-        store::update_message(tx, row, "unknown", None, Some(reason))?;
+        store::update_message(tx, row, "unknown", None, Some(reason), None, None)?;
         store::insert_event(
             tx,
             now,

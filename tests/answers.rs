@@ -71,7 +71,10 @@ fn plain_consent_approves_in_the_shops_languages() {
         assert!(!out.contains("held"), "{yes:?}: {out}");
         assert_eq!(shop.mail_with("quote and payment details").len(), 1);
         let history = shop.order(&r)["history"].to_string();
-        assert!(history.contains("\"step\":\"approve\""), "{yes:?}: {history}");
+        assert!(
+            history.contains("\"step\":\"approve\""),
+            "{yes:?}: {history}"
+        );
     }
 }
 

@@ -582,11 +582,15 @@ fn set_up(lab: &Lab, tag: &str, dir: &Path) -> PathBuf {
         )
         // The loop caps (tests/loops.rs) would rightly stop thousands of replies an hour.
         .replace(
-            "replies_per_correspondent_per_hour = 5",
+            "repeats_per_correspondent_per_day = 3",
+            "repeats_per_correspondent_per_day = 100000",
+        )
+        .replace(
+            "replies_per_correspondent_per_hour = 30",
             "replies_per_correspondent_per_hour = 100000",
         )
         .replace(
-            "replies_per_correspondent_per_day = 20",
+            "replies_per_correspondent_per_day = 100",
             "replies_per_correspondent_per_day = 100000",
         )
         .replace("replies_per_hour = 1000\n", "replies_per_hour = 1000000\n");

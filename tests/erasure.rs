@@ -241,6 +241,17 @@ fn an_erased_customer_is_gone_from_every_file_while_the_books_and_verify_hold() 
     let detail: Value = serde_json::from_str(&detail).unwrap();
     assert!(detail["orders"].get(&pat).is_some(), "{detail}");
     assert!(!detail["messages"].as_object().unwrap().is_empty());
+    // The loop caps' fingerprint of what Pat wrote goes with the text; Dana's stays.
+    let hashes = |erased: bool| -> i64 {
+        db.query_row(
+            "SELECT count(text_hash) FROM messages WHERE (erased_at IS NOT NULL) = ?1",
+            [erased],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(hashes(true), 0);
+    assert!(hashes(false) > 0);
     let err = fails(&shop, &["customer", "export", "pat@example.test"]);
     assert!(err.contains("holds nothing"), "{err}");
 }

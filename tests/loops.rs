@@ -1,8 +1,10 @@
 //! Mail loops with auto-responders that send no loop headers at all (no Auto-Submitted, no
-//! Precedence, no X-Autoreply, no In-Reply-To): a simulated day of them against the real
-//! binary, on a simulated clock (`--at`). Each responder answers every mail we send it, after
-//! its delay, with the same text: the order it first sent, which reads as a new order each time
-//! (the worst case: every answer of ours provokes another).
+//! Precedence, no X-Autoreply): a simulated day of them against the real binary, on a simulated
+//! clock (`--at`). Each responder answers every mail we send it, after its delay: most with the
+//! same text, the order it first sent, which reads as a new order each time (the worst case:
+//! every answer of ours provokes another); a ticket desk with a new ticket number each time, in
+//! our thread. What stops them is that they echo (`core::echo`); a busy customer, whose every
+//! message is different, is answered every time.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -19,6 +21,10 @@ const BODY: &str = "Thank you for your message, we have received it:\n\n1 x Blue
 struct Responder {
     addr: String,
     delay: Duration,
+    /// Answers in our thread with a new ticket number each time, instead of the same text.
+    ticket_desk: bool,
+    /// The Message-ID of the last mail from us it received.
+    last_from_us: Option<String>,
     /// Mail from us it received.
     received: usize,
     sent: usize,
@@ -63,6 +69,8 @@ impl Day {
         self.responders.push(Responder {
             addr: addr.into(),
             delay,
+            ticket_desk: false,
+            last_from_us: None,
             received: 0,
             sent: 0,
         });
@@ -83,7 +91,19 @@ impl Day {
             let r = &mut self.responders[who];
             r.sent += 1;
             let id = format!("auto-{}-{}@example.net", who, r.sent);
-            let raw = eml(&r.addr, "Re: your message", &id, None, BODY);
+            let raw = match (&r.last_from_us, r.ticket_desk) {
+                (Some(ours), true) => eml(
+                    &r.addr,
+                    "Re: your message",
+                    &id,
+                    Some(ours),
+                    &format!(
+                        "We have received your message. Your ticket number is {}.\n",
+                        1000 + r.sent
+                    ),
+                ),
+                _ => eml(&r.addr, "Re: your message", &id, None, BODY),
+            };
             let name = format!("{}.eml", id.replace('@', "_"));
             self.shop.deliver(&name, &raw, &at(when));
             self.collect(when);
@@ -121,6 +141,7 @@ impl Day {
             for (i, r) in self.responders.iter_mut().enumerate() {
                 if to.contains(&r.addr) {
                     r.received += 1;
+                    r.last_from_us = msg.message_id().map(str::to_string);
                     let when = now + r.delay;
                     self.seq += 1;
                     self.queue.insert((when, self.seq), i);
@@ -152,30 +173,34 @@ impl Day {
 }
 
 #[test]
-fn an_auto_responder_gets_at_most_the_cap_in_a_day_and_the_sellers_one_alert() {
+fn an_auto_responder_that_echoes_is_paused_at_the_cap_and_the_sellers_told_once() {
     let mut day = Day::new(Shop::new());
     let t0 = start();
-    // Fast: trips the hourly cap (5). Slow: under it all day, trips the daily one (20).
-    // Slower still: 8 a day, under both caps, never paused.
+    // The cap counts echoes answered (3 in any 24 hours), not replies: whatever its pace, a
+    // responder repeating itself gets the answer to its first message and to 3 repeats, and its
+    // 4th repeat pauses it. (Before issue 16 the cap counted replies, 5 an hour and 20 a day, so
+    // a responder slower than 3 hours looped all day under it, and a customer with 6 distinct
+    // orders was paused.)
     day.responder("fast@example.net", Duration::minutes(1), t0);
     day.responder("slow@example.net", Duration::minutes(20), t0);
     day.responder("slower@example.net", Duration::hours(3), t0);
+    // A ticket desk never repeats itself, but answers our mail with nothing we can act on.
+    day.responder("desk@example.net", Duration::minutes(2), t0);
+    day.responders[3].ticket_desk = true;
     day.run(t0 + Duration::hours(24));
 
-    assert_eq!(day.got("fast@example.net"), 5, "the hourly cap");
-    assert_eq!(day.got("slow@example.net"), 20, "the daily cap");
-    assert_eq!(
-        day.got("slower@example.net"),
-        9,
-        "every 3 hours for 24 hours, under both caps"
-    );
-    // Once paused, a responder hears nothing more and so says nothing more: the loop is over.
-    assert_eq!(day.sent("fast@example.net"), 6);
-    assert_eq!(day.sent("slow@example.net"), 21);
-    // One alert (to each of the two sellers) per paused correspondent, none for the other.
-    assert_eq!(day.alerts("fast@example.net"), 2, "{:?}", day.to_sellers);
-    assert_eq!(day.alerts("slow@example.net"), 2, "{:?}", day.to_sellers);
-    assert_eq!(day.alerts("slower@example.net"), 0, "{:?}", day.to_sellers);
+    for addr in [
+        "fast@example.net",
+        "slow@example.net",
+        "slower@example.net",
+        "desk@example.net",
+    ] {
+        assert_eq!(day.got(addr), 4, "{addr}: the first answer and 3 echoes");
+        // Once paused, a responder hears nothing more and so says nothing more: the loop is over.
+        assert_eq!(day.sent(addr), 5, "{addr}");
+        // One alert (to each of the two sellers) per paused correspondent.
+        assert_eq!(day.alerts(addr), 2, "{addr}: {:?}", day.to_sellers);
+    }
 
     // The held messages wait for a person, with the reason.
     let review = day.shop.run(&["review"]);
@@ -183,10 +208,16 @@ fn an_auto_responder_gets_at_most_the_cap_in_a_day_and_the_sellers_one_alert() {
         review.contains("fast@example.net") && review.contains("reply cap reached"),
         "{review}"
     );
+    assert!(review.contains("the same text again"), "{review}");
+    assert!(
+        review.contains("an answer with nothing to act on"),
+        "{review}"
+    );
     let end = at(t0 + Duration::hours(24));
     let status = day.shop.run(&["--at", &end, "status"]);
     assert!(status.contains("paused for fast@example.net"), "{status}");
     assert!(status.contains("paused for slow@example.net"), "{status}");
+    assert!(status.contains("paused for desk@example.net"), "{status}");
 
     // More mail from a paused correspondent is held too, without a second alert.
     let more = eml("fast@example.net", "again", "more@example.net", None, BODY);
@@ -194,7 +225,7 @@ fn an_auto_responder_gets_at_most_the_cap_in_a_day_and_the_sellers_one_alert() {
     assert!(out.contains("paused"), "{out}");
     day.collect(t0 + Duration::hours(24));
     assert_eq!(day.alerts("fast@example.net"), 2);
-    assert_eq!(day.got("fast@example.net"), 5);
+    assert_eq!(day.got("fast@example.net"), 4);
 
     // A person lifts the pause: the next message is answered again.
     let out = day.shop.run(&["--at", &end, "resume", "Fast@Example.net"]);
@@ -289,4 +320,116 @@ fn the_global_cap_holds_inside_one_batch_too() {
         2,
         "one alert to each seller: {out}"
     );
+}
+
+fn count(shop: &Shop, sql: &str) -> i64 {
+    let db = rusqlite::Connection::open(shop.dir.path().join("mailcart.db")).unwrap();
+    db.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn ten_distinct_orders_from_one_address_in_ten_minutes_are_all_quoted() {
+    let shop = Shop::new();
+    let t0 = start();
+    let branches = [
+        "Alder", "Birch", "Cedar", "Elm", "Hazel", "Larch", "Maple", "Oak", "Rowan", "Willow",
+    ];
+    for (i, branch) in branches.iter().enumerate() {
+        let body = format!(
+            "{} x Blue Mug\n\nShip to:\nCafé Linde {branch}\n{} Linden Avenue\nPortland, OR 97205\nUSA\n",
+            i % 3 + 1,
+            10 + i
+        );
+        let id = format!("branch-{i}@cafe-linde.test");
+        let raw = eml(
+            "Café Linde <buy@cafe-linde.test>",
+            "Order",
+            &id,
+            None,
+            &body,
+        );
+        let when = t0 + Duration::minutes(i as i64);
+        let out = shop.deliver(&format!("branch-{i}.eml"), &raw, &at(when));
+        assert!(
+            out.contains("sent quote to buy@cafe-linde.test"),
+            "{branch}: {out}"
+        );
+    }
+    assert_eq!(shop.orders().len(), 10);
+    let to_cafe = shop
+        .outbox()
+        .into_iter()
+        .filter(|(_, t)| common::shop::header(t, "To").contains("buy@cafe-linde.test"))
+        .count();
+    assert_eq!(to_cafe, 10);
+    assert!(shop.mail_with("paused").is_empty(), "no seller was alerted");
+    let status = shop.run(&["--at", &at(t0 + Duration::minutes(10)), "status"]);
+    assert!(!status.contains("paused for"), "{status}");
+    // None of them echoed another: nothing for the repeat cap to count.
+    assert_eq!(
+        count(
+            &shop,
+            "SELECT count(*) FROM messages WHERE echo IS NOT NULL"
+        ),
+        0
+    );
+}
+
+#[test]
+fn the_same_order_again_is_answered_until_its_echoes_pass_the_cap() {
+    // The rule: a repeat is answered like any message (the same order twice is two quotes: a
+    // customer may want it twice, and an unpaid one expires), once each; the 4th repeat in 24
+    // hours pauses the address for a person.
+    let shop = Shop::new();
+    let body = format!("2 x Blue Mug\n\n{}", common::shop::ADDRESS);
+    let send = |n: usize, text: &str, minute: i64| {
+        let id = format!("same-{n}@example.test");
+        let raw = eml(common::shop::PAT, "Order", &id, None, text);
+        shop.deliver(
+            &format!("same-{n}.eml"),
+            &raw,
+            &at(start() + Duration::minutes(minute)),
+        )
+    };
+    let out = send(1, &body, 0);
+    assert_eq!(out.matches("sent quote").count(), 1, "{out}");
+    // The same order again, in other case and spacing and signed: a repeat, answered once.
+    let again = "2 X BLUE  MUG\n\nship to:\n  Pat Okafor\n41 linden avenue\nPortland, OR 97205\nUSA\n\n-- \nPat Okafor\nSent from my phone\n";
+    let out = send(2, again, 5);
+    assert_eq!(out.matches("sent quote").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("sent ").count(),
+        1,
+        "one answer to the repeat: {out}"
+    );
+    assert_eq!(
+        count(
+            &shop,
+            "SELECT count(*) FROM messages WHERE message_id = 'same-2@example.test' AND echo = 'repeat'"
+        ),
+        1
+    );
+    for (n, minute) in [(3, 10), (4, 15)] {
+        let out = send(n, &body, minute);
+        assert!(out.contains("sent quote"), "repeat {n}: {out}");
+    }
+    // The 4th repeat: paused, held for a person, the sellers told once.
+    let out = send(5, &body, 20);
+    assert!(!out.contains("sent quote"), "{out}");
+    assert!(out.contains("reply cap reached"), "{out}");
+    assert!(out.contains("the same text again"), "{out}");
+    assert_eq!(out.matches("sent alert").count(), 2, "{out}");
+    let out = send(6, &body, 25);
+    assert!(out.contains("paused") && !out.contains("sent "), "{out}");
+    // A person resumes: the counts start again, and the same text is answered again.
+    shop.run(&[
+        "--at",
+        &at(start() + Duration::minutes(30)),
+        "resume",
+        "pat@example.test",
+    ]);
+    let out = send(7, &body, 35);
+    assert!(out.contains("sent quote"), "{out}");
+    let verify = shop.run(&["verify"]);
+    assert!(verify.contains("verified: the record is whole"), "{verify}");
 }

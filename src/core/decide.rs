@@ -510,6 +510,7 @@ mod tests {
             to_them_hour: replies,
             to_them_day: replies,
             to_all_hour: replies,
+            ..Default::default()
         };
         run_capped(m, order, available, recent, Vec::new())
     }
@@ -668,7 +669,7 @@ mod tests {
 
     #[test]
     fn reply_cap_holds_the_reply() {
-        let d = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 5);
+        let d = run(&msg(&format!("2 x Blue Mug\n\n{ADDRESS}")), None, 10, 30);
         assert!(d.emails.iter().all(|e| !e.to_customer));
         assert!(d.attention.unwrap().contains("reply cap"));
         assert!(d.order.is_some(), "the order is still recorded");
@@ -683,6 +684,7 @@ mod tests {
             to_them_hour: hour,
             to_them_day: day,
             to_all_hour: all,
+            ..Default::default()
         }
     }
 
@@ -692,11 +694,11 @@ mod tests {
 
     #[test]
     fn each_cap_opens_its_pause_with_one_alert_per_seller() {
-        // config(): 5 an hour and 20 a day to one address, 1000 an hour to all.
+        // config(): 30 an hour and 100 a day to one address, 1000 an hour to all.
         let cases = [
-            (recent(4, 19, 999), None),
-            (recent(5, 5, 5), Some("pat@example.test")),
-            (recent(1, 20, 20), Some("pat@example.test")),
+            (recent(29, 99, 999), None),
+            (recent(30, 30, 30), Some("pat@example.test")),
+            (recent(1, 100, 100), Some("pat@example.test")),
             (recent(0, 0, 1000), Some(reply_cap::ALL)),
         ];
         for (r, want) in cases {

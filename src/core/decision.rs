@@ -366,6 +366,8 @@ pub struct Decision {
     pub pause: Option<PauseChange>,
     /// A held message a seller dealt with by email: (its Message-ID, what they did).
     pub resolve_held: Option<(String, String)>,
+    /// This message echoed an earlier one and was answered: the loop caps count it.
+    pub echo: Option<super::echo::Echo>,
 }
 
 /// A payment notice as the books keep it: what it said, and what we made of it.

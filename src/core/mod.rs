@@ -16,6 +16,7 @@ pub mod decide;
 pub mod decision;
 pub mod delivery;
 pub mod digest;
+pub mod echo;
 pub mod emails;
 pub mod erase;
 pub mod extract;

@@ -1,5 +1,9 @@
 //! Loop protection. An auto-responder that sends no loop headers looks like a customer, and a
-//! flood of forged orders looks like many; what gives them away is how often we would answer.
+//! flood of forged orders looks like many. What gives a loop away is that it echoes: the same
+//! text comes back, or an answer to our mail with nothing in it (`core::echo`). So the tight
+//! cap counts the echoes we answered from one address, not the replies we sent: ten distinct
+//! orders are ten answers. Far higher caps on all replies to one address (a loop whose text
+//! changes every time) and on replies to everyone (the circuit breaker) stay behind it.
 //! Past a cap the correspondent (or, past the global cap, every customer) is paused: nothing
 //! more goes to them automatically, their mail is kept for a person, and the sellers are told
 //! once. A pause is a circuit breaker, not a rate limit: a rate limit lets a slow loop run all
@@ -11,12 +15,15 @@ use time::{Duration, OffsetDateTime};
 
 use super::classify::Kind;
 use super::decision::{Decision, Input};
+use super::echo::{self, Echo};
 use super::emails::seller_alert;
+use crate::config::Limits;
 
 /// The scope of the breaker that holds every customer.
 pub const ALL: &str = "*";
 
-/// Automatic replies already sent (or queued), as the caps count them.
+/// Automatic replies already sent (or queued), and echoes already answered, as the caps count
+/// them. The counts for one correspondent start again when a person resumes them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RecentReplies {
     /// To this correspondent in the last hour.
@@ -25,7 +32,15 @@ pub struct RecentReplies {
     pub to_them_day: u32,
     /// To all customers in the last hour.
     pub to_all_hour: u32,
+    /// Earlier messages from this sender in the last 24 hours with this message's text
+    /// (`echo::fingerprint`).
+    pub same_text: u32,
+    /// Echoes from this sender answered automatically in the last 24 hours.
+    pub echoes_day: u32,
 }
+
+/// The window the echo counts look back over.
+pub const ECHO_WINDOW_HOURS: i64 = 24;
 
 /// A pause as stored: `scope` is a lower-case address, or `ALL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,37 +105,25 @@ pub fn apply(input: &Input, d: &mut Decision) {
         });
         return;
     }
-    let r = input.recent;
-    let trip = if !who.is_empty()
-        && r.to_them_hour + wanted > limits.replies_per_correspondent_per_hour
-    {
-        Some((
-            who.clone(),
-            format!(
-                "{} automatic replies to {who} in the last hour (cap {})",
-                r.to_them_hour, limits.replies_per_correspondent_per_hour
-            ),
-        ))
-    } else if !who.is_empty() && r.to_them_day + wanted > limits.replies_per_correspondent_per_day {
-        Some((
-            who.clone(),
-            format!(
-                "{} automatic replies to {who} in the last 24 hours (cap {})",
-                r.to_them_day, limits.replies_per_correspondent_per_day
-            ),
-        ))
-    } else if r.to_all_hour + wanted > limits.replies_per_hour {
-        Some((
-            ALL.to_string(),
-            format!(
-                "{} automatic replies to customers in the last hour (cap {})",
-                r.to_all_hour, limits.replies_per_hour
-            ),
-        ))
-    } else {
-        None
-    };
-    let Some((scope, reason)) = trip else {
+    // Only an answer to the sender can feed a loop with them (a payment provider's notice is
+    // answered to the customer).
+    let answers_sender = d
+        .emails
+        .iter()
+        .any(|e| e.to_customer && e.to.iter().any(|m| m.email.eq_ignore_ascii_case(&who)));
+    let echo = answers_sender
+        .then(|| {
+            echo::classify(
+                input.msg,
+                input.parsed,
+                input.config.shop_domain(),
+                input.recent.same_text,
+            )
+        })
+        .flatten();
+    let Some((scope, reason)) = trip(limits, &who, &input.recent, wanted, echo) else {
+        // Answered: an echo is counted from now on.
+        d.echo = echo;
         return;
     };
     suppress(d, &scope, format!("reply cap reached: {reason}"));
@@ -140,6 +143,50 @@ pub fn apply(input: &Input, d: &mut Decision) {
     }
     d.emails.extend(alerts);
     d.pause = Some(PauseChange::Open { scope, reason });
+}
+
+/// The cap this reply would pass, if any: (the scope to pause, why).
+fn trip(
+    limits: &Limits,
+    who: &str,
+    r: &RecentReplies,
+    wanted: u32,
+    echo: Option<Echo>,
+) -> Option<(String, String)> {
+    let mine = |reason: String| Some((who.to_string(), reason));
+    if who.is_empty() {
+        // Nobody to pause but everybody.
+    } else if let Some(e) = echo
+        && r.echoes_day + 1 > limits.repeats_per_correspondent_per_day
+    {
+        let what = match e {
+            Echo::Repeat => "the same text again",
+            Echo::EmptyAnswer => "an answer with nothing to act on",
+        };
+        return mine(format!(
+            "{what} from {who}, after {} such messages answered in the last 24 hours (cap {})",
+            r.echoes_day, limits.repeats_per_correspondent_per_day
+        ));
+    } else if r.to_them_hour + wanted > limits.replies_per_correspondent_per_hour {
+        return mine(format!(
+            "{} automatic replies to {who} in the last hour (cap {})",
+            r.to_them_hour, limits.replies_per_correspondent_per_hour
+        ));
+    } else if r.to_them_day + wanted > limits.replies_per_correspondent_per_day {
+        return mine(format!(
+            "{} automatic replies to {who} in the last 24 hours (cap {})",
+            r.to_them_day, limits.replies_per_correspondent_per_day
+        ));
+    }
+    (r.to_all_hour + wanted > limits.replies_per_hour).then(|| {
+        (
+            ALL.to_string(),
+            format!(
+                "{} automatic replies to customers in the last hour (cap {})",
+                r.to_all_hour, limits.replies_per_hour
+            ),
+        )
+    })
 }
 
 fn suppress(d: &mut Decision, scope: &str, reason: String) {
@@ -176,5 +223,56 @@ fn alert(input: &Input, scope: &str, reason: &str) -> Vec<super::decision::Email
                  `mailcart resume {scope}`."
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(to_them_hour: u32, to_them_day: u32, echoes_day: u32) -> RecentReplies {
+        RecentReplies {
+            to_them_hour,
+            to_them_day,
+            echoes_day,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn echoes_meet_the_tight_cap_and_distinct_mail_the_far_higher_one() {
+        let limits = Limits::default();
+        let pat = "pat@example.test";
+        let scope = |r: RecentReplies, echo| trip(&limits, pat, &r, 1, echo).map(|(s, _)| s);
+        // Three echoes answered: the fourth pauses; the same counts without an echo do not.
+        assert_eq!(
+            scope(counts(3, 3, 3), Some(Echo::Repeat)).as_deref(),
+            Some(pat)
+        );
+        assert_eq!(
+            scope(counts(3, 3, 3), Some(Echo::EmptyAnswer)).as_deref(),
+            Some(pat)
+        );
+        assert_eq!(scope(counts(2, 2, 2), Some(Echo::Repeat)), None);
+        assert_eq!(scope(counts(3, 3, 3), None), None);
+        // Distinct mail: 29 replies in the hour pass, the 30th reply is the last one.
+        assert_eq!(scope(counts(29, 29, 0), None), None);
+        assert_eq!(scope(counts(30, 30, 0), None).as_deref(), Some(pat));
+        assert_eq!(scope(counts(0, 100, 0), None).as_deref(), Some(pat));
+        // No address to pause: only the breaker.
+        let r = RecentReplies {
+            to_all_hour: 1000,
+            ..counts(0, 0, 9)
+        };
+        assert_eq!(
+            trip(&limits, "", &r, 1, Some(Echo::Repeat))
+                .map(|(s, _)| s)
+                .as_deref(),
+            Some(ALL)
+        );
+        assert_eq!(
+            trip(&limits, "", &counts(0, 0, 9), 1, Some(Echo::Repeat)),
+            None
+        );
     }
 }

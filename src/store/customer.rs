@@ -254,6 +254,7 @@ pub fn erase(
         let attention = scrub_opt(tx, "messages", "attention", *id, &terms, pseudonym)?;
         tx.execute(
             "UPDATE messages SET raw = ?2, sha256 = ?3, subject = ?4, attention = ?7, erased_at = ?8,
+               text_hash = NULL,
                from_addr = CASE WHEN lower(from_addr) = ?5 THEN ?6 ELSE from_addr END
              WHERE id = ?1",
             params![id, raw, sha, ERASED, f.email, pseudonym, attention, ts(now)],
@@ -334,6 +335,8 @@ pub fn erase(
             )?;
         }
     }
+    // When a person last lifted their pause names them, and is no longer needed.
+    tx.execute("DELETE FROM resumes WHERE scope = ?1", [&f.email])?;
     let erasure = Erasure {
         pseudonym: pseudonym.to_string(),
         orders: f.orders.iter().map(|o| o.reference.clone()).collect(),

@@ -39,6 +39,15 @@ pub fn message_gone(conn: &Connection, row: i64) -> Result<bool> {
         .unwrap_or(false))
 }
 
+/// The order a stored message was filed under, if any.
+pub fn message_order_ref(conn: &Connection, row: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT order_ref FROM messages WHERE id = ?1")?
+        .query_row([row], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
 pub fn insert_message(
     tx: &Connection,
     m: &StoredMessage,
@@ -57,17 +66,22 @@ pub fn insert_message(
     Ok(row)
 }
 
+/// What became of a message: its kind, order, why a person must look; and what the loop caps
+/// count of it (`core::echo`): its text's fingerprint, and whether it echoed and was answered.
 pub fn update_message(
     tx: &Connection,
     id: i64,
     kind: &str,
     order_ref: Option<&str>,
     attention: Option<&str>,
+    text_hash: Option<&str>,
+    echo: Option<&str>,
 ) -> Result<()> {
     tx.prepare_cached(
-        "UPDATE messages SET kind = ?2, order_ref = ?3, attention = ?4 WHERE id = ?1",
+        "UPDATE messages SET kind = ?2, order_ref = ?3, attention = ?4, text_hash = ?5, echo = ?6
+         WHERE id = ?1",
     )?
-    .execute(params![id, kind, order_ref, attention])?;
+    .execute(params![id, kind, order_ref, attention, text_hash, echo])?;
     Ok(())
 }
 

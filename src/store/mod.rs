@@ -41,8 +41,8 @@ pub use mailbox::{
 };
 pub use messages::{
     HeldMessage, StoredMessage, count_kind_since, held_messages, insert_message,
-    message_exists_by_hash, message_gone, message_id_seen, resolve_message, unanswered_by_kind,
-    update_message,
+    message_exists_by_hash, message_gone, message_id_seen, message_order_ref, resolve_message,
+    unanswered_by_kind, update_message,
 };
 pub use orders::{
     EventRow, OrderRow, count_customer_orders, customer_order, find_order_by_reference,
@@ -55,7 +55,7 @@ pub use outbox::{
     unmark_sending,
 };
 pub use pauses::{
-    all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,
+    Asking, all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,
 };
 pub use payments::{insert_payment, transaction_seen};
 pub use problems::{
@@ -94,6 +94,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v11.sql")),
         M::up(include_str!("schema_v12.sql")),
         M::up(include_str!("schema_v13.sql")),
+        M::up(include_str!("schema_v14.sql")),
     ])
 }
 
