@@ -60,6 +60,7 @@ pub fn order_json(o: &Order) -> Value {
         "created_at": o.created_at.to_string(),
         "reserved_until": o.reserved_until.map(|t| t.to_string()),
         "payment_due": o.payment_due.map(|t| t.to_string()),
+        "reply_held": o.reply_held,
         "flags": o.flags,
         "paid": crate::core::money::round(o.paid(), &o.currency).to_string(),
         "outstanding": crate::core::money::round(o.outstanding(), &o.currency).to_string(),
@@ -107,6 +108,13 @@ pub fn order_text(o: &Order, events: &[EventRow]) -> String {
             s,
             "  subtotal {}  shipping {}  tax {}  total {} {}",
             t.subtotal, t.shipping, t.tax, t.total, o.currency
+        );
+    }
+    if let Some(why) = &o.reply_held {
+        let _ = writeln!(
+            s,
+            "  answer held back ({why}): the order waits, no deadline running, until `mailcart resume {}`",
+            o.customer.email
         );
     }
     for p in &o.open_problems {
@@ -174,7 +182,20 @@ pub fn status_json(
         })
         .collect();
     let held = crate::store::held_messages(conn)?.len();
+    let answers_held: Vec<Value> =
+        crate::store::orders_with_held_replies(conn, crate::core::reply_cap::ALL)?
+            .into_iter()
+            .map(|o| {
+                json!({
+                    "order": o.reference,
+                    "customer": o.customer.email,
+                    "state": o.state.as_str(),
+                    "reason": o.reply_held,
+                })
+            })
+            .collect();
     Ok(json!({
+        "answers_held_back": answers_held,
         "mailboxes": crate::store::checkpoints(conn)?.into_iter().map(|(m, c, at)| json!({
             "mailbox": m, "uidvalidity": c.uidvalidity, "last_uid": c.last_uid, "updated_at": at,
         })).collect::<Vec<_>>(),
@@ -269,6 +290,30 @@ pub fn status_text(v: &Value) -> String {
             } else {
                 scope
             },
+        );
+    }
+    let waiting = v["answers_held_back"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !waiting.is_empty() {
+        let mut customers: Vec<&str> = waiting
+            .iter()
+            .filter_map(|w| w["customer"].as_str())
+            .collect();
+        customers.sort_unstable();
+        customers.dedup();
+        let orders: Vec<&str> = waiting.iter().filter_map(|w| w["order"].as_str()).collect();
+        let _ = writeln!(
+            s,
+            "answers held back: {} ({}), waiting with no deadline running; `mailcart resume {}` sends them",
+            waiting.len(),
+            orders.join(", "),
+            if customers.len() == 1 {
+                customers[0]
+            } else {
+                "--all"
+            }
         );
     }
     let orders = v["orders"].as_object().cloned().unwrap_or_default();

@@ -433,11 +433,16 @@ fn run(cli: Cli) -> Result<()> {
                 None => mailcart::core::reply_cap::ALL.to_string(),
             };
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if !store::resume(&tx, &scope, now)? {
-                bail!(
-                    "automatic replies to {} are not paused (see `mailcart status`)",
-                    email.as_deref().unwrap_or("all customers")
-                );
+            let who = email.as_deref().unwrap_or("all customers");
+            let was_paused = store::resume(&tx, &scope, now)?;
+            // A pause that lapsed by itself leaves its orders waiting: resuming sends them too.
+            let released: Vec<String> =
+                mailcart::pipeline::release_held_replies(&tx, &config, &scope, "person", now)?
+                    .into_iter()
+                    .filter_map(|o| o.order)
+                    .collect();
+            if !was_paused && released.is_empty() {
+                bail!("automatic replies to {who} are not paused (see `mailcart status`)");
             }
             store::insert_event(
                 &tx,
@@ -445,14 +450,19 @@ fn run(cli: Cli) -> Result<()> {
                 None,
                 None,
                 "replies_resumed",
-                &serde_json::json!({ "scope": scope }),
+                &serde_json::json!({ "scope": scope, "released": released }),
             )?;
             tx.commit()?;
-            println!(
-                "automatic replies to {} resume; mail held meanwhile is still in `mailcart review`",
-                email.as_deref().unwrap_or("all customers")
-            );
-            Ok(())
+            println!("automatic replies to {who} resume");
+            if !released.is_empty() {
+                println!(
+                    "the answers held back for {} are queued now, their deadlines starting today",
+                    released.join(", ")
+                );
+            }
+            println!("mail held meanwhile is still in `mailcart review`");
+            drop(conn);
+            deliver(&config, now)
         }
         Command::Review {
             json,

@@ -324,7 +324,7 @@ fn handle(
         _ => None,
     };
     let held = match token.as_ref().and_then(|t| t.held.as_deref()) {
-        Some(id) => held_message(tx, config, id)?,
+        Some(id) => held_message(tx, config, id, now)?,
         None => None,
     };
     let text_hash = echo::fingerprint(&msg.text);
@@ -562,6 +562,7 @@ fn held_message(
     tx: &Connection,
     config: &Config,
     message_id: &str,
+    now: OffsetDateTime,
 ) -> Result<Option<crate::core::held::HeldMessage>, StoreError> {
     let Some(store::HeldRow {
         from_addr: from,
@@ -577,6 +578,16 @@ fn held_message(
         .correspondent()
         .cloned()
         .or_else(|| from.map(|email| crate::core::inbound::Mailbox { name: None, email }));
+    let paused = match &correspondent {
+        Some(c) => {
+            let email = c.email.to_ascii_lowercase();
+            store::pauses_for(tx, &email)?
+                .into_iter()
+                .any(|p| p.scope == email && p.active(now, config.limits.pause_hours))
+                .then_some(email)
+        }
+        None => None,
+    };
     Ok(Some(crate::core::held::HeldMessage {
         message_id: message_id.to_string(),
         correspondent,
@@ -586,6 +597,7 @@ fn held_message(
             msg.subject
         },
         references: msg.references,
+        paused,
     }))
 }
 
@@ -656,8 +668,20 @@ fn apply(
     for (i, email) in decision.emails.iter().enumerate() {
         let prefix = r.unwrap_or("mc").to_ascii_lowercase();
         let out_id = match (&email.once, &email.command) {
+            // A once-only request a seller may answer: the key finds it, the token stays secret.
+            (Some(key), Some(_)) => {
+                if store::outbox_has_prefix(tx, &format!("once.{}", safe_id(key)))? {
+                    continue;
+                }
+                format!(
+                    "once.{}.{}@{}",
+                    safe_id(key),
+                    random_token(),
+                    config.shop_domain()
+                )
+            }
             // The same key again is the same message: already queued once, never twice.
-            (Some(key), _) => format!("once.{}@{}", safe_id(key), config.shop_domain()),
+            (Some(key), None) => format!("once.{}@{}", safe_id(key), config.shop_domain()),
             // A request a seller may answer: the token is the Message-ID's secret part.
             (None, Some(_)) => format!("{prefix}.{}@{}", random_token(), config.shop_domain()),
             (None, None) => format!("{prefix}.{seed}.{i}@{}", config.shop_domain()),
@@ -722,6 +746,25 @@ fn apply(
     if let (Some((held, note)), Some(id)) = (&decision.resolve_held, message_id) {
         store::resolve_held(tx, held, id, note, now)?;
     }
+    if let Some((scope, by)) = &decision.resume {
+        // A seller lifted the pause by email, as `mailcart resume` does.
+        store::resume(tx, scope, now)?;
+        let released: Vec<String> = release_held_replies(tx, config, scope, by, now)?
+            .into_iter()
+            .flat_map(|o| {
+                outcome.emails.extend(o.emails);
+                o.order
+            })
+            .collect();
+        store::insert_event(
+            tx,
+            now,
+            None,
+            message_id,
+            "replies_resumed",
+            &serde_json::json!({ "scope": scope, "by": by, "released": released }),
+        )?;
+    }
     outcome.order = order_ref;
     outcome.attention = decision.attention;
     Ok(())
@@ -774,6 +817,33 @@ pub fn run_timers(
     }
     tx.commit()?;
     Ok(outcomes)
+}
+
+/// A person lifted the pause on `scope`: each order that waited for its answer gets it now,
+/// with its deadlines starting now. Returns what was sent, an outcome an order. Call inside
+/// the transaction that lifts the pause.
+pub fn release_held_replies(
+    tx: &Connection,
+    config: &Config,
+    scope: &str,
+    by: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Outcome>, PipelineError> {
+    let catalog = store::load_catalog(tx)?;
+    let mut released = Vec::new();
+    for order in store::orders_with_held_replies(tx, scope)? {
+        let thread = store::order_thread(tx, &order.reference)?;
+        let Some(decision) =
+            crate::core::release::release(&order, &thread, now, config, &catalog, by)
+        else {
+            continue;
+        };
+        let mut outcome = Outcome::of_timer("released");
+        let seed = format!("released.{}", now.unix_timestamp());
+        apply(tx, config, None, &seed, decision, now, &mut outcome)?;
+        released.push(outcome);
+    }
+    Ok(released)
 }
 
 /// `[alerts] digest_hour`: the sellers' digest of what still waits, once a day.

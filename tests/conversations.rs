@@ -118,6 +118,7 @@ fn order_then_clarification_then_answer_then_quote() {
             && kinds.contains(&"stock_moved"),
         "{kinds:?}"
     );
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -161,6 +162,7 @@ fn unknown_item_gets_suggestions_and_the_correction_completes_the_order() {
         .map(|l| (l["sku"].as_str().unwrap(), l["quantity"].as_u64().unwrap()))
         .collect();
     assert_eq!(skus, vec![("MUG-BLU", 2), ("MUG-GRN", 1)]);
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -203,6 +205,7 @@ fn short_stock_quotes_what_can_be_supplied_and_never_oversells() {
         to_lee.1
     );
     assert_eq!(shop.stock("MUG-RED"), (3, 3, 0), "never oversold");
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -335,6 +338,7 @@ fn large_orders_wait_for_the_seller() {
         (8, 8, 0),
         "reserved while the seller decides"
     );
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -395,6 +399,7 @@ fn replies_to_one_address_are_capped() {
         "2026-11-23T10:31:00Z",
     );
     assert_eq!(to_pat(), 5);
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -438,6 +443,7 @@ fn what_it_cannot_handle_is_kept_for_a_person_and_not_answered() {
         shop.json(&["review", "--json"]).as_array().unwrap().len(),
         1
     );
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -494,6 +500,7 @@ fn cancelling_releases_the_stock_and_status_questions_are_answered() {
     );
     assert_eq!(shop.stock("VASE-BUD"), (15, 0, 15));
     assert_eq!(shop.order(&reference)["state"], "cancelled");
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -622,6 +629,7 @@ fn an_answer_that_names_the_reference_completes_the_order_without_threading_head
     );
     assert!(out.contains("held for a person"), "{out}");
     assert_eq!(shop.order(&reference)["state"], "awaiting_payment");
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -658,6 +666,7 @@ fn a_later_answer_can_change_a_quantity_before_the_quote() {
         .map(|l| (l["sku"].as_str().unwrap(), l["quantity"].as_u64().unwrap()))
         .collect();
     assert_eq!(lines, vec![("MUG-BLU", 4), ("MUG-GRN", 1)]);
+    shop.assert_every_claim_happened();
 }
 
 #[test]

@@ -433,3 +433,132 @@ fn the_same_order_again_is_answered_until_its_echoes_pass_the_cap() {
     let verify = shop.run(&["verify"]);
     assert!(verify.contains("verified: the record is whole"), "{verify}");
 }
+
+/// Three replies an hour to Pat: the 4th of five orders trips the cap, the 5th meets the
+/// pause. Checks that both wait for their quote, with no deadline running and no
+/// `quote_sent`, and that no timer touches them; returns the held orders' references.
+fn two_held_quotes(shop: &Shop) -> Vec<String> {
+    shop.edit_config(
+        "replies_per_correspondent_per_hour = 30",
+        "replies_per_correspondent_per_hour = 3",
+    );
+    let t0 = start();
+    let mut refs = Vec::new();
+    for i in 0..5 {
+        let body = format!("{} x Blue Mug\n\n{}", i + 1, common::shop::ADDRESS);
+        let id = format!("busy-{i}@example.test");
+        let raw = eml(common::shop::PAT, "Order", &id, None, &body);
+        let out = shop.deliver(
+            &format!("busy-{i}.eml"),
+            &raw,
+            &at(t0 + Duration::minutes(i)),
+        );
+        assert_eq!(out.contains("sent quote"), i < 3, "order {i}: {out}");
+        let db = rusqlite::Connection::open(shop.dir.path().join("mailcart.db")).unwrap();
+        let r: String = db
+            .query_row(
+                "SELECT order_ref FROM messages WHERE message_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        refs.push(r);
+    }
+    assert_eq!(
+        quotes(shop, &refs[0]).len(),
+        1,
+        "the quotes that went out are found"
+    );
+    shop.assert_every_claim_happened();
+    let held = refs.split_off(3);
+    for r in &held {
+        let o = shop.order(r);
+        assert_eq!(o["state"], "awaiting_payment", "{o}");
+        assert!(o["reply_held"].is_string(), "{o}");
+        assert!(o["payment_due"].is_null(), "no deadline runs: {o}");
+        let kinds: Vec<&str> = o["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert!(!kinds.contains(&"quote_sent"), "{r}: {kinds:?}");
+        assert!(kinds.contains(&"reply_suppressed"), "{r}: {kinds:?}");
+        assert_eq!(quotes(shop, r).len(), 0, "{r}: no quote went out");
+    }
+    // Days later the timers have not expired or reminded them: no deadline was running.
+    let later = t0 + Duration::days(10);
+    shop.run(&["--at", &at(later), "tick"]);
+    let status = shop.run(&["--at", &at(later), "status"]);
+    assert!(status.contains("answers held back: 2"), "{status}");
+    for r in &held {
+        assert_eq!(shop.order(r)["state"], "awaiting_payment");
+    }
+    held
+}
+
+/// The quotes in the outbox for order `r`.
+fn quotes(shop: &Shop, r: &str) -> Vec<String> {
+    shop.mail_with(r)
+        .into_iter()
+        .filter(|t| t.contains("How to pay"))
+        .collect()
+}
+
+/// Each held order got its quote once, threaded, with a deadline from `when`.
+fn released(shop: &Shop, held: &[String], when: &str) {
+    for r in held {
+        let o = shop.order(r);
+        assert!(o["reply_held"].is_null(), "{o}");
+        let due = o["payment_due"].as_str().expect("a deadline from now");
+        assert!(due.starts_with(when), "{due}");
+        let quote = quotes(shop, r);
+        assert_eq!(quote.len(), 1, "{r}: one quote, threaded under the order");
+        assert!(
+            common::shop::header(&quote[0], "In-Reply-To").contains("busy-"),
+            "{}",
+            quote[0]
+        );
+    }
+    shop.assert_every_claim_happened();
+    let status = shop.run(&["--at", "2026-12-03T08:00:00Z", "status"]);
+    assert!(!status.contains("answers held back"), "{status}");
+}
+
+#[test]
+fn an_answer_held_by_the_cap_leaves_no_false_record_and_goes_out_on_resume() {
+    let shop = Shop::new();
+    let held = two_held_quotes(&shop);
+    let later = "2026-12-03T08:00:00Z";
+    let out = shop.run(&["--at", later, "resume", "pat@example.test"]);
+    for r in &held {
+        assert!(out.contains(r.as_str()), "{out}");
+    }
+    released(&shop, &held, "2026-12-");
+}
+
+#[test]
+fn a_sellers_resolved_to_the_pause_alert_lifts_it_and_sends_what_it_held() {
+    let shop = Shop::new();
+    let held = two_held_quotes(&shop);
+    let alert = common::shop::request_id(&shop, "mara@lindenclay.test", "are paused");
+    let answer = |n: &str, from: &str| {
+        let raw = eml(
+            from,
+            "Re: paused",
+            &format!("{n}@lindenclay.test"),
+            Some(&alert),
+            "resolved, it's a real customer",
+        );
+        shop.deliver(&format!("{n}.eml"), &raw, "2026-11-23T09:00:00Z")
+    };
+    // Not from a seller: nothing lifted, nothing sent.
+    let out = answer("forged", "Mallory <mallory@example.net>");
+    assert!(!out.contains("sent quote"), "{out}");
+    assert!(held.iter().all(|r| shop.order(r)["reply_held"].is_string()));
+    let out = answer("mara-1", "Mara <mara@lindenclay.test>");
+    assert!(out.contains("sent quote"), "{out}");
+    released(&shop, &held, "2026-11-");
+    let status = shop.run(&["--at", "2026-11-23T09:00:00Z", "status"]);
+    assert!(!status.contains("paused for pat@example.test"), "{status}");
+}

@@ -106,6 +106,7 @@ fn a_change_before_payment_gets_a_revised_quote_with_stock_moved_and_a_new_deadl
         .find(|e| e["kind"] == "state_changed" && e["detail"]["step"] == "revise")
         .expect("a revise step");
     assert_eq!(revise["detail"]["detail"]["revision"], 2);
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -153,6 +154,7 @@ fn remove_swap_and_what_cannot_be_read() {
             == 1,
         "{out}"
     );
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -174,6 +176,7 @@ fn a_change_over_the_approval_limit_goes_to_the_sellers() {
     assert!(requests[0].contains("revision 2"), "{}", requests[0]);
     assert!(requests[0].contains("total_over"), "{}", requests[0]);
     assert_eq!(shop.mail_with("member of our team").len(), 1);
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -214,6 +217,7 @@ fn a_revision_that_races_the_last_item_in_stock_gets_what_is_left() {
     assert_eq!(shop.stock("MUG-RED").2, 0);
     let revised = shop.mail_with("revision 2");
     assert!(revised[0].contains("3"), "{}", revised[0]);
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -254,4 +258,5 @@ fn after_payment_a_person_and_after_shipping_the_returns() {
     let told = shop.mail_with("can no longer change what is in it");
     assert_eq!(told.len(), 1, "{out}");
     assert_eq!(state(&shop, &r), "shipped");
+    shop.assert_every_claim_happened();
 }

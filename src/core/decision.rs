@@ -368,6 +368,8 @@ pub struct Decision {
     pub resolve_held: Option<(String, String)>,
     /// This message echoed an earlier one and was answered: the loop caps count it.
     pub echo: Option<super::echo::Echo>,
+    /// A seller's `resolved` lifts the pause on this correspondent: (scope, who).
+    pub resume: Option<(String, String)>,
 }
 
 /// A payment notice as the books keep it: what it said, and what we made of it.

@@ -44,6 +44,8 @@ pub struct HeldMessage {
     pub subject: String,
     /// Its References, to thread the answer.
     pub references: Vec<String>,
+    /// Its sender's address when the loop caps pause them: `resolved` lifts that pause.
+    pub paused: Option<String>,
 }
 
 /// The sellers hear of a held message at once. Emails to the sellers the decision already
@@ -159,6 +161,7 @@ pub fn answer(
             json!({ "by": sender, "note": text, "check": check, "held_message": held.message_id }),
         );
         d.resolve_held = Some((held.message_id.clone(), text.to_string()));
+        d.resume = held.paused.clone().map(|scope| (scope, sender.to_string()));
         return d;
     }
     let Some(to) = held.correspondent.clone() else {

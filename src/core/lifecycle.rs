@@ -61,6 +61,13 @@ pub enum Step {
         rules: Vec<String>,
         changes: Vec<String>,
     },
+    /// The loop caps held back the customer's answer: the order waits as it is, with no
+    /// payment deadline running for a quote the customer does not have.
+    HoldReply {
+        reason: String,
+    },
+    /// A person lifted the pause and the held answer goes out now: the deadlines start now.
+    ReleaseReply,
 }
 
 impl Step {
@@ -79,6 +86,8 @@ impl Step {
             Step::Remind => "remind",
             Step::Refund => "refund",
             Step::Revise { .. } => "revise",
+            Step::HoldReply { .. } => "hold_reply",
+            Step::ReleaseReply => "release_reply",
         }
     }
 }
@@ -109,6 +118,14 @@ pub fn target(order: &Order, step: &Step) -> Result<OrderState, String> {
                 AwaitingApproval
             })
         }
+        (AwaitingDetails | AwaitingApproval | AwaitingPayment, Step::HoldReply { .. }) => {
+            Some(state)
+        }
+        (AwaitingDetails | AwaitingApproval | AwaitingPayment, Step::ReleaseReply)
+            if order.reply_held.is_some() =>
+        {
+            Some(state)
+        }
         _ => None,
     };
     next.filter(|n| *n == state || state.can_become(*n))
@@ -137,6 +154,10 @@ pub fn apply(
     let to = target(order, &step)?;
     let reference = order.reference.clone();
     let mut detail = json!({});
+    if !matches!(step, Step::HoldReply { .. }) {
+        // Whatever the order does next answers the customer anew: the held answer is stale.
+        order.reply_held = None;
+    }
     match &step {
         Step::AskDetails => {}
         Step::Quote | Step::SendForApproval { .. } => {
@@ -254,6 +275,24 @@ pub fn apply(
                 "changes": changes,
                 "rules": rules,
             });
+        }
+        Step::HoldReply { reason } => {
+            order.reply_held = Some(reason.clone());
+            if from == OrderState::AwaitingPayment {
+                order.payment_due = None;
+            }
+            detail = json!({ "reason": reason });
+        }
+        Step::ReleaseReply => {
+            order.reply_held = None;
+            if from == OrderState::AwaitingPayment {
+                order.payment_due = Some(now + Duration::days(i64::from(config.payments.due_days)));
+                order.reserved_until = order.reserved_until.map(|_| {
+                    (now + Duration::hours(i64::from(config.stock.reservation_hours)))
+                        .max(order.payment_due.unwrap_or(now))
+                });
+                detail = json!({ "due": order.payment_due.map(|t| t.to_string()) });
+            }
         }
     }
     order.state = to;
@@ -404,6 +443,11 @@ mod tests {
                 rules: Vec::new(),
                 changes: vec!["added 1 x Bud Vase".into()],
             },
+            Step::HoldReply {
+                reason: "reply cap reached".into(),
+            },
+            // Nothing is held in the table's orders, so there is nothing to release.
+            Step::ReleaseReply,
         ]
     }
 
@@ -413,24 +457,24 @@ mod tests {
         use OrderState::*;
         let table: &[(OrderState, &str)] = &[
             // ask details, quote, send for approval, approve, reject, pay, pay part, ship,
-            // cancel, expire, remind, refund, revise
+            // cancel, expire, remind, refund, revise, hold reply, release reply
             (
                 AwaitingDetails,
-                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - -",
+                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - - awaiting_details -",
             ),
             (
                 AwaitingApproval,
-                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment",
+                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment awaiting_approval -",
             ),
             (
                 AwaitingPayment,
-                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment",
+                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment awaiting_payment -",
             ),
-            (Paid, "- - - - - - - shipped cancelled - - - -"),
-            (Shipped, "- - - - - - - - - - - - -"),
-            (Cancelled, "- - - - - - - - - - - cancelled -"),
-            (Rejected, "- - - - - - - - - - - - -"),
-            (Expired, "- - - - - - - - - - - - -"),
+            (Paid, "- - - - - - - shipped cancelled - - - - - -"),
+            (Shipped, "- - - - - - - - - - - - - - -"),
+            (Cancelled, "- - - - - - - - - - - cancelled - - -"),
+            (Rejected, "- - - - - - - - - - - - - - -"),
+            (Expired, "- - - - - - - - - - - - - - -"),
         ];
         assert_eq!(table.len(), OrderState::ALL.len());
         let config = config();
@@ -461,6 +505,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_held_quote_runs_no_deadline_until_it_is_released() {
+        let config = config();
+        let mut o = order(OrderState::AwaitingPayment);
+        o.payment_due = Some(now());
+        let mut d = Decision::default();
+        let reason = "reply cap reached".to_string();
+        apply(
+            &mut o,
+            Step::HoldReply { reason },
+            json!("cap"),
+            now(),
+            &config,
+            &mut d,
+        )
+        .unwrap();
+        assert_eq!(o.payment_due, None);
+        assert!(o.reply_held.is_some());
+        let later = now() + Duration::days(2);
+        let mut release = |o: &mut Order| {
+            apply(
+                o,
+                Step::ReleaseReply,
+                json!("seller"),
+                later,
+                &config,
+                &mut d,
+            )
+        };
+        release(&mut o).unwrap();
+        assert_eq!(o.reply_held, None);
+        assert_eq!(
+            o.payment_due,
+            Some(later + Duration::days(i64::from(config.payments.due_days)))
+        );
+        assert!(
+            o.reserved_until >= o.payment_due,
+            "the stock waits as long as the payment"
+        );
+        assert!(release(&mut o).is_err(), "nothing left to release");
     }
 
     #[test]

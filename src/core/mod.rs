@@ -36,6 +36,7 @@ pub mod postcode;
 pub mod pricing;
 pub mod redact;
 pub mod reference;
+pub mod release;
 pub mod reply_cap;
 pub mod revise;
 pub mod seller;

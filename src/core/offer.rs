@@ -9,21 +9,26 @@ use super::emails::{reply, requests};
 use super::money;
 use super::order::Order;
 
+/// The quote's subject: the first, or which revision it is.
+pub fn quote_subject(order: &Order) -> String {
+    if order.revision == 0 {
+        format!("Your order {}: quote and payment details", order.reference)
+    } else {
+        format!(
+            "Your order {}: revised quote (revision {})",
+            order.reference,
+            order.revision + 1
+        )
+    }
+}
+
 pub fn send(input: &Input, order: &Order, shortages: Vec<Shortage>, d: &mut Decision) {
     let revision = order.revision + 1;
-    let (quote, approve) = if order.revision == 0 {
-        (
-            format!("Your order {}: quote and payment details", order.reference),
-            format!("Approve order {}?", order.reference),
-        )
+    let quote = quote_subject(order);
+    let approve = if order.revision == 0 {
+        format!("Approve order {}?", order.reference)
     } else {
-        (
-            format!(
-                "Your order {}: revised quote (revision {revision})",
-                order.reference
-            ),
-            format!("Approve order {} (revision {revision})?", order.reference),
-        )
+        format!("Approve order {} (revision {revision})?", order.reference)
     };
     if order.flags.is_empty() {
         d.event(

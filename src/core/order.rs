@@ -156,6 +156,10 @@ pub struct Order {
     /// What the latest revision changed, as the revised quote says it.
     #[serde(default)]
     pub revision_changes: Vec<String>,
+    /// The loop caps held back what the customer should have heard about this order (why):
+    /// until a person lifts the pause, the order waits and no payment deadline runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_held: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +220,7 @@ impl Order {
             notes: Vec::new(),
             revision: 0,
             revision_changes: Vec::new(),
+            reply_held: None,
         }
     }
 

@@ -14,9 +14,10 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::classify::Kind;
-use super::decision::{Decision, Input};
+use super::decision::{CommandRequest, Decision, Input, Purpose};
 use super::echo::{self, Echo};
 use super::emails::seller_alert;
+use super::lifecycle::{self, Step};
 use crate::config::Limits;
 
 /// The scope of the breaker that holds every customer.
@@ -99,7 +100,7 @@ pub fn apply(input: &Input, d: &mut Decision) {
             p.opened_at.date(),
             p.reason
         );
-        suppress(d, &p.scope, reason);
+        suppress(input, d, &p.scope, reason);
         d.pause = Some(PauseChange::Held {
             scope: p.scope.clone(),
         });
@@ -126,13 +127,20 @@ pub fn apply(input: &Input, d: &mut Decision) {
         d.echo = echo;
         return;
     };
-    suppress(d, &scope, format!("reply cap reached: {reason}"));
+    suppress(input, d, &scope, format!("reply cap reached: {reason}"));
     d.event(
         "replies_paused",
         json!({ "scope": scope, "reason": reason }),
     );
     let mut alerts = alert(input, &scope, &reason);
     for a in &mut alerts {
+        // A seller answers it by email as any alert about a held message: `resolved` lifts
+        // the pause and sends what it held back, `reply <text>` answers this message.
+        a.command = Some(CommandRequest {
+            purpose: Purpose::Hold,
+            expires_at: input.now + Duration::days(super::held::ANSWER_DAYS),
+        });
+        a.attach_inbound = true;
         // One alert per pause, even if this decision is replayed.
         let seller = a.to.first().map(|m| m.email.as_str()).unwrap_or_default();
         a.once = Some(format!(
@@ -189,14 +197,36 @@ fn trip(
     })
 }
 
-fn suppress(d: &mut Decision, scope: &str, reason: String) {
+/// Hold back every email to the customer. The record must not claim what did not happen: the
+/// events that say a quote or a question went out are dropped (the release writes them), and
+/// an order waiting on this answer says so, with no payment deadline running meanwhile.
+fn suppress(input: &Input, d: &mut Decision, scope: &str, reason: String) {
     d.emails.retain(|e| !e.to_customer);
+    d.events.retain(|e| !CLAIMS_SENT.contains(&e.kind));
     d.event(
         "reply_suppressed",
         json!({ "scope": scope, "reason": reason }),
     );
+    if let Some(mut order) = d.order.take() {
+        // Only a waiting order can wait for its answer; any other keeps its state, and the
+        // held message waits for a person like every other.
+        let _ = lifecycle::apply(
+            &mut order,
+            Step::HoldReply {
+                reason: reason.clone(),
+            },
+            json!("reply cap"),
+            input.now,
+            input.config,
+            d,
+        );
+        d.order = Some(order);
+    }
     d.attention = Some(reason);
 }
+
+/// Events that say an email reached the customer.
+const CLAIMS_SENT: [&str; 2] = ["quote_sent", "details_requested"];
 
 fn alert(input: &Input, scope: &str, reason: &str) -> Vec<super::decision::Email> {
     let hours = input.config.limits.pause_hours;
@@ -207,8 +237,10 @@ fn alert(input: &Input, scope: &str, reason: &str) -> Vec<super::decision::Email
             &format!(
                 "mailcart has stopped sending automatic replies to customers: {reason}. This \
                  looks like a mail loop, or a flood of forged orders. Nothing is lost: every \
-                 message is kept for you (`mailcart review`). Automatic replies resume {hours} \
-                 hours after the last message held back, or at once with `mailcart resume --all`."
+                 message is kept for you (`mailcart review`), and orders wait for their answers \
+                 with no deadline running. Automatic replies resume {hours} hours after the \
+                 last message held back; at once, with what was held back sent, with \
+                 `mailcart resume --all`."
             ),
         )
     } else {
@@ -218,8 +250,10 @@ fn alert(input: &Input, scope: &str, reason: &str) -> Vec<super::decision::Email
             &format!(
                 "mailcart has stopped answering {scope} automatically: {reason}. This looks \
                  like a mail loop with an auto-responder, or someone writing very often. Their \
-                 messages are kept for you (`mailcart review`). Automatic replies to them \
-                 resume {hours} hours after their last message, or at once with \
+                 messages are kept for you (`mailcart review`), and so are the answers to \
+                 their orders, which wait with no deadline running. Automatic replies to them \
+                 resume {hours} hours after their last message; at once, with what was held \
+                 back sent, when you reply `resolved` to this email or run \
                  `mailcart resume {scope}`."
             ),
         )

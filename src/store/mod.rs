@@ -47,12 +47,12 @@ pub use messages::{
 pub use orders::{
     EventRow, OrderRow, count_customer_orders, customer_order, find_order_by_reference,
     find_thread_order, insert_thread_ids, list_orders, load_order, open_orders_with_deadlines,
-    order_events, order_thread, save_order,
+    order_events, order_thread, orders_with_held_replies, save_order,
 };
 pub use outbox::{
     OutboxRow, count_recent_template, first_email, insert_outbox, mark_failed, mark_retry,
-    mark_sending, mark_sent, next_retry_at, outbox_counts, outbox_has, pending_outbox,
-    unmark_sending,
+    mark_sending, mark_sent, next_retry_at, outbox_counts, outbox_has, outbox_has_prefix,
+    pending_outbox, unmark_sending,
 };
 pub use pauses::{
     Asking, all_pauses, apply_pause, count_all_recent_replies, pauses_for, recent_replies, resume,

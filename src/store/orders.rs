@@ -143,6 +143,27 @@ pub fn open_orders_with_deadlines(conn: &Connection) -> Result<Vec<Order>> {
     Ok(out)
 }
 
+/// Orders waiting for an answer the loop caps held back, for `scope` (a customer's address,
+/// lower case) or for everyone (`core::reply_cap::ALL`), oldest first.
+pub fn orders_with_held_replies(conn: &Connection, scope: &str) -> Result<Vec<Order>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT reference, doc FROM orders
+         WHERE state IN ('awaiting_details', 'awaiting_approval', 'awaiting_payment')
+           AND json_extract(doc, '$.reply_held') IS NOT NULL
+           AND (?1 = '*' OR lower(customer_email) = ?1)
+         ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map([scope], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (reference, doc) = row?;
+        out.push(parse_doc(&reference, &doc)?);
+    }
+    Ok(out)
+}
+
 /// Link Message-IDs to an order's conversation; `party` is `customer`, `shop` or `other`.
 pub fn insert_thread_ids<'a>(
     tx: &Connection,

@@ -103,6 +103,16 @@ pub fn outbox_has(conn: &Connection, message_id: &str) -> Result<bool> {
         .query_row([message_id], |r| r.get(0))?)
 }
 
+/// Whether a once-only email whose Message-ID is `prefix` and a token was queued already.
+pub fn outbox_has_prefix(conn: &Connection, prefix: &str) -> Result<bool> {
+    // A range on the unique index: `prefix.` up to `prefix/` ('/' follows '.').
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM outbox WHERE message_id > ?1 || '.' AND message_id < ?1 || '/')",
+        )?
+        .query_row([prefix], |r| r.get(0))?)
+}
+
 /// Rows to send now: pending or interrupted mid-send, and not waiting for a retry.
 pub fn pending_outbox(
     conn: &Connection,

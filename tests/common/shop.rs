@@ -111,6 +111,37 @@ impl Shop {
     }
 
     /// The outbox files whose name or text contains `needle`.
+    /// No order's history says an email went out that the outbox does not hold: every
+    /// `quote_sent` has its quote, every `details_requested` its question, and the other way
+    /// round, order by order.
+    #[allow(dead_code)]
+    pub fn assert_every_claim_happened(&self) {
+        let db = rusqlite::Connection::open(self.dir.path().join("mailcart.db")).unwrap();
+        for (event, template) in [
+            ("quote_sent", "quote"),
+            ("details_requested", "ask_details"),
+        ] {
+            let mut stmt = db
+                .prepare(
+                    "SELECT r, SUM(e), SUM(o) FROM (
+                       SELECT order_ref AS r, 1 AS e, 0 AS o FROM events WHERE kind = ?1
+                       UNION ALL
+                       SELECT order_ref, 0, 1 FROM outbox WHERE template = ?2)
+                     GROUP BY r HAVING SUM(e) != SUM(o)",
+                )
+                .unwrap();
+            let wrong: Vec<(Option<String>, i64, i64)> = stmt
+                .query_map([event, template], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                wrong.is_empty(),
+                "(order, {event} events, {template} emails) that disagree: {wrong:?}"
+            );
+        }
+    }
+
     pub fn mail_with(&self, needle: &str) -> Vec<String> {
         self.outbox()
             .into_iter()
