@@ -73,7 +73,8 @@ const TABLES: &[(&str, &str, &str, &str)] = &[
         "o.reference",
         "SELECT o.reference, o.state, o.customer_email, json_extract(o.doc, '$.customer.name') AS customer_name,
                 json_extract(o.doc, '$.country_code') AS ship_country, o.currency, o.subtotal, o.shipping,
-                o.tax, o.total, o.created_at, o.updated_at, json_extract(o.doc, '$.paid_at') AS paid_at
+                o.tax, o.total, o.created_at, o.updated_at, json_extract(o.doc, '$.paid_at') AS paid_at,
+                COALESCE(json_extract(o.doc, '$.revision'), 0) + 1 AS revision
          FROM orders o WHERE {where} ORDER BY o.created_at, o.reference",
     ),
     (

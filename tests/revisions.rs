@@ -107,6 +107,23 @@ fn a_change_before_payment_gets_a_revised_quote_with_stock_moved_and_a_new_deadl
         .expect("a revise step");
     assert_eq!(revise["detail"]["detail"]["revision"], 2);
     shop.assert_every_claim_happened();
+
+    // The record knows the revision: `verify` holds, the export says which revision the
+    // order is at, and the customer's own export carries what changed.
+    let verify = shop.run(&["verify"]);
+    assert!(verify.contains("verified: the record is whole"), "{verify}");
+    let out = shop.dir.path().join("export");
+    shop.run(&["export", "--out", out.to_str().unwrap()]);
+    let orders = std::fs::read_to_string(out.join("orders.csv")).unwrap();
+    let header_row = orders.lines().next().unwrap();
+    assert!(header_row.ends_with(",revision"), "{header_row}");
+    let row = orders.lines().find(|l| l.starts_with(&r)).unwrap();
+    assert!(row.ends_with(",2"), "{row}");
+    let mine = shop.json(&["customer", "export", "pat@example.test"]);
+    assert!(
+        mine.to_string().contains("Blue Glazed Mug: 3 instead of 2"),
+        "{mine}"
+    );
 }
 
 #[test]
