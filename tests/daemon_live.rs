@@ -406,3 +406,46 @@ fn with_the_mta_down_replies_wait_in_the_outbox_and_go_when_it_is_back() {
     assert_eq!(s["outbox"]["failed"], 0, "{s}");
     shop.stop();
 }
+
+#[test]
+fn a_held_question_reaches_the_seller_and_their_reply_reaches_the_customer_threaded() {
+    let _one = serial();
+    let lab = lab();
+    let mut shop = Shop::new(&lab);
+    for user in ["mara@lindenclay.test", "pat@example.test"] {
+        mailtool(&["clear", user]);
+    }
+    shop.start();
+    let first = unique("gift-order");
+    let file = order(shop.dir.path(), "pat@example.test", &first, BODY);
+    mailtool(&["send", "pat@example.test", SHOP, file.to_str().unwrap()]);
+    wait_for_answers("pat@example.test", &first, 1, 30, &shop);
+    // A question in the order's thread: mailcart leaves it to a person.
+    let question = unique("gift-question");
+    let raw = format!(
+        "From: Pat <pat@example.test>\r\nTo: {SHOP}\r\nSubject: Re: Your order\r\nMessage-ID: <{question}>\r\nIn-Reply-To: <{first}>\r\nReferences: <{first}>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\nHi, do you gift wrap? It's for my mother's birthday.\r\n"
+    );
+    let path = shop.dir.path().join("question.eml");
+    std::fs::write(&path, raw).unwrap();
+    mailtool(&["send", "pat@example.test", SHOP, path.to_str().unwrap()]);
+    let alert = wait_for_subject("mara@lindenclay.test", "Waiting for you", &shop);
+    let answer = format!(
+        "From: Mara <mara@lindenclay.test>\r\nTo: {SHOP}\r\nSubject: Re: Waiting for you\r\nMessage-ID: <{}>\r\nIn-Reply-To: {alert}\r\nReferences: {alert}\r\nDate: Tue, 1 Dec 2026 10:05:00 +0000\r\n\r\nreply Yes, we gift wrap for free: it goes out in our linen paper.\r\n\r\n> A message waits for you\r\n",
+        unique("mara-answer")
+    );
+    let path = shop.dir.path().join("answer.eml");
+    std::fs::write(&path, answer).unwrap();
+    mailtool(&["send", "mara@lindenclay.test", SHOP, path.to_str().unwrap()]);
+    // In Pat's mailbox, as an answer to Pat's question, from the shop.
+    wait_for_answers("pat@example.test", &question, 1, 30, &shop);
+    let shown = mailtool(&["show", "pat@example.test", &question]);
+    assert!(
+        shown.contains("we gift wrap for free") && !shown.contains("reply Yes"),
+        "{shown}"
+    );
+    assert!(
+        shop.cli(&["review", "--json"]).trim() == "[]",
+        "the hold is closed"
+    );
+    shop.stop();
+}
