@@ -89,6 +89,28 @@ pub fn orders_table(orders: &[(OrderRow, Order)]) -> String {
     s
 }
 
+/// `mailcart feedback`: one entry a paragraph, its words indented beneath.
+pub fn feedback_table(list: &[crate::store::feedback::Listed]) -> String {
+    if list.is_empty() {
+        return "no feedback\n".into();
+    }
+    let mut s = String::new();
+    for f in list {
+        let rating = f.rating.map(|r| format!("  {r}/5")).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{} {} {}{rating}",
+            f.order,
+            &f.at[..f.at.len().min(10)],
+            f.customer
+        );
+        for line in f.text.lines() {
+            let _ = writeln!(s, "    {line}");
+        }
+    }
+    s
+}
+
 pub fn order_text(o: &Order, events: &[EventRow]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Order {} [{}]", o.reference, o.state.as_str());

@@ -61,6 +61,10 @@ pub enum Step {
         rules: Vec<String>,
         changes: Vec<String>,
     },
+    /// Some days after shipping, the customer is asked how it went (once).
+    AskFeedback,
+    /// The customer's answer to that is thanked for (once, however often they write).
+    ThankForFeedback,
 }
 
 impl Step {
@@ -79,6 +83,8 @@ impl Step {
             Step::Remind => "remind",
             Step::Refund => "refund",
             Step::Revise { .. } => "revise",
+            Step::AskFeedback => "ask_feedback",
+            Step::ThankForFeedback => "thank_for_feedback",
         }
     }
 }
@@ -108,6 +114,12 @@ pub fn target(order: &Order, step: &Step) -> Result<OrderState, String> {
             } else {
                 AwaitingApproval
             })
+        }
+        (Shipped, Step::AskFeedback) if !order.feedback_requested => Some(Shipped),
+        (Shipped, Step::ThankForFeedback)
+            if order.feedback_requested && !order.feedback_thanked =>
+        {
+            Some(Shipped)
         }
         _ => None,
     };
@@ -255,6 +267,11 @@ pub fn apply(
                 "rules": rules,
             });
         }
+        Step::AskFeedback => {
+            detail = json!({ "shipped_at": order.shipment.as_ref().map(|s| s.at.to_string()) });
+            order.feedback_requested = true;
+        }
+        Step::ThankForFeedback => order.feedback_thanked = true,
     }
     order.state = to;
     d.event(
@@ -353,6 +370,7 @@ mod tests {
         }];
         o.reserved_until = state.is_open().then(now);
         o.refund_due = state == OrderState::Cancelled;
+        o.feedback_requested = true;
         o
     }
 
@@ -404,6 +422,8 @@ mod tests {
                 rules: Vec::new(),
                 changes: vec!["added 1 x Bud Vase".into()],
             },
+            Step::AskFeedback,
+            Step::ThankForFeedback,
         ]
     }
 
@@ -413,24 +433,25 @@ mod tests {
         use OrderState::*;
         let table: &[(OrderState, &str)] = &[
             // ask details, quote, send for approval, approve, reject, pay, pay part, ship,
-            // cancel, expire, remind, refund, revise
+            // cancel, expire, remind, refund, revise, ask feedback, thank for feedback (the
+            // order asked already: `order()`)
             (
                 AwaitingDetails,
-                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - -",
+                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - - - -",
             ),
             (
                 AwaitingApproval,
-                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment",
+                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment - -",
             ),
             (
                 AwaitingPayment,
-                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment",
+                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment - -",
             ),
-            (Paid, "- - - - - - - shipped cancelled - - - -"),
-            (Shipped, "- - - - - - - - - - - - -"),
-            (Cancelled, "- - - - - - - - - - - cancelled -"),
-            (Rejected, "- - - - - - - - - - - - -"),
-            (Expired, "- - - - - - - - - - - - -"),
+            (Paid, "- - - - - - - shipped cancelled - - - - - -"),
+            (Shipped, "- - - - - - - - - - - - - - shipped"),
+            (Cancelled, "- - - - - - - - - - - cancelled - - -"),
+            (Rejected, "- - - - - - - - - - - - - - -"),
+            (Expired, "- - - - - - - - - - - - - - -"),
         ];
         assert_eq!(table.len(), OrderState::ALL.len());
         let config = config();
@@ -518,6 +539,20 @@ mod tests {
         assert!(o.payment_due.is_some_and(|t| t > now()));
         let (o, m) = moves(OrderState::AwaitingPayment, Step::Remind);
         assert!(m.is_empty() && o.reminder_sent);
+        // The feedback request goes once, and so does the thank-you, only after it.
+        let mut shipped = order(OrderState::Shipped);
+        shipped.feedback_requested = false;
+        let take = |o: &mut Order, step| {
+            let mut d = Decision::default();
+            apply(o, step, json!("test"), now(), &config, &mut d).map(|()| d)
+        };
+        assert!(take(&mut shipped.clone(), Step::ThankForFeedback).is_err());
+        let d = take(&mut shipped, Step::AskFeedback).unwrap();
+        assert!(shipped.feedback_requested && d.stock_moves.is_empty());
+        assert!(take(&mut shipped.clone(), Step::AskFeedback).is_err());
+        take(&mut shipped, Step::ThankForFeedback).unwrap();
+        assert!(shipped.feedback_thanked);
+        assert!(take(&mut shipped, Step::ThankForFeedback).is_err());
         // A reminder goes once.
         let mut again = o.clone();
         let mut d = Decision::default();

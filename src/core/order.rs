@@ -156,6 +156,12 @@ pub struct Order {
     /// What the latest revision changed, as the revised quote says it.
     #[serde(default)]
     pub revision_changes: Vec<String>,
+    /// The customer was asked how it went (`[feedback] after_days`).
+    #[serde(default)]
+    pub feedback_requested: bool,
+    /// Their feedback was thanked for: once an order, however often they write.
+    #[serde(default)]
+    pub feedback_thanked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +222,8 @@ impl Order {
             notes: Vec::new(),
             revision: 0,
             revision_changes: Vec::new(),
+            feedback_requested: false,
+            feedback_thanked: false,
         }
     }
 
