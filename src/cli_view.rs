@@ -308,7 +308,7 @@ pub fn verify_text(r: &crate::store::VerifyReport) -> String {
         "events:      {} in the chain, head {}\n\
          stock moves: {} in the chain, head {}\n\
          messages:    {} received, {} sent, each matching its hash ({} raw copies purged)\n\
-         orders:      {} and {} payments, each as the record last saved it\n\
+         orders:      {}, {} payments and {} feedback, each as the record last saved it\n\
          stock:       {} SKUs, each equal to the sum of its ledger\n",
         r.events,
         r.events_head,
@@ -319,6 +319,7 @@ pub fn verify_text(r: &crate::store::VerifyReport) -> String {
         r.purged,
         r.orders,
         r.payments,
+        r.feedback,
         r.skus
     );
     if r.ok() {
