@@ -90,6 +90,28 @@ pub fn orders_table(orders: &[(OrderRow, Order)]) -> String {
     s
 }
 
+/// `mailcart feedback`: one entry a paragraph, its words indented beneath.
+pub fn feedback_table(list: &[crate::store::feedback::Listed]) -> String {
+    if list.is_empty() {
+        return "no feedback\n".into();
+    }
+    let mut s = String::new();
+    for f in list {
+        let rating = f.rating.map(|r| format!("  {r}/5")).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{} {} {}{rating}",
+            f.order,
+            &f.at[..f.at.len().min(10)],
+            f.customer
+        );
+        for line in f.text.lines() {
+            let _ = writeln!(s, "    {line}");
+        }
+    }
+    s
+}
+
 pub fn order_text(o: &Order, events: &[EventRow]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Order {} [{}]", o.reference, o.state.as_str());
@@ -331,7 +353,7 @@ pub fn verify_text(r: &crate::store::VerifyReport) -> String {
         "events:      {} in the chain, head {}\n\
          stock moves: {} in the chain, head {}\n\
          messages:    {} received, {} sent, each matching its hash ({} raw copies purged)\n\
-         orders:      {} and {} payments, each as the record last saved it\n\
+         orders:      {}, {} payments and {} feedback, each as the record last saved it\n\
          stock:       {} SKUs, each equal to the sum of its ledger\n",
         r.events,
         r.events_head,
@@ -342,6 +364,7 @@ pub fn verify_text(r: &crate::store::VerifyReport) -> String {
         r.purged,
         r.orders,
         r.payments,
+        r.feedback,
         r.skus
     );
     if r.ok() {

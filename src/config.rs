@@ -63,6 +63,8 @@ pub struct Config {
     pub retention: Retention,
     #[serde(default)]
     pub alerts: Alerts,
+    #[serde(default)]
+    pub feedback: Feedback,
     /// Tracking-page URL templates by carrier name; `{tracking}` is filled in. Added to (and
     /// overriding) the built-in ones for UPS, USPS, FedEx, DHL, Royal Mail, La Poste and
     /// Deutsche Post.
@@ -496,6 +498,15 @@ pub struct Alerts {
     /// The hour (0-23, UTC) of the daily digest of what still waits for a person; none is sent
     /// on a day when nothing waits. Unset: no digest.
     pub digest_hour: Option<u8>,
+}
+
+/// Asking customers how it went, after shipping.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feedback {
+    /// This many days after an order shipped, one short email asks the customer how it went;
+    /// their replies are kept as the order's feedback and thanked for once. Unset: never asked.
+    pub after_days: Option<u32>,
 }
 
 /// What the confirmation promises about delivery.

@@ -78,8 +78,9 @@ pub fn erase_customer(
         });
     }
     let pseudonym = format!(
-        "{}@erased.invalid",
-        RandomReferences.next("erased").to_ascii_lowercase()
+        "{}@{}",
+        RandomReferences.next("erased").to_ascii_lowercase(),
+        crate::core::erase::ERASED_DOMAIN
     );
     let erasure = erase(&tx, &f, &pseudonym, now)?;
     tx.commit()?;

@@ -93,6 +93,13 @@ const TABLES: &[(&str, &str, &str, &str)] = &[
                 p.currency, p.payer, p.outcome FROM payments p WHERE {where} ORDER BY p.id",
     ),
     (
+        "feedback",
+        "f.at",
+        "f.order_ref",
+        "SELECT f.id, f.at, f.order_ref, f.message_id, f.rating, f.text FROM feedback f
+         WHERE {where} ORDER BY f.id",
+    ),
+    (
         "stock_moves",
         "m.at",
         "m.order_ref",

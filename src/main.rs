@@ -162,6 +162,12 @@ enum Command {
         #[arg(long, value_name = "REF", conflicts_with_all = ["from", "to"])]
         order: Option<String>,
     },
+    /// Customers' feedback on their orders (`[feedback] after_days`): order, customer, date,
+    /// rating and what they wrote, oldest first.
+    Feedback {
+        #[arg(long)]
+        json: bool,
+    },
     /// One customer's data: `customer export EMAIL` prints it as JSON (GDPR art. 15);
     /// `customer erase EMAIL` pseudonymises it everywhere but the books (art. 17).
     Customer {
@@ -315,6 +321,17 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 print!("{}", cli_view::orders_table(&orders));
+            }
+            Ok(())
+        }
+        Command::Feedback { json } => {
+            let config = load_config(&cli.config)?;
+            let conn = store::open(&config.storage.database)?;
+            let list = store::feedback::list_feedback(&conn)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!("{}", cli_view::feedback_table(&list));
             }
             Ok(())
         }
@@ -567,12 +584,13 @@ fn customer(config_path: &Path, action: CustomerAction, now: OffsetDateTime) -> 
         CustomerAction::Erase { email, yes: false } => {
             let f = store::customer::footprint(&conn, &email)?;
             println!(
-                "would erase {}: {} orders, {} messages received, {} sent, {} payments, {} events",
+                "would erase {}: {} orders, {} messages received, {} sent, {} payments, {} feedback, {} events",
                 f.email,
                 f.orders.len(),
                 f.messages.len(),
                 f.outbox.len(),
                 f.payments.len(),
+                f.feedback.len(),
                 f.events.len()
             );
             let open = store::customer::unfinished(&f);
@@ -585,13 +603,14 @@ fn customer(config_path: &Path, action: CustomerAction, now: OffsetDateTime) -> 
             let done = mailcart::customer::erase_customer(&mut conn, &config, &email, now)?;
             let e = &done.erasure;
             println!(
-                "erased: now {}; {} orders kept for the books ({}), {} messages received, {} sent, {} payments, {} events rewritten; {} outbox files",
+                "erased: now {}; {} orders kept for the books ({}), {} messages received, {} sent, {} payments, {} feedback, {} events rewritten; {} outbox files",
                 e.pseudonym,
                 e.orders.len(),
                 e.orders.join(", "),
                 e.messages,
                 e.outbox,
                 e.payments,
+                e.feedback,
                 e.events,
                 done.files_rewritten
             );

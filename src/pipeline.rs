@@ -328,6 +328,8 @@ fn handle(
         None => None,
     };
     let text_hash = echo::fingerprint(&msg.text);
+    let answers_feedback_request =
+        order.is_some() && store::feedback::answers_feedback_request(tx, msg.thread_ids())?;
     let earlier_orders = store::count_customer_orders(
         tx,
         &correspondent,
@@ -364,6 +366,7 @@ fn handle(
         proposed_payment,
         held,
         alerts_last_hour: hour.alerts,
+        answers_feedback_request,
     });
     outcome.kind = Some(parsed.kind);
     hour.replies_to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
@@ -665,6 +668,9 @@ fn apply(
     if let (Some(payment), Some(id)) = (&decision.payment, message_id) {
         store::insert_payment(tx, payment, id, now)?;
     }
+    if let (Some(feedback), Some(id)) = (&decision.feedback, message_id) {
+        store::feedback::insert_feedback(tx, feedback, id, now)?;
+    }
     for (i, email) in decision.emails.iter().enumerate() {
         let prefix = r.unwrap_or("mc").to_ascii_lowercase();
         let out_id = match (&email.once, &email.command) {
@@ -815,6 +821,7 @@ pub fn run_timers(
         );
         outcomes.push(outcome);
     }
+    run_feedback_requests(&tx, config, now, &mut outcomes)?;
     tx.commit()?;
     Ok(outcomes)
 }
@@ -844,6 +851,38 @@ pub fn release_held_replies(
         released.push(outcome);
     }
     Ok(released)
+}
+
+/// `[feedback] after_days`: ask how it went, once an order, that many days after shipping.
+fn run_feedback_requests(
+    tx: &Connection,
+    config: &Config,
+    now: OffsetDateTime,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), PipelineError> {
+    let Some(days) = config.feedback.after_days else {
+        return Ok(());
+    };
+    let since = now
+        - Duration::days(i64::from(days) + crate::core::timers::FEEDBACK_WINDOW_DAYS)
+        - Duration::days(1);
+    for (order, returned) in store::feedback::awaiting_feedback_request(tx, since)? {
+        let thread = store::order_thread(tx, &order.reference)?;
+        let Some(decision) =
+            crate::core::timers::ask_feedback(&order, &thread, returned, now, config)
+        else {
+            continue;
+        };
+        let mut outcome = Outcome::of_timer("feedback");
+        apply(tx, config, None, "feedback", decision, now, &mut outcome)?;
+        tracing::info!(
+            order = outcome.order.as_deref().unwrap_or(""),
+            timer = "feedback",
+            "feedback requested"
+        );
+        outcomes.push(outcome);
+    }
+    Ok(())
 }
 
 /// `[alerts] digest_hour`: the sellers' digest of what still waits, once a day.

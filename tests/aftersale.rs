@@ -12,26 +12,10 @@ fn customer_says(shop: &Shop, id: &str, subject: &str, body: &str, at: &str) -> 
     shop.deliver(&format!("{id}.eml"), &eml(PAT, subject, id, None, body), at)
 }
 
-/// A quoted, paid order (and optionally shipped) of 2 Blue Mugs.
-fn paid_order(shop: &Shop, ship: bool) -> String {
-    shop.require_authentication();
-    let r = shop.quoted_order("o1@example.test", "2026-12-01T09:00:00Z");
-    let out = shop.seller_says(&format!("paid {r}"), "2026-12-01T10:00:00Z");
-    assert!(out.contains("[paid]"), "{out}");
-    if ship {
-        let out = shop.seller_says(
-            &format!("shipped {r} Royal Mail AB123456789GB"),
-            "2026-12-02T10:00:00Z",
-        );
-        assert!(out.contains("[shipped]"), "{out}");
-    }
-    r
-}
-
 #[test]
 fn cancelling_after_payment_returns_the_stock_and_asks_the_sellers_to_refund() {
     let shop = Shop::new();
-    let r = paid_order(&shop, false);
+    let r = shop.paid_order(false);
     assert_eq!(shop.stock("MUG-BLU"), (38, 0, 38));
     let out = customer_says(
         &shop,
@@ -59,7 +43,7 @@ fn cancelling_after_payment_returns_the_stock_and_asks_the_sellers_to_refund() {
 #[test]
 fn after_shipping_a_cancellation_gets_the_returns_instructions_and_a_person() {
     let shop = Shop::new();
-    let r = paid_order(&shop, true);
+    let r = shop.paid_order(true);
     let out = customer_says(
         &shop,
         "c@example.test",
@@ -150,7 +134,7 @@ fn a_new_address_before_shipping_replaces_the_old_one_and_after_is_too_late() {
 #[test]
 fn a_new_address_after_shipping_is_too_late() {
     let shop = Shop::new();
-    let r = paid_order(&shop, true);
+    let r = shop.paid_order(true);
     let out = shop.deliver(
         "late.eml",
         &eml(

@@ -36,6 +36,9 @@ fn decide_kind(input: &Input) -> Decision {
             input.clashing.join(", ")
         ));
     }
+    if let Some(d) = super::feedback::answer(input) {
+        return d;
+    }
     let kind = input.parsed.kind;
     match kind {
         Kind::AutoReply | Kind::Bulk => {
@@ -239,7 +242,7 @@ fn new_order(input: &Input) -> Order {
     order
 }
 
-fn first_chars(s: &str, n: usize) -> String {
+pub(super) fn first_chars(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
@@ -381,7 +384,7 @@ fn evaluate(input: &Input, order: &mut Order, d: &mut Decision) -> Result<(), St
 }
 
 /// A short thank-you or OK with nothing else in it.
-fn is_courtesy(text: &str) -> bool {
+pub(super) fn is_courtesy(text: &str) -> bool {
     const WORDS: &[&str] = &[
         "thanks",
         "thank",
@@ -470,7 +473,7 @@ pub fn merge_same_sku(items: &[ItemLine]) -> Vec<ItemLine> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::Config;
     use crate::core::address::ShippingAddress;
@@ -488,7 +491,7 @@ mod tests {
         Config::from_toml(include_str!("../../config.example.toml"), Path::new("x")).unwrap()
     }
 
-    fn msg(text: &str) -> Inbound {
+    pub(crate) fn msg(text: &str) -> Inbound {
         Inbound {
             message_id: "m1@example.test".into(),
             subject: "Order".into(),
@@ -501,11 +504,11 @@ mod tests {
         }
     }
 
-    fn now() -> OffsetDateTime {
+    pub(crate) fn now() -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap()
     }
 
-    fn run(m: &Inbound, order: Option<Order>, available: i64, replies: u32) -> Decision {
+    pub(crate) fn run(m: &Inbound, order: Option<Order>, available: i64, replies: u32) -> Decision {
         let recent = RecentReplies {
             to_them_hour: replies,
             to_them_day: replies,
@@ -521,6 +524,29 @@ mod tests {
         available: i64,
         recent: RecentReplies,
         pauses: Vec<Pause>,
+    ) -> Decision {
+        run_full(m, order, available, recent, pauses, false)
+    }
+
+    /// A reply in the thread of our feedback request about `order`.
+    pub(crate) fn run_feedback(m: &Inbound, order: Order) -> Decision {
+        run_full(
+            m,
+            Some(order),
+            10,
+            RecentReplies::default(),
+            Vec::new(),
+            true,
+        )
+    }
+
+    fn run_full(
+        m: &Inbound,
+        order: Option<Order>,
+        available: i64,
+        recent: RecentReplies,
+        pauses: Vec<Pause>,
+        answers_feedback_request: bool,
     ) -> Decision {
         let catalog = sample();
         let config = config();
@@ -560,10 +586,12 @@ mod tests {
             proposed_payment: None,
             held: None,
             alerts_last_hour: 0,
+            answers_feedback_request,
         })
     }
 
-    const ADDRESS: &str = "Ship to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA";
+    pub(crate) const ADDRESS: &str =
+        "Ship to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA";
 
     #[test]
     fn complete_order_is_quoted_and_reserved() {

@@ -56,6 +56,8 @@ pub struct Input<'a> {
     pub held: Option<super::held::HeldMessage>,
     /// Alerts about held messages queued in the last hour (one a seller each), for the cap.
     pub alerts_last_hour: u32,
+    /// This message answers our feedback request (its thread names it): `core::feedback`.
+    pub answers_feedback_request: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -203,6 +205,14 @@ pub enum Template {
     Expired {
         order: Order,
     },
+    /// To the customer, some days after shipping: how did it go?
+    FeedbackRequest {
+        order: Order,
+    },
+    /// To the customer: thank you for your feedback (once an order).
+    FeedbackThanks {
+        order: Order,
+    },
     /// To the sellers: something about the shop's mail they should know.
     Alert {
         text: String,
@@ -246,6 +256,8 @@ impl Template {
             Template::PaymentClaimed { .. } => "payment_claimed",
             Template::PaymentReminder { .. } => "payment_reminder",
             Template::Expired { .. } => "expired",
+            Template::FeedbackRequest { .. } => "feedback_request",
+            Template::FeedbackThanks { .. } => "feedback_thanks",
             Template::Rejected { .. } => "rejected",
             Template::Shipped { .. } => "shipped",
             Template::CancelledByShop { .. } => "cancelled_by_shop",
@@ -370,6 +382,18 @@ pub struct Decision {
     pub echo: Option<super::echo::Echo>,
     /// A seller's `resolved` lifts the pause on this correspondent: (scope, who).
     pub resume: Option<(String, String)>,
+    /// What a customer wrote back about their order, kept as its feedback.
+    pub feedback: Option<FeedbackEntry>,
+}
+
+/// A customer's feedback on an order, as the books keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FeedbackEntry {
+    pub order_ref: String,
+    /// Their own words (quotes and signature removed), at most 2,000 characters.
+    pub text: String,
+    /// A rating they gave out of 5 ("4/5", "5 stars"), if any.
+    pub rating: Option<u8>,
 }
 
 /// A payment notice as the books keep it: what it said, and what we made of it.

@@ -14,6 +14,16 @@ use crate::core::order::Order;
 /// What an erased text says instead.
 pub const ERASED: &str = "[erased]";
 
+/// The domain of the pseudonyms erased customers become (`customer erase`).
+pub const ERASED_DOMAIN: &str = "erased.invalid";
+
+/// Whether this address is an erased customer's pseudonym: nobody to write to.
+pub fn is_erased(email: &str) -> bool {
+    email
+        .rsplit_once('@')
+        .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(ERASED_DOMAIN))
+}
+
 /// Terms shorter than this are not searched for: "Al" or "12" would blot unrelated text.
 const SHORTEST_TERM: usize = 4;
 

@@ -68,6 +68,10 @@ pub enum Step {
     },
     /// A person lifted the pause and the held answer goes out now: the deadlines start now.
     ReleaseReply,
+    /// Some days after shipping, the customer is asked how it went (once).
+    AskFeedback,
+    /// The customer's answer to that is thanked for (once, however often they write).
+    ThankForFeedback,
 }
 
 impl Step {
@@ -88,6 +92,8 @@ impl Step {
             Step::Revise { .. } => "revise",
             Step::HoldReply { .. } => "hold_reply",
             Step::ReleaseReply => "release_reply",
+            Step::AskFeedback => "ask_feedback",
+            Step::ThankForFeedback => "thank_for_feedback",
         }
     }
 }
@@ -125,6 +131,12 @@ pub fn target(order: &Order, step: &Step) -> Result<OrderState, String> {
             if order.reply_held.is_some() =>
         {
             Some(state)
+        }
+        (Shipped, Step::AskFeedback) if !order.feedback_requested => Some(Shipped),
+        (Shipped, Step::ThankForFeedback)
+            if order.feedback_requested && !order.feedback_thanked =>
+        {
+            Some(Shipped)
         }
         _ => None,
     };
@@ -294,6 +306,11 @@ pub fn apply(
                 detail = json!({ "due": order.payment_due.map(|t| t.to_string()) });
             }
         }
+        Step::AskFeedback => {
+            detail = json!({ "shipped_at": order.shipment.as_ref().map(|s| s.at.to_string()) });
+            order.feedback_requested = true;
+        }
+        Step::ThankForFeedback => order.feedback_thanked = true,
     }
     order.state = to;
     d.event(
@@ -392,6 +409,7 @@ mod tests {
         }];
         o.reserved_until = state.is_open().then(now);
         o.refund_due = state == OrderState::Cancelled;
+        o.feedback_requested = true;
         o
     }
 
@@ -448,6 +466,8 @@ mod tests {
             },
             // Nothing is held in the table's orders, so there is nothing to release.
             Step::ReleaseReply,
+            Step::AskFeedback,
+            Step::ThankForFeedback,
         ]
     }
 
@@ -457,24 +477,25 @@ mod tests {
         use OrderState::*;
         let table: &[(OrderState, &str)] = &[
             // ask details, quote, send for approval, approve, reject, pay, pay part, ship,
-            // cancel, expire, remind, refund, revise, hold reply, release reply
+            // cancel, expire, remind, refund, revise, hold reply, release reply, ask feedback,
+            // thank for feedback (the order asked already: `order()`)
             (
                 AwaitingDetails,
-                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - - awaiting_details -",
+                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - - awaiting_details - - -",
             ),
             (
                 AwaitingApproval,
-                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment awaiting_approval -",
+                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment awaiting_approval - - -",
             ),
             (
                 AwaitingPayment,
-                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment awaiting_payment -",
+                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment awaiting_payment - - -",
             ),
-            (Paid, "- - - - - - - shipped cancelled - - - - - -"),
-            (Shipped, "- - - - - - - - - - - - - - -"),
-            (Cancelled, "- - - - - - - - - - - cancelled - - -"),
-            (Rejected, "- - - - - - - - - - - - - - -"),
-            (Expired, "- - - - - - - - - - - - - - -"),
+            (Paid, "- - - - - - - shipped cancelled - - - - - - - -"),
+            (Shipped, "- - - - - - - - - - - - - - - - shipped"),
+            (Cancelled, "- - - - - - - - - - - cancelled - - - - -"),
+            (Rejected, "- - - - - - - - - - - - - - - - -"),
+            (Expired, "- - - - - - - - - - - - - - - - -"),
         ];
         assert_eq!(table.len(), OrderState::ALL.len());
         let config = config();
@@ -604,6 +625,20 @@ mod tests {
         assert!(o.payment_due.is_some_and(|t| t > now()));
         let (o, m) = moves(OrderState::AwaitingPayment, Step::Remind);
         assert!(m.is_empty() && o.reminder_sent);
+        // The feedback request goes once, and so does the thank-you, only after it.
+        let mut shipped = order(OrderState::Shipped);
+        shipped.feedback_requested = false;
+        let take = |o: &mut Order, step| {
+            let mut d = Decision::default();
+            apply(o, step, json!("test"), now(), &config, &mut d).map(|()| d)
+        };
+        assert!(take(&mut shipped.clone(), Step::ThankForFeedback).is_err());
+        let d = take(&mut shipped, Step::AskFeedback).unwrap();
+        assert!(shipped.feedback_requested && d.stock_moves.is_empty());
+        assert!(take(&mut shipped.clone(), Step::AskFeedback).is_err());
+        take(&mut shipped, Step::ThankForFeedback).unwrap();
+        assert!(shipped.feedback_thanked);
+        assert!(take(&mut shipped, Step::ThankForFeedback).is_err());
         // A reminder goes once.
         let mut again = o.clone();
         let mut d = Decision::default();

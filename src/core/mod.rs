@@ -20,6 +20,7 @@ pub mod echo;
 pub mod emails;
 pub mod erase;
 pub mod extract;
+pub mod feedback;
 pub mod flags;
 pub mod held;
 pub mod inbound;

@@ -160,6 +160,12 @@ pub struct Order {
     /// until a person lifts the pause, the order waits and no payment deadline runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_held: Option<String>,
+    /// The customer was asked how it went (`[feedback] after_days`).
+    #[serde(default)]
+    pub feedback_requested: bool,
+    /// Their feedback was thanked for: once an order, however often they write.
+    #[serde(default)]
+    pub feedback_thanked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,6 +227,8 @@ impl Order {
             revision: 0,
             revision_changes: Vec::new(),
             reply_held: None,
+            feedback_requested: false,
+            feedback_thanked: false,
         }
     }
 

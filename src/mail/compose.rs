@@ -145,6 +145,8 @@ mail_template!(PaymentPartialMail, "payment_partial.txt");
 mail_template!(PaymentClaimedMail, "payment_claimed.txt");
 mail_template!(PaymentReminderMail, "payment_reminder.txt");
 mail_template!(ExpiredMail, "expired.txt");
+mail_template!(FeedbackRequestMail, "feedback_request.txt");
+mail_template!(FeedbackThanksMail, "feedback_thanks.txt");
 mail_template!(RejectedMail, "rejected.txt");
 mail_template!(ShippedMail, "shipped.txt");
 mail_template!(CancelledByShopMail, "cancelled_by_shop.txt");
@@ -177,6 +179,8 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::PaymentClaimed { .. } => PaymentClaimedMail { v }.render(),
         Template::PaymentReminder { .. } => PaymentReminderMail { v }.render(),
         Template::Expired { .. } => ExpiredMail { v }.render(),
+        Template::FeedbackRequest { .. } => FeedbackRequestMail { v }.render(),
+        Template::FeedbackThanks { .. } => FeedbackThanksMail { v }.render(),
         Template::Rejected { .. } => RejectedMail { v }.render(),
         Template::Shipped { .. } => ShippedMail { v }.render(),
         Template::CancelledByShop { .. } => CancelledByShopMail { v }.render(),
@@ -303,6 +307,8 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::PaymentClaimed { order }
         | Template::PaymentReminder { order }
         | Template::Expired { order }
+        | Template::FeedbackRequest { order }
+        | Template::FeedbackThanks { order }
         | Template::Rejected { order, .. }
         | Template::Shipped { order }
         | Template::CancelledByShop { order, .. }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::feedback::{FEEDBACK_COLUMNS, FeedbackRow};
 use super::payments::{PAYMENT_COLUMNS, PaymentRow};
 use super::{Result, StoreError, insert_event, load_order, save_order, ts};
 use crate::core::erase::{ERASED, personal_terms, placeholder, pseudonymise, scrub, scrub_json};
@@ -24,6 +25,8 @@ pub struct Footprint {
     /// Rows of `outbox`: mail to them, and mail to sellers about their orders.
     pub outbox: Vec<i64>,
     pub payments: Vec<i64>,
+    /// Rows of `feedback` on their orders.
+    pub feedback: Vec<i64>,
     pub events: Vec<i64>,
 }
 
@@ -88,6 +91,10 @@ pub fn footprint(conn: &Connection, email: &str) -> Result<Footprint> {
         "SELECT id FROM payments WHERE order_ref IN (SELECT value FROM json_each(?2))
            OR lower(payer) = ?1",
     )?;
+    let feedback = ids(
+        "SELECT id FROM feedback WHERE order_ref IN (SELECT value FROM json_each(?2))
+           AND ?1 IS NOT NULL", // ?1: `ids` binds both
+    )?;
     let message_ids: Vec<String> = {
         let mut ids: Vec<String> = Vec::new();
         for (table, rows) in [("messages", &messages), ("outbox", &outbox)] {
@@ -116,6 +123,7 @@ pub fn footprint(conn: &Connection, email: &str) -> Result<Footprint> {
         messages,
         outbox,
         payments,
+        feedback,
         events,
     })
 }
@@ -148,6 +156,13 @@ pub fn customer_data(conn: &Connection, f: &Footprint) -> Result<Value> {
     for id in &f.payments {
         payments.push(stmt.query_row([id], |r| PaymentRow::from_row(r, 0))?);
     }
+    let mut feedback = Vec::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE id = ?1"
+    ))?;
+    for id in &f.feedback {
+        feedback.push(stmt.query_row([id], |r| FeedbackRow::from_row(r, 0))?);
+    }
     let mut events = Vec::new();
     let mut stmt = conn
         .prepare("SELECT id, at, order_ref, message_id, kind, detail FROM events WHERE id = ?1")?;
@@ -166,6 +181,7 @@ pub fn customer_data(conn: &Connection, f: &Footprint) -> Result<Value> {
         "customer": f.email,
         "orders": orders,
         "payments": payments,
+        "feedback": feedback,
         "messages_received": messages,
         "messages_sent": sent,
         "events": events,
@@ -199,6 +215,7 @@ pub struct Erasure {
     pub messages: usize,
     pub outbox: usize,
     pub payments: usize,
+    pub feedback: usize,
     pub events: usize,
     /// Outgoing Message-IDs whose text changed, for the outbox folder's copies.
     pub outgoing: Vec<(String, Vec<u8>)>,
@@ -302,6 +319,20 @@ pub fn erase(
         )?;
         payments.insert(id.to_string(), json!(row.digest()));
     }
+    // What they wrote about the order goes; that they wrote, when, and the rating stay.
+    let mut feedback = serde_json::Map::new();
+    for id in &f.feedback {
+        tx.execute(
+            "UPDATE feedback SET text = ?2 WHERE id = ?1",
+            params![id, ERASED],
+        )?;
+        let row = tx.query_row(
+            &format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE id = ?1"),
+            [id],
+            |r| FeedbackRow::from_row(r, 0),
+        )?;
+        feedback.insert(id.to_string(), json!(row.digest()));
+    }
     let mut events = serde_json::Map::new();
     for id in &f.events {
         let detail: String =
@@ -343,6 +374,7 @@ pub fn erase(
         messages: messages.len(),
         outbox: outbox.len(),
         payments: payments.len(),
+        feedback: feedback.len(),
         events: events.len(),
         outgoing,
     };
@@ -358,6 +390,7 @@ pub fn erase(
             "messages": messages,
             "outbox": outbox,
             "payments": payments,
+            "feedback": feedback,
             "events": events,
         }),
     )?;

@@ -7,6 +7,7 @@ mod chain;
 mod commands;
 pub mod customer;
 mod events;
+pub mod feedback;
 mod mailbox;
 mod messages;
 mod orders;
@@ -95,6 +96,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v12.sql")),
         M::up(include_str!("schema_v13.sql")),
         M::up(include_str!("schema_v14.sql")),
+        M::up(include_str!("schema_v15.sql")),
+        M::up(include_str!("schema_v16.sql")),
+        M::up(include_str!("schema_v17.sql")),
     ])
 }
 

@@ -22,6 +22,7 @@ pub struct VerifyReport {
     pub purged: u64,
     pub orders: u64,
     pub payments: u64,
+    pub feedback: u64,
     pub skus: u64,
     /// The first break found by each check, in the order the checks ran; empty when all hold.
     pub breaks: Vec<String>,
@@ -41,6 +42,7 @@ struct Commitments {
     /// Order reference -> the hash of its latest saved document.
     orders: HashMap<String, String>,
     payments: HashMap<i64, String>,
+    feedback: HashMap<i64, String>,
     purged_messages: HashSet<i64>,
     purged_outbox: HashSet<i64>,
     /// Event id -> the hash its rewritten detail must have (an erasure's doing).
@@ -77,6 +79,11 @@ impl Commitments {
                     self.payments.insert(r, s);
                 }
             }
+            "feedback_recorded" => {
+                if let (Some(r), Some(s)) = (row(), sha()) {
+                    self.feedback.insert(r, s);
+                }
+            }
             "chain_started" | "customer_erased" => {
                 if let Some(orders) = detail.get("orders").and_then(Value::as_object) {
                     for (k, v) in orders {
@@ -86,6 +93,7 @@ impl Commitments {
                     }
                 }
                 map_into(detail.get("payments"), &mut self.payments);
+                map_into(detail.get("feedback"), &mut self.feedback);
                 map_into(detail.get("messages"), &mut self.messages);
                 map_into(detail.get("outbox"), &mut self.outbox);
                 map_into(detail.get("events"), &mut self.rewritten);
@@ -120,6 +128,7 @@ fn set_into(v: Option<&Value>, into: &mut HashSet<i64>) {
 const COMMITTING: &[&str] = &[
     "order_saved",
     "payment_recorded",
+    "feedback_recorded",
     "message_stored",
     "email_queued",
     "chain_started",
@@ -145,9 +154,24 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
     if let Some(b) = orders(conn, &mut report, &commitments)? {
         report.breaks.push(b);
     }
-    if let Some(b) = payments(conn, &mut report, &commitments)? {
-        report.breaks.push(b);
-    }
+    let (n, b) = digested(
+        conn,
+        ("payments", "payment"),
+        super::payments::PAYMENT_COLUMNS,
+        &commitments.payments,
+        |r| Ok(super::payments::PaymentRow::from_row(r, 1)?.digest()),
+    )?;
+    report.payments = n;
+    report.breaks.extend(b);
+    let (n, b) = digested(
+        conn,
+        ("feedback", "feedback"),
+        super::feedback::FEEDBACK_COLUMNS,
+        &commitments.feedback,
+        |r| Ok(super::feedback::FeedbackRow::from_row(r, 1)?.digest()),
+    )?;
+    report.feedback = n;
+    report.breaks.extend(b);
     if let Some(b) = ledger(conn, &mut report)? {
         report.breaks.push(b);
     }
@@ -451,33 +475,40 @@ fn orders(
     Ok(None)
 }
 
-fn payments(
+/// Each row of a table the chain holds a digest of (`payment_recorded`, `feedback_recorded`,
+/// or an erasure's rewrite), against it: how many rows, and the first break.
+fn digested(
     conn: &Connection,
-    report: &mut VerifyReport,
-    commitments: &Commitments,
-) -> Result<Option<String>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT id, {} FROM payments ORDER BY id",
-        super::payments::PAYMENT_COLUMNS
-    ))?;
+    (table, what): (&str, &str),
+    columns: &str,
+    committed: &HashMap<i64, String>,
+    digest: impl Fn(&rusqlite::Row) -> rusqlite::Result<String>,
+) -> Result<(u64, Option<String>)> {
+    let mut stmt = conn.prepare(&format!("SELECT id, {columns} FROM {table} ORDER BY id"))?;
     let mut rows = stmt.query([])?;
+    let mut n = 0u64;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
-        let row = super::payments::PaymentRow::from_row(r, 1)?;
-        if commitments.payments.get(&id) != Some(&row.digest()) {
-            return Ok(Some(format!(
-                "payment {id}: changed or added behind mailcart's back"
-            )));
+        if committed.get(&id) != Some(&digest(r)?) {
+            return Ok((
+                n,
+                Some(format!(
+                    "{what} {id}: changed or added behind mailcart's back"
+                )),
+            ));
         }
-        report.payments += 1;
+        n += 1;
     }
-    if report.payments < commitments.payments.len() as u64 {
-        return Ok(Some(format!(
-            "{} payments recorded in the chain are missing",
-            commitments.payments.len() as u64 - report.payments
-        )));
+    if n < committed.len() as u64 {
+        return Ok((
+            n,
+            Some(format!(
+                "{} {table} recorded in the chain are missing",
+                committed.len() as u64 - n
+            )),
+        ));
     }
-    Ok(None)
+    Ok((n, None))
 }
 
 /// Whether an event or stock move with this hash is in the chains.

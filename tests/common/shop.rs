@@ -190,6 +190,25 @@ impl Shop {
     }
 }
 
+impl Shop {
+    /// A quoted, paid order of 2 Blue Mugs (1 December), and shipped (2 December, 10:00) if
+    /// `ship`; returns the reference.
+    pub fn paid_order(&self, ship: bool) -> String {
+        self.require_authentication();
+        let r = self.quoted_order("o1@example.test", "2026-12-01T09:00:00Z");
+        let out = self.seller_says(&format!("paid {r}"), "2026-12-01T10:00:00Z");
+        assert!(out.contains("[paid]"), "{out}");
+        if ship {
+            let out = self.seller_says(
+                &format!("shipped {r} Royal Mail AB123456789GB"),
+                "2026-12-02T10:00:00Z",
+            );
+            assert!(out.contains("[shipped]"), "{out}");
+        }
+        r
+    }
+}
+
 /// The value of header `name` in an outbox file's text.
 pub fn header<'a>(text: &'a str, name: &str) -> &'a str {
     text.lines()
