@@ -278,7 +278,8 @@ fn handle(
         config.is_seller(&msg.sender()),
         token.is_some(),
     );
-    let (order, clashing) = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
+    let (order, clashing) =
+        related_order(tx, &msg, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
     // A notice that names no order of ours may still fit one by its amount and payer.
     let open_orders = match (&order, &parsed.payment) {
         (None, Some(p)) if p.amount.is_some() && clashing.is_empty() => {
@@ -328,6 +329,10 @@ fn handle(
         None => None,
     };
     let text_hash = echo::fingerprint(&msg.text);
+    let exchanges = match &order {
+        Some(o) => exchanges_of(tx, o)?,
+        None => Vec::new(),
+    };
     let earlier_orders = store::count_customer_orders(
         tx,
         &correspondent,
@@ -364,6 +369,7 @@ fn handle(
         proposed_payment,
         held,
         alerts_last_hour: hour.alerts,
+        exchanges,
     });
     outcome.kind = Some(parsed.kind);
     hour.replies_to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
@@ -494,6 +500,7 @@ fn stored<'a>(
 /// may be read as several orders' names none of them: those are returned beside, for a person.
 fn related_order(
     tx: &Connection,
+    msg: &crate::core::inbound::Inbound,
     thread: &[&str],
     parsed: &crate::core::extract::Parsed,
 ) -> Result<(Option<Order>, Vec<String>), StoreError> {
@@ -521,7 +528,25 @@ fn related_order(
     {
         return Ok((store::customer_order(tx, &c.email)?, Vec::new()));
     }
+    // "I'd like to return the teapot" naming no order: their one live order, if it has
+    // shipped (an order that is not yet shipped is not what they send back).
+    if let Some(c) = &parsed.customer
+        && crate::core::returns::asks(&msg.subject, &msg.text).is_some()
+    {
+        let order = store::customer_order(tx, &c.email)?
+            .filter(|o| o.state == crate::core::order::OrderState::Shipped);
+        return Ok((order, Vec::new()));
+    }
     Ok((None, Vec::new()))
+}
+
+/// The new orders of an order's exchanges.
+fn exchanges_of(tx: &Connection, order: &Order) -> Result<Vec<Order>, StoreError> {
+    let mut out = Vec::new();
+    for r in order.returns.iter().filter_map(|r| r.exchange.as_deref()) {
+        out.extend(store::load_order(tx, r)?);
+    }
+    Ok(out)
 }
 
 /// A reference not yet used, whose first eight symbols are no older reference either: a
@@ -721,6 +746,12 @@ fn apply(
     }
     if let (Some((held, note)), Some(id)) = (&decision.resolve_held, message_id) {
         store::resolve_held(tx, held, id, note, now)?;
+    }
+    // Other orders the decision changed (an exchange), each under its own reference.
+    for linked in decision.linked {
+        let mut also = Outcome::of_timer(seed);
+        apply(tx, config, None, seed, linked, now, &mut also)?;
+        outcome.emails.extend(also.emails);
     }
     outcome.order = order_ref;
     outcome.attention = decision.attention;

@@ -180,6 +180,7 @@ impl World {
             proposed_payment: None,
             held: None,
             alerts_last_hour: 0,
+            exchanges: Vec::new(),
         })
     }
 }

@@ -93,32 +93,9 @@ pub fn cancel_paid(input: &Input, mut d: Decision, mut order: Order) -> Decision
     d
 }
 
-/// Shipped: too late to cancel. The customer is told how returns work; a seller takes it on.
-pub fn returns(input: &Input, mut d: Decision, order: Order) -> Decision {
-    d.event(
-        "return_requested",
-        json!({ "order": order.reference, "by": order.customer.email }),
-    );
-    d.about = Some(order.reference.clone());
-    d.emails.push(reply(
-        input,
-        format!("Order {}: returning it", order.reference),
-        Template::Returns {
-            order: order.clone(),
-        },
-    ));
-    d.emails.extend(seller_alert(
-        input.config,
-        &format!("Return wanted: order {}", order.reference),
-        &format!(
-            "{} wants to cancel order {}, which has already shipped. They were sent the returns instructions; please follow it up (`mailcart review` has their message).",
-            order.customer.email, order.reference
-        ),
-    ));
-    d.hold(format!(
-        "the customer wants to cancel {}, which has shipped: a return",
-        order.reference
-    ))
+/// Shipped: too late to cancel, so it is a return of everything (`core::returns`).
+pub fn returns(input: &Input, d: Decision, order: Order) -> Decision {
+    super::returns::request(input, d, order, super::returns::Ask { exchange: false })
 }
 
 /// A new shipping address in the order's thread. Before shipping it replaces the old one (the

@@ -37,6 +37,8 @@ pub mod pricing;
 pub mod redact;
 pub mod reference;
 pub mod reply_cap;
+pub mod returned;
+pub mod returns;
 pub mod revise;
 pub mod seller;
 pub mod settle;

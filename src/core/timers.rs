@@ -18,6 +18,11 @@ pub fn tick(
     now: OffsetDateTime,
     config: &Config,
 ) -> Option<Decision> {
+    // An exchange waits for the goods it replaces (and the difference), however long the
+    // post takes; a seller cancels it if it never comes.
+    if order.exchange_for.is_some() {
+        return None;
+    }
     let deadline = match order.state {
         OrderState::AwaitingPayment => order.payment_due?,
         // An approval that never came: the stock is held only for the reservation's time.

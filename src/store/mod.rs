@@ -95,6 +95,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v12.sql")),
         M::up(include_str!("schema_v13.sql")),
         M::up(include_str!("schema_v14.sql")),
+        M::up(include_str!("schema_v15.sql")),
+        M::up(include_str!("schema_v16.sql")),
     ])
 }
 
