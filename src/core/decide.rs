@@ -922,6 +922,20 @@ mod tests {
         assert_eq!(d.linked[0].stock_moves[0].kind, MoveKind::Reserve);
         assert_eq!(d.emails[0].template.name(), "exchange");
 
+        for text in [
+            "Je voudrais retourner la commande, s'il vous plaît",
+            "Hola, quiero devolver el pedido",
+            "Rückgabe bitte",
+            "Vorrei fare un reso",
+        ] {
+            let d = run(&msg(text), Some(order.clone()), 10, 0);
+            let o = d
+                .order
+                .unwrap_or_else(|| panic!("{text}: {:?}", d.attention));
+            assert_eq!(o.returns.len(), 1, "{text}");
+            assert_eq!(o.returns[0].lines.len(), 2, "{text}: everything");
+        }
+
         // Not shipped yet: no return; today's paths answer.
         let mut paid = order.clone();
         paid.state = OrderState::Paid;
