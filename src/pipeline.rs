@@ -529,8 +529,10 @@ fn related_order(
         return Ok((store::customer_order(tx, &c.email)?, Vec::new()));
     }
     // "I'd like to return the teapot" naming no order: their one live order, if it has
-    // shipped (an order that is not yet shipped is not what they send back).
+    // shipped (an order that is not yet shipped is not what they send back). A new order
+    // with its address that says "I may return it" is a new order.
     if let Some(c) = &parsed.customer
+        && !(parsed.kind == Kind::Order && parsed.shipping_address.is_some())
         && crate::core::returns::asks(&msg.subject, &msg.text).is_some()
     {
         let order = store::customer_order(tx, &c.email)?

@@ -494,3 +494,52 @@ fn a_return_request_before_shipping_makes_no_return() {
     assert!(out.contains("[awaiting_payment]"), "{out}");
     verified(&shop);
 }
+
+#[test]
+fn naming_no_order_a_return_means_the_one_shipped_order_and_a_new_order_stays_one() {
+    let shop = Shop::new();
+    let r = shipped_order(&shop, "2 x Blue Mug");
+    // A new order with its address, saying they may return it: a new order.
+    let out = customer_says(
+        &shop,
+        "again@example.test",
+        "Another order",
+        &format!(
+            "1 x Bud Vase please. If it doesn't fit I may return it.\n\n{}",
+            common::shop::ADDRESS
+        ),
+        "2026-12-03T09:00:00Z",
+    );
+    assert!(
+        out.contains("[awaiting_payment]") && !out.contains(&r),
+        "{out}"
+    );
+    assert_eq!(
+        order_field(&shop, &r, "returns").as_array().unwrap().len(),
+        0
+    );
+    // Paid and shipped too, so that one order of Pat's is live again.
+    let vase = shop
+        .orders()
+        .into_iter()
+        .find(|o| o["reference"] != r.as_str())
+        .unwrap();
+    let v = vase["reference"].as_str().unwrap().to_string();
+    shop.seller_says(&format!("cancel {v}"), "2026-12-03T09:30:00Z");
+    // Naming no order: the one that shipped.
+    let out = customer_says(
+        &shop,
+        "ret@example.test",
+        "Hello",
+        "I want to send them back, please.",
+        "2026-12-04T09:00:00Z",
+    );
+    assert!(
+        out.contains(&format!("order {r}")) && out.contains("sent returns"),
+        "{out}"
+    );
+    assert_eq!(
+        order_field(&shop, &r, "returns")[0]["rma"],
+        format!("{r}-R1").as_str()
+    );
+}

@@ -10,7 +10,7 @@ use super::order::{Order, OrderState};
 
 /// A customer's cancellation: before payment the order is cancelled and its stock freed;
 /// after payment (`cancel_paid`) the goods go back and a refund is due; after shipping it is a
-/// return.
+/// return of everything (`core::returns`).
 pub fn cancel(input: &Input, mut d: Decision) -> Decision {
     let Some(mut order) = input.order.clone() else {
         return d.hold("cancellation that names no order we know");
@@ -23,7 +23,14 @@ pub fn cancel(input: &Input, mut d: Decision) -> Decision {
     }
     match order.state {
         OrderState::Paid => return cancel_paid(input, d, order),
-        OrderState::Shipped => return returns(input, d, order),
+        OrderState::Shipped => {
+            return super::returns::request(
+                input,
+                d,
+                order,
+                super::returns::Ask { exchange: false },
+            );
+        }
         _ => {}
     }
     if !order.state.customer_may_cancel() {
@@ -91,11 +98,6 @@ pub fn cancel_paid(input: &Input, mut d: Decision, mut order: Order) -> Decision
     ));
     d.order = Some(order);
     d
-}
-
-/// Shipped: too late to cancel, so it is a return of everything (`core::returns`).
-pub fn returns(input: &Input, d: Decision, order: Order) -> Decision {
-    super::returns::request(input, d, order, super::returns::Ask { exchange: false })
 }
 
 /// A new shipping address in the order's thread. Before shipping it replaces the old one (the

@@ -115,7 +115,7 @@ pub fn what_to_write(purpose: Purpose) -> &'static [&'static str] {
         Purpose::Hold => &[
             "reply <your text, which is sent to whoever wrote the message>",
             "resolved <a note, if you like>",
-            "or a command about its order: approve, reject <reason>, cancel <reason>, note <text>, paid, shipped <carrier> <tracking>",
+            "or a command about its order: approve, reject <reason>, cancel <reason>, note <text>, paid, shipped <carrier> <tracking>, returned [<SKU> <quantity> ...]",
         ],
     }
 }
