@@ -291,6 +291,32 @@ fn a_partial_return_keeps_the_rest_shipped() {
     assert_eq!(returns[1]["rma"], format!("{r}-R2").as_str());
     assert_eq!(returns[1]["refund"], "38.88");
     verified(&shop);
+
+    // Edited behind mailcart's back, the returns no longer match what the record holds.
+    let db = rusqlite::Connection::open(shop.dir.path().join("mailcart.db")).unwrap();
+    db.execute(
+        "UPDATE returns SET refund = '0.00' WHERE rma LIKE '%-R2'",
+        [],
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mailcart"))
+        .arg("--config")
+        .arg(shop.dir.path().join("config.toml"))
+        .arg("verify")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("its returns differ from its recorded document"),
+        "{text}"
+    );
+    db.execute(
+        "UPDATE returns SET refund = '38.88' WHERE rma LIKE '%-R2'",
+        [],
+    )
+    .unwrap();
+    verified(&shop);
 }
 
 #[test]
