@@ -67,6 +67,11 @@ pub fn order_json(o: &Order) -> Value {
         "payments": o.payments,
         "paid_at": o.paid_at.map(|t| t.to_string()),
         "delivery": o.delivery.as_ref().map(|(method, date)| json!({ "method": method, "expected": date })),
+        "refund_due": o.refund_due,
+        "refunded": o.refunded,
+        "returns": o.returns,
+        "exchange_for": o.exchange_for,
+        "credit": o.credit.to_string(),
     })
 }
 
@@ -155,6 +160,37 @@ pub fn order_text(o: &Order, events: &[EventRow]) -> String {
     }
     if let Some((method, date)) = &o.delivery {
         let _ = writeln!(s, "  delivery: {method}, expected {date}");
+    }
+    if let Some(rma) = &o.exchange_for {
+        let _ = writeln!(
+            s,
+            "  exchange for return {rma}: credit {} {}",
+            o.credit, o.currency
+        );
+    }
+    for r in &o.returns {
+        let lines: Vec<String> = r
+            .lines
+            .iter()
+            .map(|l| format!("{} x {}", l.quantity, l.sku))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  return {} [{}]: {}; credit {}, refund {} {}{}",
+            r.rma,
+            r.state.as_str(),
+            lines.join(", "),
+            r.credit,
+            r.refund,
+            o.currency,
+            r.exchange
+                .as_ref()
+                .map(|x| format!("; exchange {x}"))
+                .unwrap_or_default()
+        );
+    }
+    if o.refund_due {
+        let _ = writeln!(s, "  refund due (confirm with `refunded {}`)", o.reference);
     }
     if let Some(a) = &o.shipping_address {
         let _ = writeln!(s, "Ship to:\n  {}", a.text.replace('\n', "\n  "));
@@ -354,6 +390,7 @@ pub fn verify_text(r: &crate::store::VerifyReport) -> String {
          stock moves: {} in the chain, head {}\n\
          messages:    {} received, {} sent, each matching its hash ({} raw copies purged)\n\
          orders:      {}, {} payments and {} feedback, each as the record last saved it\n\
+         returns:     {}, each as its order holds it, its goods in the ledger\n\
          stock:       {} SKUs, each equal to the sum of its ledger\n",
         r.events,
         r.events_head,
@@ -365,6 +402,7 @@ pub fn verify_text(r: &crate::store::VerifyReport) -> String {
         r.orders,
         r.payments,
         r.feedback,
+        r.returns,
         r.skus
     );
     if r.ok() {

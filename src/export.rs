@@ -74,7 +74,10 @@ const TABLES: &[(&str, &str, &str, &str)] = &[
         "SELECT o.reference, o.state, o.customer_email, json_extract(o.doc, '$.customer.name') AS customer_name,
                 json_extract(o.doc, '$.country_code') AS ship_country, o.currency, o.subtotal, o.shipping,
                 o.tax, o.total, o.created_at, o.updated_at, json_extract(o.doc, '$.paid_at') AS paid_at,
-                COALESCE(json_extract(o.doc, '$.revision'), 0) + 1 AS revision
+                COALESCE(json_extract(o.doc, '$.revision'), 0) + 1 AS revision,
+                json_extract(o.doc, '$.exchange_for') AS exchange_for,
+                coalesce(json_extract(o.doc, '$.credit'), '0') AS credit,
+                CASE WHEN json_extract(o.doc, '$.refund_due') THEN 1 ELSE 0 END AS refund_due
          FROM orders o WHERE {where} ORDER BY o.created_at, o.reference",
     ),
     (
@@ -84,6 +87,15 @@ const TABLES: &[(&str, &str, &str, &str)] = &[
         "SELECT l.order_ref, l.line_no, l.sku, l.name, l.quantity, l.unit_price, l.line_total
          FROM order_lines l JOIN orders o ON o.reference = l.order_ref WHERE {where}
          ORDER BY o.created_at, l.order_ref, l.line_no",
+    ),
+    (
+        "returns",
+        "o.created_at..o.updated_at",
+        "o.reference",
+        "SELECT r.rma, r.order_ref, r.state, r.lines, r.credit, r.refund, r.exchange_ref,
+                r.authorised_at, r.received_at
+         FROM returns r JOIN orders o ON o.reference = r.order_ref WHERE {where}
+         ORDER BY o.created_at, r.order_ref, r.authorised_at, r.rma",
     ),
     (
         "payments",

@@ -278,7 +278,8 @@ fn handle(
         config.is_seller(&msg.sender()),
         token.is_some(),
     );
-    let (order, clashing) = related_order(tx, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
+    let (order, clashing) =
+        related_order(tx, &msg, &msg.thread_ids().collect::<Vec<_>>(), &parsed)?;
     // A notice that names no order of ours may still fit one by its amount and payer.
     let open_orders = match (&order, &parsed.payment) {
         (None, Some(p)) if p.amount.is_some() && clashing.is_empty() => {
@@ -330,6 +331,10 @@ fn handle(
     let text_hash = echo::fingerprint(&msg.text);
     let answers_feedback_request =
         order.is_some() && store::feedback::answers_feedback_request(tx, msg.thread_ids())?;
+    let exchanges = match &order {
+        Some(o) => exchanges_of(tx, o)?,
+        None => Vec::new(),
+    };
     let earlier_orders = store::count_customer_orders(
         tx,
         &correspondent,
@@ -367,6 +372,7 @@ fn handle(
         held,
         alerts_last_hour: hour.alerts,
         answers_feedback_request,
+        exchanges,
     });
     outcome.kind = Some(parsed.kind);
     hour.replies_to_all += decision.emails.iter().filter(|e| e.to_customer).count() as u32;
@@ -497,6 +503,7 @@ fn stored<'a>(
 /// may be read as several orders' names none of them: those are returned beside, for a person.
 fn related_order(
     tx: &Connection,
+    msg: &crate::core::inbound::Inbound,
     thread: &[&str],
     parsed: &crate::core::extract::Parsed,
 ) -> Result<(Option<Order>, Vec<String>), StoreError> {
@@ -524,7 +531,27 @@ fn related_order(
     {
         return Ok((store::customer_order(tx, &c.email)?, Vec::new()));
     }
+    // "I'd like to return the teapot" naming no order: their one live order, if it has
+    // shipped (an order that is not yet shipped is not what they send back). A new order
+    // with its address that says "I may return it" is a new order.
+    if let Some(c) = &parsed.customer
+        && !(parsed.kind == Kind::Order && parsed.shipping_address.is_some())
+        && crate::core::returns::asks(&msg.subject, &msg.text).is_some()
+    {
+        let order = store::customer_order(tx, &c.email)?
+            .filter(|o| o.state == crate::core::order::OrderState::Shipped);
+        return Ok((order, Vec::new()));
+    }
     Ok((None, Vec::new()))
+}
+
+/// The new orders of an order's exchanges.
+fn exchanges_of(tx: &Connection, order: &Order) -> Result<Vec<Order>, StoreError> {
+    let mut out = Vec::new();
+    for r in order.returns.iter().filter_map(|r| r.exchange.as_deref()) {
+        out.extend(store::load_order(tx, r)?);
+    }
+    Ok(out)
 }
 
 /// A reference not yet used, whose first eight symbols are no older reference either: a
@@ -770,6 +797,12 @@ fn apply(
             "replies_resumed",
             &serde_json::json!({ "scope": scope, "by": by, "released": released }),
         )?;
+    }
+    // Other orders the decision changed (an exchange), each under its own reference.
+    for linked in decision.linked {
+        let mut also = Outcome::of_timer(seed);
+        apply(tx, config, None, seed, linked, now, &mut also)?;
+        outcome.emails.extend(also.emails);
     }
     outcome.order = order_ref;
     outcome.attention = decision.attention;

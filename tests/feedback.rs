@@ -149,6 +149,7 @@ fn the_request_goes_once_after_the_days_and_replies_are_kept_and_thanked_for_onc
     assert_eq!(listed[0]["rating"], 5);
     let verified = shop.run(&["verify"]);
     assert!(verified.contains("the record is whole"), "{verified}");
+    shop.assert_every_claim_happened();
 }
 
 #[test]
@@ -175,6 +176,7 @@ fn off_by_default_and_never_after_a_return() {
     assert!(out.contains("sent returns"), "{out}");
     tick(&shop, "2026-12-10T10:00:00Z");
     assert!(shop.mail_with(REQUEST).is_empty(), "not after a return");
+    shop.assert_every_claim_happened();
 }
 
 #[test]

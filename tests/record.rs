@@ -262,7 +262,7 @@ fn an_export_checks_out_with_sha256sum_and_matches_the_database() {
         String::from_utf8_lossy(&check.stdout)
     );
     let listed = String::from_utf8_lossy(&check.stdout).lines().count();
-    let files = 7 + std::fs::read_dir(out.join("messages")).unwrap().count();
+    let files = 8 + std::fs::read_dir(out.join("messages")).unwrap().count();
     assert_eq!(listed, files, "every file is in the MANIFEST");
 
     let manifest = std::fs::read_to_string(out.join("MANIFEST")).unwrap();
@@ -277,6 +277,7 @@ fn an_export_checks_out_with_sha256sum_and_matches_the_database() {
     for (file, table) in [
         ("orders.csv", "orders"),
         ("order_lines.csv", "order_lines"),
+        ("returns.csv", "returns"),
         ("payments.csv", "payments"),
         ("feedback.csv", "feedback"),
         ("stock_moves.csv", "stock_moves"),

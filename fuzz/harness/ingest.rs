@@ -181,6 +181,7 @@ impl World {
             held: None,
             alerts_last_hour: 0,
             answers_feedback_request: false,
+            exchanges: Vec::new(),
         })
     }
 }

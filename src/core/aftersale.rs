@@ -10,7 +10,7 @@ use super::order::{Order, OrderState};
 
 /// A customer's cancellation: before payment the order is cancelled and its stock freed;
 /// after payment (`cancel_paid`) the goods go back and a refund is due; after shipping it is a
-/// return.
+/// return of everything (`core::returns`).
 pub fn cancel(input: &Input, mut d: Decision) -> Decision {
     let Some(mut order) = input.order.clone() else {
         return d.hold("cancellation that names no order we know");
@@ -23,7 +23,14 @@ pub fn cancel(input: &Input, mut d: Decision) -> Decision {
     }
     match order.state {
         OrderState::Paid => return cancel_paid(input, d, order),
-        OrderState::Shipped => return returns(input, d, order),
+        OrderState::Shipped => {
+            return super::returns::request(
+                input,
+                d,
+                order,
+                super::returns::Ask { exchange: false },
+            );
+        }
         _ => {}
     }
     if !order.state.customer_may_cancel() {
@@ -91,34 +98,6 @@ pub fn cancel_paid(input: &Input, mut d: Decision, mut order: Order) -> Decision
     ));
     d.order = Some(order);
     d
-}
-
-/// Shipped: too late to cancel. The customer is told how returns work; a seller takes it on.
-pub fn returns(input: &Input, mut d: Decision, order: Order) -> Decision {
-    d.event(
-        "return_requested",
-        json!({ "order": order.reference, "by": order.customer.email }),
-    );
-    d.about = Some(order.reference.clone());
-    d.emails.push(reply(
-        input,
-        format!("Order {}: returning it", order.reference),
-        Template::Returns {
-            order: order.clone(),
-        },
-    ));
-    d.emails.extend(seller_alert(
-        input.config,
-        &format!("Return wanted: order {}", order.reference),
-        &format!(
-            "{} wants to cancel order {}, which has already shipped. They were sent the returns instructions; please follow it up (`mailcart review` has their message).",
-            order.customer.email, order.reference
-        ),
-    ));
-    d.hold(format!(
-        "the customer wants to cancel {}, which has shipped: a return",
-        order.reference
-    ))
 }
 
 /// A new shipping address in the order's thread. Before shipping it replaces the old one (the

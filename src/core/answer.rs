@@ -108,10 +108,14 @@ pub fn what_to_write(purpose: Purpose) -> &'static [&'static str] {
         Purpose::Approval => &["approve", "reject <the reason, which the customer is sent>"],
         Purpose::Fulfilment => &["shipped <carrier> <tracking number>"],
         Purpose::Payment => &["paid"],
+        Purpose::Return => &[
+            "returned  (everything the return authorisation lists is back)",
+            "returned <SKU> <quantity> ...  (only what arrived)",
+        ],
         Purpose::Hold => &[
             "reply <your text, which is sent to whoever wrote the message>",
             "resolved <a note, if you like>",
-            "or a command about its order: approve, reject <reason>, cancel <reason>, note <text>, paid, shipped <carrier> <tracking>",
+            "or a command about its order: approve, reject <reason>, cancel <reason>, note <text>, paid, shipped <carrier> <tracking>, returned [<SKU> <quantity> ...]",
         ],
     }
 }

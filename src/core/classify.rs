@@ -205,6 +205,7 @@ fn is_command(line: &str, is_reply: bool) -> bool {
             Verb::Approve | Verb::Paid => c.rest.is_empty(),
             Verb::Reject => true,
             Verb::Shipped => c.rest.split_whitespace().count() >= 2,
+            Verb::Returned => super::returned::read_rest(&c.rest).is_some(),
             _ => false,
         }
 }

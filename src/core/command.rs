@@ -1,6 +1,6 @@
 //! A seller's command, from the first line they wrote: `approve`, `reject <reason>`,
 //! `shipped <carrier> <tracking>`, and, naming a reference, `cancel`, `note`, `paid`,
-//! `refunded`. Any case; the reference may stand right after the verb.
+//! `refunded`, `returned [SKU QTY ...]`. Any case; the reference may stand right after the verb.
 
 use serde::Serialize;
 
@@ -16,6 +16,8 @@ pub enum Verb {
     Note,
     Paid,
     Refunded,
+    /// Goods came back: `returned REF [SKU QTY ...]` (none listed: what was authorised).
+    Returned,
     /// To an alert about a held message: the text that follows goes to its sender.
     Reply,
     /// To an alert about a held message: dealt with, no answer needed.
@@ -32,6 +34,7 @@ impl Verb {
             Verb::Note => "note",
             Verb::Paid => "paid",
             Verb::Refunded => "refunded",
+            Verb::Returned => "returned",
             Verb::Reply => "reply",
             Verb::Resolved => "resolved",
         }
@@ -62,6 +65,7 @@ pub fn parse_command(text: &str) -> Option<Command> {
         "note" => Verb::Note,
         "paid" => Verb::Paid,
         "refunded" => Verb::Refunded,
+        "returned" => Verb::Returned,
         "reply" => Verb::Reply,
         "resolved" | "resolve" => Verb::Resolved,
         _ => return None,

@@ -40,6 +40,23 @@ fn decide_kind(input: &Input) -> Decision {
         return d;
     }
     let kind = input.parsed.kind;
+    // Goods to send back from a shipped order of the sender's, however the message reads
+    // otherwise (an order naming the teapot, a cancellation, a reply).
+    if matches!(
+        kind,
+        Kind::Order
+            | Kind::CustomerReply
+            | Kind::Cancellation
+            | Kind::StatusInquiry
+            | Kind::Unknown
+    ) && let Some(order) = input
+        .order
+        .as_ref()
+        .filter(|o| o.state == OrderState::Shipped && belongs_to_sender(o, input))
+        && let Some(ask) = super::returns::asks(&input.msg.subject, &input.msg.text)
+    {
+        return super::returns::request(input, d, order.clone(), ask);
+    }
     match kind {
         Kind::AutoReply | Kind::Bulk => {
             let mut d = d;
@@ -587,6 +604,7 @@ pub(crate) mod tests {
             held: None,
             alerts_last_hour: 0,
             answers_feedback_request,
+            exchanges: Vec::new(),
         })
     }
 
@@ -863,10 +881,93 @@ pub(crate) mod tests {
         let names: Vec<&str> = d.emails.iter().map(|e| e.template.name()).collect();
         assert_eq!(names, ["cancelled", "alert", "alert"]);
 
+        // Shipped: a return of everything, with its number; nothing moves until it is back.
         order.state = OrderState::Shipped;
         let d = run(&msg("Please cancel my order"), Some(order), 10, 0);
-        assert!(d.order.is_none(), "a shipped order stays shipped");
-        assert!(d.attention.unwrap().contains("shipped"));
+        let shipped = d.order.unwrap();
+        assert_eq!(shipped.state, OrderState::Shipped);
+        assert_eq!(shipped.returns[0].rma, "MC-TEST0001-R1");
+        assert!(d.attention.is_none() && d.stock_moves.is_empty());
         assert_eq!(d.emails[0].template.name(), "returns");
+        assert!(d.emails[1..].iter().all(|e| e.command.is_some()));
+    }
+
+    fn shipped(text: &str) -> Order {
+        let mut order = run(&msg(&format!("{text}\n\n{ADDRESS}")), None, 10, 0)
+            .order
+            .unwrap();
+        order.state = OrderState::Shipped;
+        order.reserved_until = None;
+        order
+    }
+
+    #[test]
+    fn a_return_names_what_goes_back_and_an_exchange_makes_a_linked_order() {
+        let order = shipped("2 x Blue Mug\n1 x Cast Iron Teapot");
+        let d = run(
+            &msg("I'd like to return the teapot"),
+            Some(order.clone()),
+            10,
+            0,
+        );
+        let o = d.order.unwrap();
+        let r = &o.returns[0];
+        assert_eq!(r.lines.len(), 1);
+        assert_eq!(
+            (r.lines[0].sku.as_str(), r.lines[0].quantity),
+            ("TEAPOT-CI", 1)
+        );
+        // 64.00 and 8% tax.
+        assert_eq!(r.credit.to_string(), "69.12");
+        assert!(d.linked.is_empty());
+        assert!(
+            d.events
+                .iter()
+                .any(|e| e.detail["step"] == "authorise_return")
+        );
+
+        let d = run(
+            &msg("Can I exchange the blue mug for the green one?"),
+            Some(order.clone()),
+            10,
+            0,
+        );
+        let o = d.order.unwrap();
+        let r = &o.returns[0];
+        assert_eq!(
+            (r.lines[0].sku.as_str(), r.lines[0].quantity),
+            ("MUG-BLU", 2)
+        );
+        assert_eq!(r.credit.to_string(), "38.88");
+        let x = d.linked[0].order.clone().unwrap();
+        assert_eq!(r.exchange.as_deref(), Some(x.reference.as_str()));
+        assert_eq!(x.exchange_for.as_deref(), Some("MC-TEST0001-R1"));
+        assert_eq!(x.state, OrderState::AwaitingPayment);
+        // 2 x 19.50 = 39.00, no shipping, 8% tax 3.12: 42.12, less 38.88 of credit.
+        assert_eq!(x.totals.total.to_string(), "42.12");
+        assert_eq!(x.outstanding().to_string(), "3.24");
+        assert_eq!(d.linked[0].stock_moves.len(), 1);
+        assert_eq!(d.linked[0].stock_moves[0].kind, MoveKind::Reserve);
+        assert_eq!(d.emails[0].template.name(), "exchange");
+
+        for text in [
+            "Je voudrais retourner la commande, s'il vous plaît",
+            "Hola, quiero devolver el pedido",
+            "Rückgabe bitte",
+            "Vorrei fare un reso",
+        ] {
+            let d = run(&msg(text), Some(order.clone()), 10, 0);
+            let o = d
+                .order
+                .unwrap_or_else(|| panic!("{text}: {:?}", d.attention));
+            assert_eq!(o.returns.len(), 1, "{text}");
+            assert_eq!(o.returns[0].lines.len(), 2, "{text}: everything");
+        }
+
+        // Not shipped yet: no return; today's paths answer.
+        let mut paid = order.clone();
+        paid.state = OrderState::Paid;
+        let d = run(&msg("I'd like to return the teapot"), Some(paid), 10, 0);
+        assert!(d.order.is_none_or(|o| o.returns.is_empty()));
     }
 }

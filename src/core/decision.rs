@@ -58,6 +58,9 @@ pub struct Input<'a> {
     pub alerts_last_hour: u32,
     /// This message answers our feedback request (its thread names it): `core::feedback`.
     pub answers_feedback_request: bool,
+    /// The new orders of `order`'s exchanges (`core::returned` settles one when the goods
+    /// it was swapped for are back).
+    pub exchanges: Vec<Order>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -171,9 +174,25 @@ pub enum Template {
         order: Order,
         reason: String,
     },
-    /// To the customer: how to return a shipped order.
+    /// To the customer: their return authorisation number (`rma`, one of `order.returns`)
+    /// and how returns work.
     Returns {
         order: Order,
+        rma: String,
+    },
+    /// To the customer: an exchange. The return authorisation for what goes back, and the new
+    /// order quoted at the difference.
+    Exchange {
+        order: Order,
+        rma: String,
+        new_order: Order,
+    },
+    /// To the customer: the goods of `rma` are back; the refund (or the exchange) follows.
+    ReturnReceived {
+        order: Order,
+        rma: String,
+        /// The exchange's new order, when the goods paid for it.
+        exchange: Option<Order>,
     },
     /// To the customer: what in their change we could not read, and how to write it.
     ChangeQuestion {
@@ -262,6 +281,8 @@ impl Template {
             Template::Shipped { .. } => "shipped",
             Template::CancelledByShop { .. } => "cancelled_by_shop",
             Template::Returns { .. } => "returns",
+            Template::Exchange { .. } => "exchange",
+            Template::ReturnReceived { .. } => "return_received",
             Template::AddressChanged { .. } => "address_changed",
             Template::ChangeQuestion { .. } => "change_question",
             Template::ChangeAfterShipping { .. } => "change_after_shipping",
@@ -304,6 +325,8 @@ pub enum Purpose {
     Payment,
     /// A message held for a person: `reply <text>`, `resolved [note]`, and the order's commands.
     Hold,
+    /// A return authorised: `returned [SKU QTY ...]` when the goods are back.
+    Return,
 }
 
 impl Purpose {
@@ -313,6 +336,7 @@ impl Purpose {
             Purpose::Fulfilment => "fulfilment",
             Purpose::Payment => "payment",
             Purpose::Hold => "hold",
+            Purpose::Return => "return",
         }
     }
 
@@ -322,6 +346,7 @@ impl Purpose {
             Purpose::Fulfilment,
             Purpose::Payment,
             Purpose::Hold,
+            Purpose::Return,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -380,6 +405,9 @@ pub struct Decision {
     pub resolve_held: Option<(String, String)>,
     /// This message echoed an earlier one and was answered: the loop caps count it.
     pub echo: Option<super::echo::Echo>,
+    /// What this decision does to other orders (an exchange's new order): written in the same
+    /// transaction, each filed under its own order.
+    pub linked: Vec<Decision>,
     /// A seller's `resolved` lifts the pause on this correspondent: (scope, who).
     pub resume: Option<(String, String)>,
     /// What a customer wrote back about their order, kept as its feedback.
@@ -426,6 +454,7 @@ pub fn human_state(state: OrderState) -> &'static str {
         OrderState::AwaitingPayment => "waiting for payment",
         OrderState::Paid => "paid, being prepared",
         OrderState::Shipped => "shipped",
+        OrderState::Returned => "returned",
         OrderState::Cancelled => "cancelled",
         OrderState::Rejected => "declined",
         OrderState::Expired => "expired",

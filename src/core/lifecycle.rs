@@ -5,12 +5,15 @@
 //! and word the emails; a step the order's state does not allow changes nothing and comes back
 //! as the reason for a hold.
 
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::decision::{Decision, Input, MoveKind, StockMove};
 use super::delivery::expected_delivery;
-use super::order::{Order, OrderLine, OrderState, Payment, Shipment};
+use super::order::{
+    Order, OrderLine, OrderState, Payment, Return, ReturnLine, ReturnState, Shipment,
+};
 use super::pricing::Totals;
 use crate::config::Config;
 
@@ -50,8 +53,21 @@ pub enum Step {
     Expire,
     /// The payment deadline is near.
     Remind,
-    /// A seller refunded a cancelled paid order.
+    /// A seller refunded what was due: a cancelled paid order, or returned goods.
     Refund,
+    /// A customer of a shipped order asked to send goods back: they get a return
+    /// authorisation number (`core::returns`). One waits at a time.
+    AuthoriseReturn {
+        authorisation: Return,
+    },
+    /// A seller says goods came back (`returned`): they go on the shelf again and `refund` is
+    /// owed for them (their credit, less what an exchange took of it). The order becomes
+    /// `returned` when nothing of it is left with the customer.
+    Return {
+        rma: String,
+        lines: Vec<ReturnLine>,
+        refund: Decimal,
+    },
     /// The customer changed the items before paying: the old reservation is released, the new
     /// lines reserved and priced, the deadlines start again, and the flag rules decide anew
     /// whether the sellers must approve it (`rules` not empty).
@@ -94,6 +110,8 @@ impl Step {
             Step::ReleaseReply => "release_reply",
             Step::AskFeedback => "ask_feedback",
             Step::ThankForFeedback => "thank_for_feedback",
+            Step::AuthoriseReturn { .. } => "authorise_return",
+            Step::Return { .. } => "return",
         }
     }
 }
@@ -116,7 +134,11 @@ pub fn target(order: &Order, step: &Step) -> Result<OrderState, String> {
         }
         (AwaitingApproval | AwaitingPayment, Step::Expire) => Some(Expired),
         (AwaitingPayment, Step::Remind) if !order.reminder_sent => Some(AwaitingPayment),
-        (Cancelled, Step::Refund) if order.refund_due => Some(Cancelled),
+        (Cancelled | Shipped | Returned, Step::Refund) if order.refund_due => Some(state),
+        (Shipped, Step::AuthoriseReturn { .. }) if order.open_return().is_none() => Some(Shipped),
+        (Shipped, Step::Return { lines, .. }) => returnable(order, lines)
+            .ok()
+            .map(|all_back| if all_back { Returned } else { Shipped }),
         (AwaitingApproval | AwaitingPayment, Step::Revise { rules, .. }) => {
             Some(if rules.is_empty() {
                 AwaitingPayment
@@ -258,6 +280,63 @@ pub fn apply(
         Step::Refund => {
             order.refund_due = false;
             order.refunded = true;
+            for r in &mut order.returns {
+                if r.state == ReturnState::Received && r.refund > Decimal::ZERO {
+                    r.state = ReturnState::Refunded;
+                }
+            }
+        }
+        Step::AuthoriseReturn { authorisation } => {
+            detail = json!({
+                "rma": authorisation.rma,
+                "lines": authorisation.lines,
+                "credit": authorisation.credit.to_string(),
+                "exchange": authorisation.exchange,
+            });
+            order.returns.push(authorisation.clone());
+        }
+        Step::Return { rma, lines, refund } => {
+            for line in lines {
+                d.stock_moves.push(StockMove {
+                    sku: line.sku.clone(),
+                    kind: MoveKind::Return,
+                    quantity: i64::from(line.quantity),
+                    reason: format!("returned ({rma})"),
+                });
+            }
+            let credit = super::returns::credit_of(lines, order.totals.tax_rate, &order.currency);
+            let received = Return {
+                rma: rma.clone(),
+                state: ReturnState::Received,
+                lines: lines.clone(),
+                credit,
+                refund: *refund,
+                exchange: None,
+                authorised_at: now,
+                received_at: Some(now),
+            };
+            match order.returns.iter_mut().find(|r| r.rma == *rma) {
+                Some(r) => {
+                    r.state = ReturnState::Received;
+                    r.lines = lines.clone();
+                    r.credit = credit;
+                    r.refund = *refund;
+                    r.received_at = Some(now);
+                }
+                // Goods that came back without a request still get a number.
+                None => order.returns.push(received),
+            }
+            if *refund > Decimal::ZERO {
+                order.refund_due = true;
+                order.refunded = false;
+            }
+            detail = json!({
+                "rma": rma,
+                "lines": lines,
+                "credit": credit.to_string(),
+                "refund_due": refund.to_string(),
+                "currency": order.currency,
+            });
         }
         Step::Revise {
             lines,
@@ -325,6 +404,45 @@ pub fn apply(
         }),
     );
     Ok(())
+}
+
+/// Whether `lines` can come back from `order` (each one sold, and not back already), and if so
+/// whether the order is then all back.
+pub fn returnable(order: &Order, lines: &[ReturnLine]) -> Result<bool, String> {
+    if lines.is_empty() {
+        return Err("nothing to return".into());
+    }
+    for line in &order.lines {
+        let asked: u32 = lines
+            .iter()
+            .filter(|l| l.sku == line.sku)
+            .map(|l| l.quantity)
+            .sum();
+        let left = line.quantity.saturating_sub(order.returned(&line.sku));
+        if asked > left {
+            return Err(format!(
+                "{asked} x {} would come back, but only {left} of it are still with the customer",
+                line.sku
+            ));
+        }
+    }
+    if let Some(l) = lines
+        .iter()
+        .find(|l| l.quantity == 0 || !order.lines.iter().any(|o| o.sku == l.sku))
+    {
+        return Err(format!(
+            "order {} has no {} to return",
+            order.reference, l.sku
+        ));
+    }
+    Ok(order.lines.iter().all(|line| {
+        let now_back: u32 = lines
+            .iter()
+            .filter(|l| l.sku == line.sku)
+            .map(|l| l.quantity)
+            .sum();
+        order.returned(&line.sku) + now_back >= line.quantity
+    }))
 }
 
 /// Take `step` at the time of the message being decided.
@@ -468,7 +586,37 @@ mod tests {
             Step::ReleaseReply,
             Step::AskFeedback,
             Step::ThankForFeedback,
+            Step::AuthoriseReturn {
+                authorisation: authorisation(),
+            },
+            Step::Return {
+                rma: "MC-TEST0001-R1".into(),
+                lines: vec![mug(1)],
+                refund: Decimal::new(1944, 2),
+            },
         ]
+    }
+
+    fn mug(quantity: u32) -> ReturnLine {
+        ReturnLine {
+            sku: "MUG-BLU".into(),
+            name: "Blue Mug".into(),
+            quantity,
+            unit_price: Decimal::new(1800, 2),
+        }
+    }
+
+    fn authorisation() -> Return {
+        Return {
+            rma: "MC-TEST0001-R1".into(),
+            state: ReturnState::Authorised,
+            lines: vec![mug(2)],
+            credit: Decimal::new(3888, 2),
+            refund: Decimal::ZERO,
+            exchange: None,
+            authorised_at: now(),
+            received_at: None,
+        }
     }
 
     /// The whole table: each (state, step) and the state it gives; `-` is a hold.
@@ -478,24 +626,30 @@ mod tests {
         let table: &[(OrderState, &str)] = &[
             // ask details, quote, send for approval, approve, reject, pay, pay part, ship,
             // cancel, expire, remind, refund, revise, hold reply, release reply, ask feedback,
-            // thank for feedback (the order asked already: `order()`)
+            // thank for feedback (the order asked already: `order()`), authorise return,
+            // return (1 of 2)
             (
                 AwaitingDetails,
-                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - - awaiting_details - - -",
+                "awaiting_details awaiting_payment awaiting_approval - - - - - cancelled - - - - awaiting_details - - - - -",
             ),
             (
                 AwaitingApproval,
-                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment awaiting_approval - - -",
+                "- - - awaiting_payment rejected - - - cancelled expired - - awaiting_payment awaiting_approval - - - - -",
             ),
             (
                 AwaitingPayment,
-                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment awaiting_payment - - -",
+                "- - - - - paid awaiting_payment - cancelled expired awaiting_payment - awaiting_payment awaiting_payment - - - - -",
             ),
-            (Paid, "- - - - - - - shipped cancelled - - - - - - - -"),
-            (Shipped, "- - - - - - - - - - - - - - - - shipped"),
-            (Cancelled, "- - - - - - - - - - - cancelled - - - - -"),
-            (Rejected, "- - - - - - - - - - - - - - - - -"),
-            (Expired, "- - - - - - - - - - - - - - - - -"),
+            (Paid, "- - - - - - - shipped cancelled - - - - - - - - - -"),
+            // Part of a shipped order back: still shipped (the rest is with the customer).
+            (
+                Shipped,
+                "- - - - - - - - - - - - - - - - shipped shipped shipped",
+            ),
+            (Returned, "- - - - - - - - - - - - - - - - - - -"),
+            (Cancelled, "- - - - - - - - - - - cancelled - - - - - - -"),
+            (Rejected, "- - - - - - - - - - - - - - - - - - -"),
+            (Expired, "- - - - - - - - - - - - - - - - - - -"),
         ];
         assert_eq!(table.len(), OrderState::ALL.len());
         let config = config();
@@ -623,6 +777,82 @@ mod tests {
         assert_eq!(o.state, OrderState::AwaitingApproval);
         assert_eq!(o.revision, 1);
         assert!(o.payment_due.is_some_and(|t| t > now()));
+        // All of it back: returned, on the shelf again, the refund due; then refunded.
+        let mut shipped = order(OrderState::Shipped);
+        let mut d = Decision::default();
+        let step = Step::AuthoriseReturn {
+            authorisation: authorisation(),
+        };
+        apply(&mut shipped, step, json!("test"), now(), &config, &mut d).unwrap();
+        assert!(d.stock_moves.is_empty());
+        assert_eq!(
+            shipped
+                .open_return()
+                .map(|r| r.credit.to_string())
+                .as_deref(),
+            Some("38.88")
+        );
+        // A second authorisation waits for the first.
+        let again = Step::AuthoriseReturn {
+            authorisation: authorisation(),
+        };
+        assert!(
+            apply(
+                &mut shipped.clone(),
+                again,
+                json!("test"),
+                now(),
+                &config,
+                &mut d
+            )
+            .is_err()
+        );
+        let step = Step::Return {
+            rma: "MC-TEST0001-R1".into(),
+            lines: vec![mug(3)],
+            refund: Decimal::ZERO,
+        };
+        assert!(
+            apply(
+                &mut shipped.clone(),
+                step,
+                json!("test"),
+                now(),
+                &config,
+                &mut d
+            )
+            .is_err(),
+            "more than was sold"
+        );
+        let mut d = Decision::default();
+        let step = Step::Return {
+            rma: "MC-TEST0001-R1".into(),
+            lines: vec![mug(2)],
+            refund: Decimal::new(3888, 2),
+        };
+        apply(&mut shipped, step, json!("test"), now(), &config, &mut d).unwrap();
+        assert_eq!(shipped.state, OrderState::Returned);
+        assert_eq!(d.stock_moves.len(), 1);
+        assert_eq!(
+            (d.stock_moves[0].kind, d.stock_moves[0].quantity),
+            (MoveKind::Return, 2)
+        );
+        assert!(shipped.refund_due && shipped.open_return().is_none());
+        assert_eq!(shipped.returns[0].state, ReturnState::Received);
+        assert_eq!(shipped.returned("MUG-BLU"), 2);
+        apply(
+            &mut shipped,
+            Step::Refund,
+            json!("test"),
+            now(),
+            &config,
+            &mut d,
+        )
+        .unwrap();
+        assert_eq!(shipped.state, OrderState::Returned);
+        assert!(!shipped.refund_due && shipped.refunded);
+        assert_eq!(shipped.returns[0].state, ReturnState::Refunded);
+
         let (o, m) = moves(OrderState::AwaitingPayment, Step::Remind);
         assert!(m.is_empty() && o.reminder_sent);
         // The feedback request goes once, and so does the thank-you, only after it.

@@ -39,6 +39,8 @@ pub mod redact;
 pub mod reference;
 pub mod release;
 pub mod reply_cap;
+pub mod returned;
+pub mod returns;
 pub mod revise;
 pub mod seller;
 pub mod settle;

@@ -18,18 +18,22 @@ pub enum OrderState {
     AwaitingPayment,
     Paid,
     Shipped,
+    /// Everything shipped has come back (`returned`). A partial return leaves the order
+    /// `shipped`: part of it is still with the customer, and its `returns` say which part.
+    Returned,
     Cancelled,
     Rejected,
     Expired,
 }
 
 impl OrderState {
-    pub const ALL: [OrderState; 8] = [
+    pub const ALL: [OrderState; 9] = [
         OrderState::AwaitingDetails,
         OrderState::AwaitingApproval,
         OrderState::AwaitingPayment,
         OrderState::Paid,
         OrderState::Shipped,
+        OrderState::Returned,
         OrderState::Cancelled,
         OrderState::Rejected,
         OrderState::Expired,
@@ -42,6 +46,7 @@ impl OrderState {
             OrderState::AwaitingPayment => "awaiting_payment",
             OrderState::Paid => "paid",
             OrderState::Shipped => "shipped",
+            OrderState::Returned => "returned",
             OrderState::Cancelled => "cancelled",
             OrderState::Rejected => "rejected",
             OrderState::Expired => "expired",
@@ -67,6 +72,7 @@ impl OrderState {
                 AwaitingPayment,
                 Paid | Cancelled | Expired | AwaitingApproval
             ) | (Paid, Shipped | Cancelled)
+                | (Shipped, Returned)
         )
     }
 
@@ -166,6 +172,70 @@ pub struct Order {
     /// Their feedback was thanked for: once an order, however often they write.
     #[serde(default)]
     pub feedback_thanked: bool,
+    /// Returns authorised and received, oldest first (`core::returns`).
+    #[serde(default)]
+    pub returns: Vec<Return>,
+    /// This order is the new half of an exchange: the return authorisation it replaces.
+    #[serde(default)]
+    pub exchange_for: Option<String>,
+    /// What the goods coming back in that exchange are worth; it counts as paid, so the
+    /// customer is asked only for the difference.
+    #[serde(default, with = "rust_decimal::serde::str")]
+    pub credit: Decimal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnState {
+    /// The customer was given the number and the instructions; nothing has arrived yet.
+    Authorised,
+    /// A seller said the goods are back (`returned`); they are on the shelf again.
+    Received,
+    /// The money owed for them went back (`refunded`).
+    Refunded,
+}
+
+impl ReturnState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReturnState::Authorised => "authorised",
+            ReturnState::Received => "received",
+            ReturnState::Refunded => "refunded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLine {
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    /// As the customer paid it.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub unit_price: Decimal,
+}
+
+/// One return authorisation (RMA) and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Return {
+    /// `<order reference>-R<n>`: unique, since references are.
+    pub rma: String,
+    pub state: ReturnState,
+    /// What the customer said they would send back; once received, what arrived.
+    pub lines: Vec<ReturnLine>,
+    /// The lines' price with their tax: what the customer gets back, in money or as the
+    /// exchange's credit. Shipping is not refunded.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub credit: Decimal,
+    /// Of the credit, what goes back as money (set when the goods arrive).
+    #[serde(with = "rust_decimal::serde::str")]
+    pub refund: Decimal,
+    /// The new order of an exchange.
+    pub exchange: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub authorised_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub received_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +299,9 @@ impl Order {
             reply_held: None,
             feedback_requested: false,
             feedback_thanked: false,
+            returns: Vec::new(),
+            exchange_for: None,
+            credit: Decimal::ZERO,
         }
     }
 
@@ -237,9 +310,33 @@ impl Order {
         self.payments.iter().map(|p| p.amount).sum()
     }
 
-    /// What is still to pay.
+    /// What is still to pay (an exchange's credit counts as paid).
     pub fn outstanding(&self) -> Decimal {
-        self.totals.total - self.paid()
+        self.totals.total - self.credit - self.paid()
+    }
+
+    /// How many of `sku` have come back so far.
+    pub fn returned(&self, sku: &str) -> u32 {
+        self.returns
+            .iter()
+            .filter(|r| r.state != ReturnState::Authorised)
+            .flat_map(|r| &r.lines)
+            .filter(|l| l.sku == sku)
+            .map(|l| l.quantity)
+            .sum()
+    }
+
+    /// The authorisation still waiting for its goods, if any.
+    pub fn open_return(&self) -> Option<&Return> {
+        self.returns
+            .iter()
+            .rev()
+            .find(|r| r.state == ReturnState::Authorised)
+    }
+
+    /// The number the next return authorisation gets.
+    pub fn next_rma(&self) -> String {
+        format!("{}-R{}", self.reference, self.returns.len() + 1)
     }
 }
 
@@ -250,7 +347,8 @@ mod tests {
 
     #[test]
     fn ends_are_final() {
-        for end in [Shipped, Cancelled, Rejected, Expired] {
+        assert!(Shipped.can_become(Returned));
+        for end in [Returned, Cancelled, Rejected, Expired] {
             for next in OrderState::ALL {
                 assert!(!end.can_become(next), "{end:?} -> {next:?}");
             }

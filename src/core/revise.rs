@@ -36,6 +36,20 @@ pub fn revise(input: &Input, mut d: Decision, mut order: Order, changes: Changes
                 said.join(", ")
             ));
         }
+        // "Swap the blue mug for the green one" after shipping: an exchange.
+        OrderState::Shipped
+            if changes
+                .changes
+                .iter()
+                .all(|c| matches!(c, super::changes::Change::Swap { .. })) =>
+        {
+            return super::returns::request(
+                input,
+                d,
+                order,
+                super::returns::Ask { exchange: true },
+            );
+        }
         OrderState::Shipped => {
             d.event(
                 "change_after_shipping",

@@ -124,6 +124,7 @@ fn order_command(
             }
             d
         }
+        Verb::Returned => super::returned::returned(input, d, order, &cmd.rest, &sender, by),
         Verb::Refunded => {
             let mut order = order;
             if lifecycle::take(input, &mut order, Step::Refund, by, &mut d).is_err() {
@@ -344,7 +345,7 @@ fn not_understood(
     d
 }
 
-fn not_applicable(
+pub(super) fn not_applicable(
     input: &Input,
     mut d: Decision,
     order: &Order,

@@ -301,13 +301,19 @@ fn paid(
             order: order.clone(),
         },
     ));
+    d.emails.extend(packing_slip(input, &order));
+    recorded(d, order, entry)
+}
+
+/// What to pack and where it goes, to each seller, who answers with `shipped`.
+pub(super) fn packing_slip(input: &Input, order: &Order) -> Vec<super::decision::Email> {
     let slip = format!(
         "Pack order {}: {} item(s) for {}",
         order.reference,
         order.lines.iter().map(|l| l.quantity).sum::<u32>(),
         order.customer.email
     );
-    d.emails.extend(requests(
+    requests(
         input.config,
         slip,
         Template::PackingSlip {
@@ -315,8 +321,7 @@ fn paid(
         },
         Purpose::Fulfilment,
         input.now + time::Duration::days(FULFILMENT_DAYS),
-    ));
-    recorded(d, order, entry)
+    )
 }
 
 fn partial(

@@ -18,6 +18,11 @@ pub fn tick(
     now: OffsetDateTime,
     config: &Config,
 ) -> Option<Decision> {
+    // An exchange waits for the goods it replaces (and the difference), however long the
+    // post takes; a seller cancels it if it never comes.
+    if order.exchange_for.is_some() {
+        return None;
+    }
     let deadline = match order.state {
         OrderState::AwaitingPayment => order.payment_due?,
         // An approval that never came: the stock is held only for the reservation's time.
@@ -88,7 +93,8 @@ pub fn tick(
 pub const FEEDBACK_WINDOW_DAYS: i64 = 14;
 
 /// `[feedback] after_days`: one email asking how it went, that many days after shipping. Not
-/// for a customer who asked to return the order (`returned`) or whose data was erased.
+/// for a customer who asked to return the order (a return authorised on it, or `returned`:
+/// a request recorded before returns had numbers) or whose data was erased.
 pub fn ask_feedback(
     order: &Order,
     thread: &[String],
@@ -102,6 +108,7 @@ pub fn ask_feedback(
     if now < due
         || now > due + Duration::days(FEEDBACK_WINDOW_DAYS)
         || returned
+        || !order.returns.is_empty()
         || super::erase::is_erased(&order.customer.email)
     {
         return None;

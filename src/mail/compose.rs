@@ -17,7 +17,7 @@ use crate::core::decision::{Email, Shortage, Template};
 use crate::core::inbound::Mailbox;
 use crate::core::items::{Problem, Unmatched};
 use crate::core::money;
-use crate::core::order::Order;
+use crate::core::order::{Order, OrderLine};
 
 pub const LOOP_HEADER: &str = "X-Mailcart-Loop";
 
@@ -93,6 +93,30 @@ pub struct View {
     /// A held message's sender and subject.
     pub held_from: String,
     pub held_subject: String,
+    /// A return or exchange.
+    pub ret: ReturnView,
+}
+
+/// A return authorisation, and the exchange's new order when there is one.
+#[derive(Default)]
+pub struct ReturnView {
+    pub rma: String,
+    pub lines: Vec<LineView>,
+    pub credit: String,
+    pub refund: String,
+    pub new_reference: String,
+    pub new_lines: Vec<LineView>,
+    pub new_total: String,
+    /// The part of the credit the new order takes, and what is left to pay for it.
+    pub credit_used: String,
+    pub difference: String,
+    pub pay: bool,
+    /// Credit beyond the new order's total: refunded once the goods are back.
+    pub extra: String,
+    pub has_extra: bool,
+    /// Money goes back for the return.
+    pub refunds: bool,
+    pub new_methods: Vec<MethodView>,
 }
 
 pub struct FailedView {
@@ -151,6 +175,8 @@ mail_template!(RejectedMail, "rejected.txt");
 mail_template!(ShippedMail, "shipped.txt");
 mail_template!(CancelledByShopMail, "cancelled_by_shop.txt");
 mail_template!(ReturnsMail, "returns.txt");
+mail_template!(ExchangeMail, "exchange.txt");
+mail_template!(ReturnReceivedMail, "return_received.txt");
 mail_template!(AddressChangedMail, "address_changed.txt");
 mail_template!(TooLateToChangeMail, "too_late_to_change.txt");
 mail_template!(ChangeQuestionMail, "change_question.txt");
@@ -185,6 +211,8 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
         Template::Shipped { .. } => ShippedMail { v }.render(),
         Template::CancelledByShop { .. } => CancelledByShopMail { v }.render(),
         Template::Returns { .. } => ReturnsMail { v }.render(),
+        Template::Exchange { .. } => ExchangeMail { v }.render(),
+        Template::ReturnReceived { .. } => ReturnReceivedMail { v }.render(),
         Template::AddressChanged { .. } => AddressChangedMail { v }.render(),
         Template::TooLateToChange { .. } => TooLateToChangeMail { v }.render(),
         Template::ChangeQuestion { .. } => ChangeQuestionMail { v }.render(),
@@ -312,7 +340,9 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::Rejected { order, .. }
         | Template::Shipped { order }
         | Template::CancelledByShop { order, .. }
-        | Template::Returns { order }
+        | Template::Returns { order, .. }
+        | Template::Exchange { order, .. }
+        | Template::ReturnReceived { order, .. }
         | Template::AddressChanged { order }
         | Template::TooLateToChange { order }
         | Template::ChangeQuestion { order, .. }
@@ -357,17 +387,8 @@ fn view(email: &Email, config: &Config) -> View {
         currency: currency.clone(),
         lines: order
             .map(|o| {
-                let lines: Vec<LineView> = o
-                    .lines
-                    .iter()
-                    .map(|l| LineView {
-                        sku: l.sku.clone(),
-                        name: l.name.clone(),
-                        quantity: l.quantity,
-                        unit_price: amount(l.unit_price),
-                        line_total: amount(l.line_total),
-                    })
-                    .collect();
+                let lines: Vec<LineView> =
+                    o.lines.iter().map(|l| line_view(l, &currency)).collect();
                 lines
             })
             .unwrap_or_default(),
@@ -387,18 +408,7 @@ fn view(email: &Email, config: &Config) -> View {
             .and_then(|o| o.shipping_address.as_ref())
             .map(|a| a.text.clone())
             .unwrap_or_default(),
-        methods: config
-            .payments
-            .methods
-            .iter()
-            .map(|m| MethodView {
-                name: m.name.clone(),
-                instructions: m
-                    .instructions
-                    .replace("{reference}", &reference)
-                    .replace("{total}", &format!("{outstanding} {currency}")),
-            })
-            .collect(),
+        methods: methods(config, &reference, &format!("{outstanding} {currency}")),
         payment_due: order
             .and_then(|o| o.payment_due)
             .map(human_time)
@@ -446,6 +456,7 @@ fn view(email: &Email, config: &Config) -> View {
         empties: false,
         held_from: String::new(),
         held_subject: String::new(),
+        ret: ReturnView::default(),
     };
     match &email.template {
         Template::AskDetails {
@@ -509,6 +520,17 @@ fn view(email: &Email, config: &Config) -> View {
             v.held_subject = subject.clone();
         }
         Template::PaymentPartial { received, .. } => v.received = amount(*received),
+        Template::Returns { order, rma } => v.ret = return_view(order, rma, None, config),
+        Template::Exchange {
+            order,
+            rma,
+            new_order,
+        } => v.ret = return_view(order, rma, Some(new_order), config),
+        Template::ReturnReceived {
+            order,
+            rma,
+            exchange,
+        } => v.ret = return_view(order, rma, exchange.as_ref(), config),
         Template::Rejected { reason, .. } | Template::CancelledByShop { reason, .. } => {
             v.reason = reason.clone()
         }
@@ -526,6 +548,79 @@ fn view(email: &Email, config: &Config) -> View {
             });
         }
         _ => {}
+    }
+    v
+}
+
+/// The payment methods, asking for `total` under `reference`.
+fn methods(config: &Config, reference: &str, total: &str) -> Vec<MethodView> {
+    config
+        .payments
+        .methods
+        .iter()
+        .map(|m| MethodView {
+            name: m.name.clone(),
+            instructions: m
+                .instructions
+                .replace("{reference}", reference)
+                .replace("{total}", total),
+        })
+        .collect()
+}
+
+fn line_view(l: &OrderLine, currency: &str) -> LineView {
+    LineView {
+        sku: l.sku.clone(),
+        name: l.name.clone(),
+        quantity: l.quantity,
+        unit_price: money::round(l.unit_price, currency).to_string(),
+        line_total: money::round(l.line_total, currency).to_string(),
+    }
+}
+
+/// Return `rma` of `order`, and the exchange's new order.
+fn return_view(order: &Order, rma: &str, new_order: Option<&Order>, config: &Config) -> ReturnView {
+    let currency = &order.currency;
+    let amount = |d| money::round(d, currency).to_string();
+    let Some(r) = order.returns.iter().find(|r| r.rma == rma) else {
+        return ReturnView {
+            rma: rma.to_string(),
+            ..ReturnView::default()
+        };
+    };
+    let mut v = ReturnView {
+        rma: r.rma.clone(),
+        lines: r
+            .lines
+            .iter()
+            .map(|l| LineView {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: amount(l.unit_price),
+                line_total: String::new(),
+            })
+            .collect(),
+        credit: amount(r.credit),
+        refund: amount(r.refund),
+        refunds: r.refund > rust_decimal::Decimal::ZERO,
+        ..ReturnView::default()
+    };
+    if let Some(x) = new_order {
+        let difference = x.outstanding();
+        v.new_reference = x.reference.clone();
+        v.new_lines = x.lines.iter().map(|l| line_view(l, currency)).collect();
+        v.new_total = amount(x.totals.total);
+        v.credit_used = amount(x.credit);
+        v.difference = amount(difference);
+        v.pay = difference > rust_decimal::Decimal::ZERO;
+        v.extra = amount((r.credit - x.credit).max(rust_decimal::Decimal::ZERO));
+        v.has_extra = r.credit > x.credit;
+        v.new_methods = methods(
+            config,
+            &x.reference,
+            &format!("{} {currency}", v.difference),
+        );
     }
     v
 }

@@ -145,7 +145,24 @@ pub fn customer_data(conn: &Connection, f: &Footprint) -> Result<Value> {
                 }))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        orders.push(json!({ "order": o, "lines": lines }));
+        let mut stmt = conn.prepare(
+            "SELECT rma, state, lines, credit, refund, exchange_ref, authorised_at, received_at
+             FROM returns WHERE order_ref = ?1 ORDER BY authorised_at, rma",
+        )?;
+        let returns: Vec<Value> = stmt
+            .query_map([&o.reference], |r| {
+                let lines: String = r.get(2)?;
+                Ok(json!({
+                    "rma": r.get::<_, String>(0)?, "state": r.get::<_, String>(1)?,
+                    "lines": serde_json::from_str::<Value>(&lines).unwrap_or(Value::String(lines)),
+                    "credit": r.get::<_, String>(3)?, "refund": r.get::<_, String>(4)?,
+                    "exchange": r.get::<_, Option<String>>(5)?,
+                    "authorised_at": r.get::<_, String>(6)?,
+                    "received_at": r.get::<_, Option<String>>(7)?,
+                }))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        orders.push(json!({ "order": o, "lines": lines, "returns": returns }));
     }
     let messages = raw_rows(conn, "messages", "received_at", &f.messages)?;
     let sent = raw_rows(conn, "outbox", "created_at", &f.outbox)?;
@@ -233,6 +250,7 @@ pub fn unfinished(f: &Footprint) -> Vec<String> {
                     | OrderState::AwaitingPayment
                     | OrderState::Paid
             ) || (o.refund_due && !o.refunded)
+                || o.open_return().is_some()
         })
         .map(|o| format!("{} ({})", o.reference, o.state.as_str()))
         .collect()

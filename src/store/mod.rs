@@ -98,7 +98,6 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v14.sql")),
         M::up(include_str!("schema_v15.sql")),
         M::up(include_str!("schema_v16.sql")),
-        M::up(include_str!("schema_v17.sql")),
     ])
 }
 

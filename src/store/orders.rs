@@ -57,7 +57,36 @@ pub fn save_order(tx: &Connection, order: &Order, now: OffsetDateTime) -> Result
             l.line_total.to_string()
         ])?;
     }
+    save_returns(tx, order)
+}
+
+/// The order's returns as rows (`verify` holds them to the document).
+fn save_returns(tx: &Connection, order: &Order) -> Result<()> {
+    tx.prepare_cached("DELETE FROM returns WHERE order_ref = ?1")?
+        .execute([&order.reference])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO returns (rma, order_ref, state, lines, credit, refund, exchange_ref, authorised_at, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for r in &order.returns {
+        insert.execute(params![
+            r.rma,
+            order.reference,
+            r.state.as_str(),
+            return_lines_json(r),
+            r.credit.to_string(),
+            r.refund.to_string(),
+            r.exchange,
+            ts(r.authorised_at),
+            r.received_at.map(ts),
+        ])?;
+    }
     Ok(())
+}
+
+/// A return's lines as its row keeps them.
+pub fn return_lines_json(r: &crate::core::order::Return) -> String {
+    serde_json::to_string(&r.lines).unwrap_or_default()
 }
 
 fn parse_doc(reference: &str, doc: &str) -> Result<Order> {
@@ -96,7 +125,7 @@ pub fn customer_order(conn: &Connection, email: &str) -> Result<Option<Order>> {
     let live: Vec<(String, String)> = conn
         .prepare_cached(
             "SELECT reference, doc FROM orders WHERE customer_email = ?1
-             AND state NOT IN ('cancelled', 'rejected', 'expired') ORDER BY created_at DESC LIMIT 2",
+             AND state NOT IN ('cancelled', 'rejected', 'expired', 'returned') ORDER BY created_at DESC LIMIT 2",
         )?
         .query_map([email], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;

@@ -23,6 +23,8 @@ pub struct VerifyReport {
     pub orders: u64,
     pub payments: u64,
     pub feedback: u64,
+    /// Return authorisations, each checked against its order's document and the ledger.
+    pub returns: u64,
     pub skus: u64,
     /// The first break found by each check, in the order the checks ran; empty when all hold.
     pub breaks: Vec<String>,
@@ -402,6 +404,13 @@ fn orders(
     let mut lines = conn.prepare(
         "SELECT sku, quantity, unit_price, line_total FROM order_lines WHERE order_ref = ?1 ORDER BY line_no",
     )?;
+    let mut returns = conn.prepare(
+        "SELECT rma, state, lines, credit, refund, exchange_ref FROM returns WHERE order_ref = ?1 ORDER BY rowid",
+    )?;
+    let mut restocked = conn.prepare(
+        "SELECT sku, SUM(quantity) FROM stock_moves WHERE order_ref = ?1 AND kind = 'return'
+           AND reason LIKE 'returned (%' GROUP BY sku ORDER BY sku",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let reference: String = r.get(0)?;
@@ -464,6 +473,10 @@ fn orders(
                 "order {reference}: its lines differ from its recorded document"
             )));
         }
+        if let Some(b) = order_returns(&order, &mut returns, &mut restocked)? {
+            return Ok(Some(b));
+        }
+        report.returns += order.returns.len() as u64;
         report.orders += 1;
     }
     if report.orders < commitments.orders.len() as u64 {
@@ -471,6 +484,77 @@ fn orders(
             "{} orders recorded in the chain are missing",
             commitments.orders.len() as u64 - report.orders
         )));
+    }
+    Ok(None)
+}
+
+type ReturnRow = (String, String, String, String, String, Option<String>);
+
+/// An order's return rows against its document, and the goods it says came back against the
+/// ledger's return moves.
+fn order_returns(
+    order: &crate::core::order::Order,
+    returns: &mut rusqlite::Statement,
+    restocked: &mut rusqlite::Statement,
+) -> Result<Option<String>> {
+    use crate::core::order::ReturnState;
+    let reference = &order.reference;
+    let stored: Vec<ReturnRow> = returns
+        .query_map([reference], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let expected: Vec<ReturnRow> = order
+        .returns
+        .iter()
+        .map(|r| {
+            (
+                r.rma.clone(),
+                r.state.as_str().to_string(),
+                super::orders::return_lines_json(r),
+                r.credit.to_string(),
+                r.refund.to_string(),
+                r.exchange.clone(),
+            )
+        })
+        .collect();
+    if stored != expected {
+        return Ok(Some(format!(
+            "order {reference}: its returns differ from its recorded document"
+        )));
+    }
+    let in_ledger: Vec<(String, i64)> = restocked
+        .query_map([reference], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut back: std::collections::BTreeMap<String, i64> = Default::default();
+    for r in order
+        .returns
+        .iter()
+        .filter(|r| r.state != ReturnState::Authorised)
+    {
+        for l in &r.lines {
+            *back.entry(l.sku.clone()).or_default() += i64::from(l.quantity);
+        }
+    }
+    if in_ledger != back.into_iter().collect::<Vec<_>>() {
+        return Ok(Some(format!(
+            "order {reference}: the goods its returns say came back differ from the ledger's return moves"
+        )));
+    }
+    for l in &order.lines {
+        if order.returned(&l.sku) > l.quantity {
+            return Ok(Some(format!(
+                "order {reference}: more of {} came back than was sold",
+                l.sku
+            )));
+        }
     }
     Ok(None)
 }
