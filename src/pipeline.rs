@@ -944,7 +944,12 @@ fn run_digest(
         .map(|o| (o.reference.clone(), o.created_at))
         .collect();
     let spam = store::count_kind_since(tx, "spam", now - Duration::days(1))?;
-    let Some(decision) = digest(config, now, &held, &approvals, spam) else {
+    let answers_held: Vec<(String, String)> =
+        store::orders_with_held_replies(tx, crate::core::reply_cap::ALL)?
+            .into_iter()
+            .map(|o| (o.reference, o.customer.email))
+            .collect();
+    let Some(decision) = digest(config, now, &held, &approvals, &answers_held, spam) else {
         return Ok(());
     };
     let mut outcome = Outcome::of_timer("digest");

@@ -26,11 +26,12 @@ pub fn digest(
     now: OffsetDateTime,
     held: &[Waiting],
     approvals: &[(String, OffsetDateTime)],
+    answers_held: &[(String, String)],
     spam_last_day: u64,
 ) -> Option<Decision> {
     let hour = config.alerts.digest_hour?;
     let now = now.to_offset(time::UtcOffset::UTC);
-    if now.hour() < hour || (held.is_empty() && approvals.is_empty()) {
+    if now.hour() < hour || (held.is_empty() && approvals.is_empty() && answers_held.is_empty()) {
         return None;
     }
     let mut text = String::new();
@@ -68,6 +69,16 @@ pub fn digest(
                 when(*since),
                 age(now, *since)
             ));
+        }
+        text.push('\n');
+    }
+    if !answers_held.is_empty() {
+        text.push_str(&format!(
+            "{} waiting for an answer the loop caps held back, with no deadline running (`mailcart resume <address>` sends them):\n\n",
+            count(answers_held.len(), "order", "orders")
+        ));
+        for (r, customer) in answers_held {
+            text.push_str(&format!("- {r}, to {customer}\n"));
         }
         text.push('\n');
     }
@@ -137,7 +148,7 @@ mod tests {
     #[test]
     fn a_digest_at_the_hour_when_something_waits() {
         let at_eight = datetime!(2026-12-03 08:00 UTC);
-        let d = digest(&config(Some(8)), at_eight, &[question()], &[], 3).unwrap();
+        let d = digest(&config(Some(8)), at_eight, &[question()], &[], &[], 3).unwrap();
         assert_eq!(d.emails.len(), config(None).shop.sellers.len());
         let e = &d.emails[0];
         assert!(!e.to_customer && e.command.is_none());
@@ -159,7 +170,7 @@ mod tests {
             assert!(text.contains(what), "{what:?} in {text}");
         }
         let approvals = [("MC-AAAA1111B".to_string(), datetime!(2026-12-03 05:00 UTC))];
-        let d = digest(&config(Some(8)), at_eight, &[], &approvals, 0).unwrap();
+        let d = digest(&config(Some(8)), at_eight, &[], &approvals, &[], 0).unwrap();
         let super::super::decision::Template::Alert { text } = &d.emails[0].template else {
             panic!()
         };
@@ -179,6 +190,7 @@ mod tests {
                 datetime!(2026-12-03 07:59 UTC),
                 &w,
                 &[],
+                &[],
                 0
             )
             .is_none()
@@ -189,16 +201,28 @@ mod tests {
                 datetime!(2026-12-03 08:00 UTC),
                 &[],
                 &[],
+                &[],
                 9
             )
             .is_none()
         );
-        assert!(digest(&config(None), datetime!(2026-12-03 12:00 UTC), &w, &[], 0).is_none());
+        assert!(
+            digest(
+                &config(None),
+                datetime!(2026-12-03 12:00 UTC),
+                &w,
+                &[],
+                &[],
+                0
+            )
+            .is_none()
+        );
         // Later the same day it is the same digest (the key keeps it to one).
         let late = digest(
             &config(Some(8)),
             datetime!(2026-12-03 23:00 +02:00),
             &w,
+            &[],
             &[],
             0,
         );
@@ -208,6 +232,22 @@ mod tests {
                 .as_deref()
                 .map(|k| k.starts_with("digest.2026-12-03.")),
             Some(true)
+        );
+    }
+
+    #[test]
+    fn orders_whose_answer_the_caps_held_are_listed() {
+        let at_eight = datetime!(2026-12-03 08:00 UTC);
+        let held = [("MC-ABC".to_string(), "pat@example.test".to_string())];
+        let d = digest(&config(Some(8)), at_eight, &[], &[], &held, 0).expect("a digest");
+        let crate::core::decision::Template::Alert { text } = &d.emails[0].template else {
+            panic!("an alert");
+        };
+        assert!(
+            text.contains("1 order waiting for an answer the loop caps held back")
+                && text.contains("- MC-ABC, to pat@example.test")
+                && text.contains("mailcart resume"),
+            "{text}"
         );
     }
 }

@@ -35,18 +35,34 @@ impl Echo {
 pub fn fingerprint(text: &str) -> Option<String> {
     let mut hasher = Sha256::new();
     let mut any = false;
+    // Every message is fingerprinted: ASCII words are lowered in one reused buffer (the same
+    // bytes `to_lowercase` gives), the rest the general way.
+    let mut lower = String::new();
     for word in text.split_whitespace() {
         if any {
             hasher.update(b" ");
         }
-        hasher.update(word.to_lowercase().as_bytes());
+        if word.is_ascii() {
+            lower.clear();
+            lower.push_str(word);
+            lower.make_ascii_lowercase();
+            hasher.update(lower.as_bytes());
+        } else {
+            hasher.update(word.to_lowercase().as_bytes());
+        }
         any = true;
     }
     if !any {
         return None;
     }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = hasher.finalize();
-    Some(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+    let mut out = String::with_capacity(32);
+    for b in &digest[..16] {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    Some(out)
 }
 
 /// Whether this message is an echo. `same_text_before` is how many earlier messages from the
@@ -87,6 +103,23 @@ fn nothing_to_act_on(parsed: &Parsed) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fingerprint_is_the_lowered_words_hashed() {
+        use sha2::{Digest, Sha256};
+        let want = |t: &str| -> String {
+            Sha256::digest(t.as_bytes())[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        };
+        assert_eq!(
+            fingerprint("2 X Blue\n  Mug").unwrap(),
+            want("2 x blue mug")
+        );
+        assert_eq!(fingerprint("Grüße, ÄPFEL").unwrap(), want("grüße, äpfel"));
+        assert_eq!(fingerprint(" \n\t"), None);
+    }
 
     #[test]
     fn case_and_whitespace_aside_the_same_text_is_the_same() {
