@@ -869,7 +869,7 @@ pub fn release_held_replies(
     by: &str,
     now: OffsetDateTime,
 ) -> Result<Vec<Outcome>, PipelineError> {
-    let catalog = store::load_catalog(tx)?;
+    let catalog = store::cached_catalog(tx)?;
     let mut released = Vec::new();
     for order in store::orders_with_held_replies(tx, scope)? {
         let thread = store::order_thread(tx, &order.reference)?;

@@ -252,34 +252,51 @@ fn wait_for_subject(user: &str, subject: &str, shop: &Shop) -> String {
     )
 }
 
-#[test]
-fn a_seller_approves_and_ships_by_replying_through_the_mta() {
-    let _one = serial();
-    let lab = lab();
-    let mut shop = Shop::new(&lab);
+/// The daemon running, Mara's and Pat's mailboxes empty, and Pat's order `body` sent through
+/// the MTA; its Message-ID.
+fn running_with_order(lab: &Lab, tag: &str, body: &str) -> (Shop, String) {
+    let mut shop = Shop::new(lab);
     for user in ["mara@lindenclay.test", "pat@example.test"] {
         mailtool(&["clear", user]);
     }
     shop.start();
-    let id = unique("big");
-    let body =
-        "8 x Cast Iron Teapot\n\nShip to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA\n";
+    let id = unique(tag);
     let file = order(shop.dir.path(), "pat@example.test", &id, body);
     mailtool(&["send", "pat@example.test", SHOP, file.to_str().unwrap()]);
+    (shop, id)
+}
+
+/// `from` ("Name <address>") writes `text` to the shop through the MTA, threaded under
+/// `parent`; the new message's Message-ID.
+fn send_in_thread(shop: &Shop, from: &str, name: &str, parent: &str, text: &str) -> String {
+    let parent = format!("<{}>", parent.trim_matches(['<', '>']));
+    let id = unique(name);
+    let raw = format!(
+        "From: {from}\r\nTo: {SHOP}\r\nSubject: Re: {name}\r\nMessage-ID: <{id}>\r\nIn-Reply-To: {parent}\r\nReferences: {parent}\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\n{}\r\n",
+        text.replace('\n', "\r\n")
+    );
+    let path = shop.dir.path().join(format!("{name}.eml"));
+    std::fs::write(&path, raw).unwrap();
+    let address = from.rsplit(['<', '>']).nth(1).unwrap_or(from);
+    mailtool(&["send", address, SHOP, path.to_str().unwrap()]);
+    id
+}
+
+#[test]
+fn a_seller_approves_and_ships_by_replying_through_the_mta() {
+    let _one = serial();
+    let lab = lab();
+    let body =
+        "8 x Cast Iron Teapot\n\nShip to:\nPat Okafor\n41 Linden Avenue\nPortland, OR 97205\nUSA\n";
+    let (mut shop, _) = running_with_order(&lab, "big", body);
     let request = wait_for_subject("mara@lindenclay.test", "Approve order", &shop);
     let reply = |name: &str, parent: &str, text: &str| {
-        let raw = format!(
-            "From: Mara <mara@lindenclay.test>\r\nTo: {SHOP}\r\nSubject: Re: request\r\nMessage-ID: <{}>\r\nIn-Reply-To: {parent}\r\nReferences: {parent}\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\n{text}\r\n",
-            unique(name)
-        );
-        let path = shop.dir.path().join(format!("{name}.eml"));
-        std::fs::write(&path, raw).unwrap();
-        mailtool(&["send", "mara@lindenclay.test", SHOP, path.to_str().unwrap()]);
+        send_in_thread(&shop, "Mara <mara@lindenclay.test>", name, parent, text);
     };
     reply(
         "approve",
         &request,
-        "approve\r\n\r\n> Order needs your approval",
+        "approve\n\n> Order needs your approval",
     );
     wait_for_subject("pat@example.test", "quote and payment details", &shop);
     let status = shop.status();
@@ -411,31 +428,24 @@ fn with_the_mta_down_replies_wait_in_the_outbox_and_go_when_it_is_back() {
 fn a_held_question_reaches_the_seller_and_their_reply_reaches_the_customer_threaded() {
     let _one = serial();
     let lab = lab();
-    let mut shop = Shop::new(&lab);
-    for user in ["mara@lindenclay.test", "pat@example.test"] {
-        mailtool(&["clear", user]);
-    }
-    shop.start();
-    let first = unique("gift-order");
-    let file = order(shop.dir.path(), "pat@example.test", &first, BODY);
-    mailtool(&["send", "pat@example.test", SHOP, file.to_str().unwrap()]);
+    let (mut shop, first) = running_with_order(&lab, "gift-order", BODY);
     wait_for_answers("pat@example.test", &first, 1, 30, &shop);
     // A question in the order's thread: mailcart leaves it to a person.
-    let question = unique("gift-question");
-    let raw = format!(
-        "From: Pat <pat@example.test>\r\nTo: {SHOP}\r\nSubject: Re: Your order\r\nMessage-ID: <{question}>\r\nIn-Reply-To: <{first}>\r\nReferences: <{first}>\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\r\nHi, do you gift wrap? It's for my mother's birthday.\r\n"
+    let question = send_in_thread(
+        &shop,
+        "Pat <pat@example.test>",
+        "gift-question",
+        &first,
+        "Hi, do you gift wrap? It's for my mother's birthday.",
     );
-    let path = shop.dir.path().join("question.eml");
-    std::fs::write(&path, raw).unwrap();
-    mailtool(&["send", "pat@example.test", SHOP, path.to_str().unwrap()]);
     let alert = wait_for_subject("mara@lindenclay.test", "Waiting for you", &shop);
-    let answer = format!(
-        "From: Mara <mara@lindenclay.test>\r\nTo: {SHOP}\r\nSubject: Re: Waiting for you\r\nMessage-ID: <{}>\r\nIn-Reply-To: {alert}\r\nReferences: {alert}\r\nDate: Tue, 1 Dec 2026 10:05:00 +0000\r\n\r\nreply Yes, we gift wrap for free: it goes out in our linen paper.\r\n\r\n> A message waits for you\r\n",
-        unique("mara-answer")
+    send_in_thread(
+        &shop,
+        "Mara <mara@lindenclay.test>",
+        "mara-answer",
+        &alert,
+        "reply Yes, we gift wrap for free: it goes out in our linen paper.\n\n> A message waits for you",
     );
-    let path = shop.dir.path().join("answer.eml");
-    std::fs::write(&path, answer).unwrap();
-    mailtool(&["send", "mara@lindenclay.test", SHOP, path.to_str().unwrap()]);
     // In Pat's mailbox, as an answer to Pat's question, from the shop.
     wait_for_answers("pat@example.test", &question, 1, 30, &shop);
     let shown = mailtool(&["show", "pat@example.test", &question]);
