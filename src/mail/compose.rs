@@ -18,6 +18,7 @@ use crate::core::inbound::Mailbox;
 use crate::core::items::{Problem, Unmatched};
 use crate::core::money;
 use crate::core::order::{Order, OrderLine};
+use crate::mail::labels::{Labels, labels};
 
 pub const LOOP_HEADER: &str = "X-Mailcart-Loop";
 
@@ -95,6 +96,8 @@ pub struct View {
     pub held_subject: String,
     /// A return or exchange.
     pub ret: ReturnView,
+    /// The words beside the figures, in the email's language.
+    pub labels: &'static Labels,
 }
 
 /// A return authorisation, and the exchange's new order when there is one.
@@ -457,6 +460,7 @@ fn view(email: &Email, config: &Config) -> View {
         held_from: String::new(),
         held_subject: String::new(),
         ret: ReturnView::default(),
+        labels: labels("en"),
     };
     match &email.template {
         Template::AskDetails {

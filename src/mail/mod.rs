@@ -1,5 +1,6 @@
 //! Mail at the edge of the core: raw bytes in (`read`), rendered messages out (`compose`).
 
 pub mod compose;
+pub mod labels;
 pub mod limits;
 pub mod read;
