@@ -355,6 +355,25 @@ pub struct Shop {
     /// How returns work, told to a customer who wants to cancel a shipped order.
     #[serde(default = "default_returns")]
     pub returns: String,
+    /// An https URL of the shop's logo, shown at the top of customers' HTML mail (about 40
+    /// pixels high); without it the shop's name is shown there.
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    /// The HTML mail's accent, `#rgb` or `#rrggbb`; a dark blue without it.
+    #[serde(default)]
+    pub accent_colour: Option<String>,
+}
+
+/// An absolute https URL with a host, written out (no spaces or quotes to escape): mail
+/// clients block plain http images, and anything else in `src` is not a logo.
+fn is_logo_url(s: &str) -> bool {
+    s.len() <= 2048
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'<>\\".contains(c))
+        // Browsers read "https:///x" as "https://x/": a host must follow the two slashes.
+        && s.strip_prefix("https://").is_some_and(|rest| !rest.starts_with('/'))
+        && url::Url::parse(s).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
 }
 
 fn default_returns() -> String {
@@ -864,6 +883,22 @@ impl Config {
         if !is_address(&self.shop.address) {
             return bad("shop.address", "must be an email address");
         }
+        if let Some(c) = &self.shop.accent_colour
+            && !crate::mail::html::is_hex_colour(c)
+        {
+            return bad(
+                "shop.accent_colour",
+                "must be a colour written #rgb or #rrggbb, e.g. \"#1f4e79\"",
+            );
+        }
+        if let Some(u) = &self.shop.logo_url
+            && !is_logo_url(u)
+        {
+            return bad(
+                "shop.logo_url",
+                "must be an https URL of an image, e.g. \"https://lindenclay.test/logo.png\"",
+            );
+        }
         for (i, s) in self.shop.sellers.iter().enumerate() {
             if !is_address(s) {
                 return bad(&format!("shop.sellers[{i}]"), "must be an email address");
@@ -1234,6 +1269,48 @@ mod tests {
         let c = Config::from_toml(EXAMPLE, Path::new("config.example.toml")).unwrap();
         assert_eq!(c.shop.currency, "USD");
         assert!(!c.payments.methods.is_empty());
+    }
+
+    #[test]
+    fn html_look_is_checked_at_load() {
+        let with = |key: &str, value: &str| {
+            let text = EXAMPLE.replacen(
+                "[storage]",
+                &format!("{key} = {}\n\n[storage]", toml::Value::from(value)),
+                1,
+            );
+            Config::from_toml(&text, Path::new("c.toml")).map(|c| c.shop)
+        };
+        let shop = with("accent_colour", "#7A2E8C").unwrap();
+        assert_eq!(shop.accent_colour.as_deref(), Some("#7A2E8C"));
+        assert!(with("accent_colour", "#abc").is_ok());
+        for bad in [
+            "purple",
+            "#abcd",
+            "#12345z",
+            "#fff;background:url(https://x.test/t)",
+            "#fff\"",
+        ] {
+            let err = with("accent_colour", bad).unwrap_err().to_string();
+            assert!(err.contains("shop.accent_colour"), "{bad}: {err}");
+        }
+        let shop = with("logo_url", "https://lindenclay.test/logo.png?v=2").unwrap();
+        assert_eq!(
+            shop.logo_url.as_deref(),
+            Some("https://lindenclay.test/logo.png?v=2")
+        );
+        for bad in [
+            "http://lindenclay.test/logo.png",
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "https:///logo.png",
+            "https://x.test/a\" onerror=\"alert(1)",
+            "https://x.test/a b.png",
+            "/logo.png",
+        ] {
+            let err = with("logo_url", bad).unwrap_err().to_string();
+            assert!(err.contains("shop.logo_url"), "{bad}: {err}");
+        }
     }
 
     #[test]

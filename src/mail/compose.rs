@@ -18,6 +18,7 @@ use crate::core::inbound::Mailbox;
 use crate::core::items::{Problem, Unmatched};
 use crate::core::money;
 use crate::core::order::{Order, OrderLine};
+use crate::mail::html;
 use crate::mail::labels::{Labels, labels};
 
 pub const LOOP_HEADER: &str = "X-Mailcart-Loop";
@@ -33,6 +34,11 @@ pub enum ComposeError {
     Address {
         address: String,
         source: lettre::address::AddressError,
+    },
+    #[error("rendering the HTML of {template}: {source}")]
+    Html {
+        template: &'static str,
+        source: askama::Error,
     },
     #[error("building message: {0}")]
     Build(#[from] lettre::error::Error),
@@ -98,6 +104,9 @@ pub struct View {
     pub ret: ReturnView,
     /// The words beside the figures, in the email's language.
     pub labels: &'static Labels,
+    /// Rendering the HTML part: the shared partials leave markers for the items table and the
+    /// payment box (`mail::html`) instead of writing them out.
+    pub html: bool,
 }
 
 /// A return authorisation, and the exchange's new order when there is one.
@@ -189,8 +198,21 @@ mail_template!(SellerReplyMail, "seller_reply.txt");
 
 /// Render the text of an email.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
-    let v = view(email, config);
-    let v = &v;
+    render(email, &view(email, config))
+}
+
+/// Render the HTML part of an email: its text template again, laid out by `mail::html`.
+pub fn render_html(email: &Email, config: &Config) -> Result<String, ComposeError> {
+    let mut v = view(email, config);
+    v.html = true;
+    let text = render(email, &v)?;
+    html::page(&text, &v, &email.subject, config).map_err(|source| ComposeError::Html {
+        template: email.template.name(),
+        source,
+    })
+}
+
+fn render(email: &Email, v: &View) -> Result<String, ComposeError> {
     let rendered = match &email.template {
         Template::Quote { .. } => QuoteMail { v }.render(),
         Template::AskDetails { .. } => AskDetailsMail { v }.render(),
@@ -272,13 +294,27 @@ pub fn compose_with(
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(text);
-    let mut message = match attachment {
-        None => builder.singlepart(text)?,
-        Some(raw) => builder.multipart(
-            MultiPart::mixed()
-                .singlepart(text)
-                .singlepart(attached(raw)),
-        )?,
+    // Customers get the HTML twin; sellers read the text, which their commands answer.
+    let html = if email.to_customer {
+        Some(render_html(email, config)?)
+    } else {
+        None
+    };
+    let attachments: Vec<SinglePart> = attachment.into_iter().map(attached).collect();
+    let mut message = match (html, attachments.is_empty()) {
+        (None, true) => builder.singlepart(text)?,
+        (Some(html), true) => builder.multipart(alternative(text, html))?,
+        (html, false) => {
+            let mixed = match html {
+                None => MultiPart::mixed().singlepart(text),
+                Some(html) => MultiPart::mixed().multipart(alternative(text, html)),
+            };
+            builder.multipart(
+                attachments
+                    .into_iter()
+                    .fold(mixed, |mixed, part| mixed.singlepart(part)),
+            )?
+        }
     };
     let headers = message.headers_mut();
     for (name, value) in [
@@ -292,6 +328,14 @@ pub fn compose_with(
         ));
     }
     Ok(message.formatted())
+}
+
+fn alternative(text: SinglePart, html: String) -> MultiPart {
+    MultiPart::alternative().singlepart(text).singlepart(
+        SinglePart::builder()
+            .header(ContentType::TEXT_HTML)
+            .body(html),
+    )
 }
 
 /// A message as it arrived, as an attachment. RFC 2046 allows message/rfc822 only in 7bit or
@@ -461,6 +505,7 @@ fn view(email: &Email, config: &Config) -> View {
         held_subject: String::new(),
         ret: ReturnView::default(),
         labels: labels("en"),
+        html: false,
     };
     match &email.template {
         Template::AskDetails {

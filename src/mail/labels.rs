@@ -5,7 +5,10 @@
 /// Labels for one language.
 #[derive(Debug)]
 pub struct Labels {
+    /// The BCP 47 tag of the language these are in, for the HTML part's `lang`.
+    pub language: &'static str,
     pub item: &'static str,
+    pub sku: &'static str,
     pub quantity: &'static str,
     pub unit_price: &'static str,
     pub amount: &'static str,
@@ -20,7 +23,9 @@ pub struct Labels {
 }
 
 pub const EN: Labels = Labels {
+    language: "en",
     item: "Item",
+    sku: "SKU",
     quantity: "Qty",
     unit_price: "Price",
     amount: "Amount",
