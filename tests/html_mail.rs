@@ -321,3 +321,25 @@ fn cost_of_the_twin() {
         "quote: text only {text:?} ({text_size} bytes), with the HTML twin {both:?} ({size} bytes)"
     );
 }
+
+#[test]
+fn an_html_reply_quoting_the_twin_reads_as_the_customers_words() {
+    let config = config();
+    let quote = samples::customer_emails().swap_remove(1);
+    let html = render_html(&quote, &config).unwrap();
+    let body = &html[html.find("<body").unwrap()..html.find("</body>").unwrap()];
+    let reply = format!(
+        "From: Pat Doe <pat@example.test>\r\nTo: orders@lindenclay.test\r\nSubject: Re: your order {}\r\nMessage-ID: <r1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<div>Please make it 3 mugs instead of 2.</div><div class=\"gmail_quote\"><blockquote>{body}</blockquote></div>\r\n",
+        samples::REFERENCE
+    );
+    let inbound = mailcart::mail::read::read(reply.as_bytes());
+    assert_eq!(inbound.bulk_layout, None);
+    assert!(
+        inbound.text.contains("3 mugs instead of 2"),
+        "{}",
+        inbound.text
+    );
+    for quoted in ["56.76", "Blue Glazed Mug", "IBAN"] {
+        assert!(!inbound.text.contains(quoted), "{quoted}: {}", inbound.text);
+    }
+}
