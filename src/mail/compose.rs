@@ -203,10 +203,13 @@ pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeErro
 
 /// Render the HTML part of an email: its text template again, laid out by `mail::html`.
 pub fn render_html(email: &Email, config: &Config) -> Result<String, ComposeError> {
-    let mut v = view(email, config);
+    html_of(email, &mut view(email, config), config)
+}
+
+fn html_of(email: &Email, v: &mut View, config: &Config) -> Result<String, ComposeError> {
     v.html = true;
-    let text = render(email, &v)?;
-    html::page(&text, &v, &email.subject, config).map_err(|source| ComposeError::Html {
+    let text = render(email, v)?;
+    html::page(&text, v, &email.subject, config).map_err(|source| ComposeError::Html {
         template: email.template.name(),
         source,
     })
@@ -271,7 +274,14 @@ pub fn compose_with(
     config: &Config,
     attachment: Option<&[u8]>,
 ) -> Result<Vec<u8>, ComposeError> {
-    let text = render_text(email, config)?;
+    let mut v = view(email, config);
+    let text = render(email, &v)?;
+    // Customers get the HTML twin; sellers read the text, which their commands answer.
+    let html = if email.to_customer {
+        Some(html_of(email, &mut v, config)?)
+    } else {
+        None
+    };
     let from = mailbox(&Mailbox {
         name: Some(config.shop.name.clone()),
         email: config.shop.address.clone(),
@@ -294,12 +304,6 @@ pub fn compose_with(
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(text);
-    // Customers get the HTML twin; sellers read the text, which their commands answer.
-    let html = if email.to_customer {
-        Some(render_html(email, config)?)
-    } else {
-        None
-    };
     let attachments: Vec<SinglePart> = attachment.into_iter().map(attached).collect();
     let mut message = match (html, attachments.is_empty()) {
         (None, true) => builder.singlepart(text)?,
