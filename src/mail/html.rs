@@ -29,9 +29,11 @@ pub enum Block {
 }
 
 /// One line of a paragraph; an indented line in the text (a list of items, a figure) stays
-/// indented.
+/// indented, wrapped lines and all, as a block of its own.
 pub struct Line {
     pub indent: bool,
+    /// A line break goes before it: it follows a line that is not a block.
+    pub break_before: bool,
     pub pieces: Vec<Piece>,
 }
 
@@ -97,10 +99,15 @@ pub fn blocks(text: &str) -> Vec<Block> {
                 out.push(Block::Methods);
             }
             "" => flush(&mut para, &mut out),
-            trimmed => para.push(Line {
-                indent: line.starts_with(char::is_whitespace),
-                pieces: pieces(trimmed),
-            }),
+            trimmed => {
+                let indent = line.starts_with(char::is_whitespace);
+                let break_before = !indent && para.last().is_some_and(|l: &Line| !l.indent);
+                para.push(Line {
+                    indent,
+                    break_before,
+                    pieces: pieces(trimmed),
+                });
+            }
         }
     }
     flush(&mut para, &mut out);
@@ -223,6 +230,11 @@ mod tests {
         let Block::Paragraph(paid) = &b[3] else {
             unreachable!()
         };
-        assert!(paid[0].indent);
+        assert!(paid[0].indent && !paid[0].break_before);
+        let Block::Paragraph(quote) = &blocks("a\nb\n  c\nd")[0] else {
+            unreachable!()
+        };
+        let breaks: Vec<bool> = quote.iter().map(|l| l.break_before).collect();
+        assert_eq!(breaks, [false, true, false, false]);
     }
 }
