@@ -3,4 +3,6 @@
 pub mod compose;
 pub mod labels;
 pub mod limits;
+pub mod locale;
+pub mod localized;
 pub mod read;
