@@ -43,11 +43,20 @@ pub fn detect(text: &str, allowed: &[String]) -> Option<&'static str> {
         1 => return from_whatlang(list[0]).filter(|_| !text.trim().is_empty()),
         _ => {}
     }
-    let info = Detector::with_allowlist(list).detect(text)?;
-    if !info.is_reliable() {
-        return None;
-    }
-    from_whatlang(info.lang())
+    let detector = Detector::with_allowlist(list);
+    let reliable = |t: &str| {
+        detector
+            .detect(t)
+            .filter(|i| i.is_reliable())
+            .and_then(|i| from_whatlang(i.lang()))
+    };
+    // Item lines, product names and an address in another country's words blur the whole;
+    // then the first paragraph of prose that reads reliably on its own decides.
+    reliable(text).or_else(|| {
+        text.split("\n\n")
+            .filter(|p| p.chars().filter(|c| c.is_alphabetic()).count() >= 40)
+            .find_map(reliable)
+    })
 }
 
 /// Fix the order's language at its first reliable reading, and mark every email this decision
@@ -79,7 +88,8 @@ pub fn apply(input: &Input, decision: &mut Decision) {
         }
     }
     let language = order_language.or(detected.map(str::to_string));
-    for email in &mut decision.emails {
+    let linked = decision.linked.iter_mut().flat_map(|d| d.emails.iter_mut());
+    for email in decision.emails.iter_mut().chain(linked) {
         if email.to_customer
             && email.language.is_none()
             && email.to.iter().any(|m| from_sender(&m.email))
@@ -137,6 +147,39 @@ mod tests {
     fn a_text_too_short_to_tell_gives_none() {
         assert_eq!(detect("2 x Blue Glazed Mug", &all()), None);
         assert_eq!(detect("", &all()), None);
+    }
+
+    #[test]
+    fn an_order_keeps_its_first_reliable_reading() {
+        use crate::core::decide::tests::{ADDRESS, msg, run};
+        let german = format!(
+            "Guten Tag, ich möchte gerne zwei blaue Tassen bestellen. Bitte schicken Sie sie an meine Adresse, vielen Dank.\n\n2 x Blue Mug\n\n{ADDRESS}"
+        );
+        let d = run(&msg(&german), None, 10, 0);
+        let order = d.order.clone().expect("an order");
+        assert_eq!(order.language.as_deref(), Some("de"));
+        assert!(!d.emails.is_empty());
+        assert!(d.emails.iter().all(|e| e.language.as_deref() == Some("de")));
+        // A reply too short to read (or reading as another language) keeps the order's.
+        let mut reply = msg("Where is my order? Thanks");
+        reply.subject = format!("Re: Order [{}]", order.reference);
+        let d = run(&reply, Some(order.clone()), 10, 0);
+        assert!(
+            d.emails
+                .iter()
+                .filter(|e| e.to_customer)
+                .all(|e| e.language.as_deref() == Some("de")),
+            "{:?}",
+            d.emails
+        );
+        assert!(
+            d.order
+                .as_ref()
+                .is_none_or(|o| o.language.as_deref() == Some("de"))
+        );
+        // A short first order has no language yet: the shop's answers when it is rendered.
+        let d = run(&msg(&format!("2 x Blue Mug\n{ADDRESS}")), None, 10, 0);
+        assert_eq!(d.order.and_then(|o| o.language), None);
     }
 
     #[test]

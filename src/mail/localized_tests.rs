@@ -79,7 +79,7 @@ fn config() -> Config {
             "returns = \"You can return",
             "returns = \"30 Tage / jours / días / giorni / dagen / dias.\"\n# \"You can return",
         )
-        .replace("[shop]\n", "[shop]\ntimezone = \"Europe/Berlin\"\n");
+        .replace("timezone = \"UTC\"", "timezone = \"Europe/Berlin\"");
     Config::from_toml(&text, Path::new("x")).unwrap()
 }
 
