@@ -18,9 +18,13 @@ VARIANTS = {
     "exchange": "Exchange { .. }", "return_received": "ReturnReceived { .. }",
     "address_changed": "AddressChanged { .. }", "too_late_to_change": "TooLateToChange { .. }",
     "change_question": "ChangeQuestion { .. }", "change_after_shipping": "ChangeAfterShipping { .. }",
+    # the sellers' mail, in [shop] language where it has templates
+    "approval_request": "ApprovalRequest { .. }", "delivery_failed": "DeliveryFailed { .. }",
+    "alert": "Alert { .. }", "packing_slip": "PackingSlip { .. }", "held": "Held { .. }",
+    "seller_reply": "SellerReply { .. }",
 }
 
-out = ['''//! The customer's templates by (template, language): one askama struct for each file under
+out = ['''//! The templates by (template, language): one askama struct for each file under
 //! templates/<lang>/. Written by tools/localized.py from the files there; do not edit by hand.
 //! A template includes the shared partials (`_lines.txt`, `_methods.txt`) from templates/ and
 //! its language's own (`_signoff.txt`, `_shortages.txt`): askama looks beside the including
@@ -58,18 +62,12 @@ for name in VARIANTS:
     langs = [l for l in LANGS if os.path.exists(os.path.join(ROOT, "templates", l, name + ".txt"))]
     out.append(f"localized!({name}: " + ", ".join(f'{l} => "{l}/{name}.txt"' for l in langs) + ");")
 out.append('''
-/// The customer template `template` in `language`, when it has one; `None` for sellers' mail.
+/// The template `template` in `language`, when it has one.
 pub fn renderer(template: &Template, language: &str) -> Option<Renderer> {
     match template {''')
 for name, variant in VARIANTS.items():
     out.append(f"        Template::{variant} => {name}::renderer(language),")
-out.append('''        Template::ApprovalRequest { .. }
-        | Template::DeliveryFailed { .. }
-        | Template::Alert { .. }
-        | Template::PackingSlip { .. }
-        | Template::Held { .. }
-        | Template::SellerReply { .. } => None,
-    }
+out.append('''    }
 }
 
 /// The languages `template` is written in.

@@ -4,7 +4,6 @@
 
 use std::time::SystemTime;
 
-use askama::Template as _;
 use lettre::message::header::{
     ContentDisposition, ContentTransferEncoding, ContentType, HeaderName, HeaderValue,
 };
@@ -149,66 +148,34 @@ pub struct ProblemView {
     pub suggestions: Vec<String>,
 }
 
-macro_rules! mail_template {
-    ($name:ident, $path:literal) => {
-        #[derive(askama::Template)]
-        #[template(path = $path, escape = "none")]
-        struct $name<'a> {
-            v: &'a View,
-        }
-    };
-}
-mail_template!(ApprovalRequestMail, "approval_request.txt");
-mail_template!(DeliveryFailedMail, "delivery_failed.txt");
-mail_template!(AlertMail, "alert.txt");
-mail_template!(PackingSlipMail, "packing_slip.txt");
-mail_template!(HeldMail, "held.txt");
-mail_template!(SellerReplyMail, "seller_reply.txt");
-
-/// Render the text of an email: a customer's in their language (`language`), a seller's in
-/// English.
+/// Render the text of an email: a customer's in their language, a seller's in the shop's.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
-    let rendered = match customer_renderer(email, config) {
-        Some((language, render)) => render(&view(email, config, language)),
-        None => {
-            let v = view(email, config, "en");
-            let v = &v;
-            match &email.template {
-                Template::ApprovalRequest { .. } => ApprovalRequestMail { v }.render(),
-                Template::DeliveryFailed { .. } => DeliveryFailedMail { v }.render(),
-                Template::Alert { .. } => AlertMail { v }.render(),
-                Template::PackingSlip { .. } => PackingSlipMail { v }.render(),
-                Template::Held { .. } => HeldMail { v }.render(),
-                Template::SellerReply { .. } => SellerReplyMail { v }.render(),
-                _ => unreachable_customer(email),
-            }
-        }
-    };
-    let text = rendered.map_err(|source| ComposeError::Render {
+    let render_error = |source| ComposeError::Render {
         template: email.template.name(),
         source,
+    };
+    // English has every template, so this fails only for a template added to the enum and
+    // not to tools/localized.py.
+    let (language, render) = renderer(email, config).ok_or_else(|| {
+        render_error(askama::Error::Custom(
+            format!("no template for {}", email.template.name()).into(),
+        ))
     })?;
+    let text = render(&view(email, config, language)).map_err(render_error)?;
     Ok(tidy(&text))
 }
 
-/// A customer template with no renderer in any language: `localized::renderer` covers every
-/// customer template in English, so this is a template added to one list and not the other.
-fn unreachable_customer(email: &Email) -> askama::Result<String> {
-    Err(askama::Error::Custom(
-        format!("no template for {}", email.template.name()).into(),
-    ))
-}
-
-/// The customer's template and the language it is written in: the email's language (this
-/// message's, or its order's), else the order's, when the shop answers in it; else the shop's
-/// language; English when a template is missing in that too. `None` for sellers' mail.
-fn customer_renderer(email: &Email, config: &Config) -> Option<(&'static str, Renderer)> {
+/// The template and the language it is written in. A customer's: the email's language (this
+/// message's, or its order's), else the order's, when the shop answers in it. Then, and for
+/// the sellers, the shop's language; English when a template is missing in that too.
+fn renderer(email: &Email, config: &Config) -> Option<(&'static str, Renderer)> {
     let shop = &config.shop;
     let allowed = |l: &&str| shop.languages.iter().any(|a| a == l);
     let wanted = email
         .language
         .as_deref()
         .or_else(|| order_of(&email.template).and_then(|o| o.language.as_deref()))
+        .filter(|_| email.to_customer)
         .filter(allowed);
     wanted
         .into_iter()

@@ -1,4 +1,4 @@
-//! The customer's templates by (template, language): one askama struct for each file under
+//! The templates by (template, language): one askama struct for each file under
 //! templates/<lang>/. Written by tools/localized.py from the files there; do not edit by hand.
 //! A template includes the shared partials (`_lines.txt`, `_methods.txt`) from templates/ and
 //! its language's own (`_signoff.txt`, `_shortages.txt`): askama looks beside the including
@@ -56,8 +56,14 @@ localized!(address_changed: en => "en/address_changed.txt", de => "de/address_ch
 localized!(too_late_to_change: en => "en/too_late_to_change.txt", de => "de/too_late_to_change.txt", fr => "fr/too_late_to_change.txt", es => "es/too_late_to_change.txt", it => "it/too_late_to_change.txt", nl => "nl/too_late_to_change.txt", pt => "pt/too_late_to_change.txt");
 localized!(change_question: en => "en/change_question.txt", de => "de/change_question.txt", fr => "fr/change_question.txt", es => "es/change_question.txt", it => "it/change_question.txt", nl => "nl/change_question.txt", pt => "pt/change_question.txt");
 localized!(change_after_shipping: en => "en/change_after_shipping.txt", de => "de/change_after_shipping.txt", fr => "fr/change_after_shipping.txt", es => "es/change_after_shipping.txt", it => "it/change_after_shipping.txt", nl => "nl/change_after_shipping.txt", pt => "pt/change_after_shipping.txt");
+localized!(approval_request: en => "en/approval_request.txt", de => "de/approval_request.txt");
+localized!(delivery_failed: en => "en/delivery_failed.txt", de => "de/delivery_failed.txt");
+localized!(alert: en => "en/alert.txt", de => "de/alert.txt");
+localized!(packing_slip: en => "en/packing_slip.txt", de => "de/packing_slip.txt");
+localized!(held: en => "en/held.txt", de => "de/held.txt");
+localized!(seller_reply: en => "en/seller_reply.txt", de => "de/seller_reply.txt");
 
-/// The customer template `template` in `language`, when it has one; `None` for sellers' mail.
+/// The template `template` in `language`, when it has one.
 pub fn renderer(template: &Template, language: &str) -> Option<Renderer> {
     match template {
         Template::Quote { .. } => quote::renderer(language),
@@ -84,12 +90,12 @@ pub fn renderer(template: &Template, language: &str) -> Option<Renderer> {
         Template::TooLateToChange { .. } => too_late_to_change::renderer(language),
         Template::ChangeQuestion { .. } => change_question::renderer(language),
         Template::ChangeAfterShipping { .. } => change_after_shipping::renderer(language),
-        Template::ApprovalRequest { .. }
-        | Template::DeliveryFailed { .. }
-        | Template::Alert { .. }
-        | Template::PackingSlip { .. }
-        | Template::Held { .. }
-        | Template::SellerReply { .. } => None,
+        Template::ApprovalRequest { .. } => approval_request::renderer(language),
+        Template::DeliveryFailed { .. } => delivery_failed::renderer(language),
+        Template::Alert { .. } => alert::renderer(language),
+        Template::PackingSlip { .. } => packing_slip::renderer(language),
+        Template::Held { .. } => held::renderer(language),
+        Template::SellerReply { .. } => seller_reply::renderer(language),
     }
 }
 

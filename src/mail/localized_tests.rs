@@ -384,3 +384,30 @@ fn english_in_utc_is_as_it_always_was() {
         "{text}"
     );
 }
+
+#[test]
+fn sellers_get_the_shops_language_whatever_the_customers() {
+    let mut config = config();
+    config.shop.language = "de".into();
+    let mut o = order();
+    o.language = Some("fr".into());
+    let mut e = email(Template::PackingSlip { order: o }, "fr");
+    e.to_customer = false;
+    e.language = None;
+    let text = render_text(&e, &config).unwrap();
+    assert!(
+        text.starts_with("Bestellung MC-7K2QXD9F ist bezahlt (0,00 €): bitte packen."),
+        "{text}"
+    );
+    assert!(text.contains("Dezember 2026"), "{text}");
+    config.shop.language = "en".into();
+    let text = render_text(&e, &config).unwrap();
+    assert!(
+        text.contains("is paid (0.00 EUR): please pack it"),
+        "{text}"
+    );
+    // A shop language without seller templates writes English.
+    config.shop.language = "fr".into();
+    let text = render_text(&e, &config).unwrap();
+    assert!(text.contains("please pack it"), "{text}");
+}
