@@ -362,6 +362,36 @@ pub struct Shop {
     /// The HTML mail's accent, `#rgb` or `#rrggbb`; a dark blue without it.
     #[serde(default)]
     pub accent_colour: Option<String>,
+    /// The language (ISO 639-1) of the sellers' mail, and the customer's when we cannot tell
+    /// what they write in or have no templates for it.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// The languages customers may be answered in; the others get `language`.
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
+    /// The IANA time zone the deadlines and dates in emails are told in (`Europe/Berlin`).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+}
+
+impl Shop {
+    /// The shop's time zone; `validate` has checked the name.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_languages() -> Vec<String> {
+    crate::core::language::SUPPORTED
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+fn default_timezone() -> String {
+    "UTC".into()
 }
 
 /// An absolute https URL with a host, written out (no spaces or quotes to escape): mail
@@ -869,6 +899,30 @@ impl Config {
         let c = &self.shop.currency;
         if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
             return bad("shop.currency", "must be an ISO 4217 code such as \"USD\"");
+        }
+        let known = crate::core::language::SUPPORTED.join(", ");
+        if !crate::core::language::SUPPORTED.contains(&self.shop.language.as_str()) {
+            return bad(
+                "shop.language",
+                &format!("must be one of the languages with templates: {known}"),
+            );
+        }
+        for (i, l) in self.shop.languages.iter().enumerate() {
+            if !crate::core::language::SUPPORTED.contains(&l.as_str()) {
+                return bad(
+                    &format!("shop.languages[{i}]"),
+                    &format!("must be one of the languages with templates: {known}"),
+                );
+            }
+        }
+        if self.shop.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return bad(
+                "shop.timezone",
+                &format!(
+                    "{:?} is not an IANA time zone name such as \"Europe/Berlin\" or \"UTC\"",
+                    self.shop.timezone
+                ),
+            );
         }
         for (name, url) in &self.carriers {
             if !(url.starts_with("https://") || url.starts_with("http://"))

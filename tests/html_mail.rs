@@ -63,42 +63,51 @@ fn every_template_has_a_twin() {
     let emails = samples::customer_emails();
     let names: BTreeSet<&str> = emails.iter().map(|e| e.template.name()).collect();
     assert_eq!(names.len(), 25, "one sample of each customer template");
-    for (i, email) in emails.iter().enumerate() {
-        let name = email.template.name();
-        let text = render_text(email, &config).unwrap();
-        let html = render_html(email, &config).unwrap();
-        if let Some(dir) = &out {
-            std::fs::create_dir_all(dir).unwrap();
-            std::fs::write(dir.join(format!("{i:02}-{name}.txt")), &text).unwrap();
-            std::fs::write(dir.join(format!("{i:02}-{name}.html")), &html).unwrap();
+    // In every language: the HTML takes its words from the same template and labels.
+    for language in ["en", "de", "fr", "es", "it", "nl", "pt"] {
+        for (i, email) in emails.iter().enumerate() {
+            let mut email = email.clone();
+            email.language = Some(language.into());
+            let email = &email;
+            let name = format!("{language}/{}", email.template.name());
+            let text = render_text(email, &config).unwrap();
+            let html = render_html(email, &config).unwrap();
+            if let Some(dir) = &out {
+                std::fs::create_dir_all(dir).unwrap();
+                let file = format!("{language}-{i:02}-{}", email.template.name());
+                std::fs::write(dir.join(format!("{file}.txt")), &text).unwrap();
+                std::fs::write(dir.join(format!("{file}.html")), &html).unwrap();
+            }
+            assert!(
+                !text.contains("[[mailcart:"),
+                "{name}: a marker in the text"
+            );
+            assert!(
+                !html.contains("[[mailcart:"),
+                "{name}: a marker left in the HTML"
+            );
+            let (in_text, in_html) = (figures(&text), figures(&visible(&html)));
+            assert!(
+                in_text.contains(samples::REFERENCE)
+                    || matches!(
+                        email.template,
+                        Template::StatusUnknown
+                            | Template::CardWarning
+                            | Template::SellerReply { .. }
+                    ),
+                "{name}: {in_text:?}"
+            );
+            assert_eq!(
+                in_text.difference(&in_html).collect::<Vec<_>>(),
+                Vec::<&String>::new(),
+                "{name}: figures of the text missing from the HTML"
+            );
+            assert_eq!(
+                in_html.difference(&in_text).collect::<Vec<_>>(),
+                Vec::<&String>::new(),
+                "{name}: figures in the HTML the text does not have"
+            );
         }
-        assert!(
-            !text.contains("[[mailcart:"),
-            "{name}: a marker in the text"
-        );
-        assert!(
-            !html.contains("[[mailcart:"),
-            "{name}: a marker left in the HTML"
-        );
-        let (in_text, in_html) = (figures(&text), figures(&visible(&html)));
-        assert!(
-            in_text.contains(samples::REFERENCE)
-                || matches!(
-                    email.template,
-                    Template::StatusUnknown | Template::CardWarning | Template::SellerReply { .. }
-                ),
-            "{name}: {in_text:?}"
-        );
-        assert_eq!(
-            in_text.difference(&in_html).collect::<Vec<_>>(),
-            Vec::<&String>::new(),
-            "{name}: figures of the text missing from the HTML"
-        );
-        assert_eq!(
-            in_html.difference(&in_text).collect::<Vec<_>>(),
-            Vec::<&String>::new(),
-            "{name}: figures in the HTML the text does not have"
-        );
     }
 }
 
@@ -242,6 +251,7 @@ fn what_customers_and_the_catalog_write_stays_text() {
         command: None,
         once: None,
         attach_inbound: false,
+        language: None,
     };
     let html = render_html(&email, &config).unwrap();
     for raw in ["<script", "<img", "<b>", "<i>", "</td></tr></table><b>"] {

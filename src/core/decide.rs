@@ -22,6 +22,7 @@ pub fn decide(input: Input) -> Decision {
     warn_about_cards(&input, &mut decision);
     reply_cap::apply(&input, &mut decision);
     super::held::alert_sellers(&input, &mut decision);
+    super::language::apply(&input, &mut decision);
     decision
 }
 

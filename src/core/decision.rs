@@ -311,6 +311,10 @@ pub struct Email {
     pub once: Option<String>,
     /// Attach the inbound message this decision answers (message/rfc822), as stored.
     pub attach_inbound: bool,
+    /// The customer's language to write in (ISO 639-1), set by `core::language`; `None` for
+    /// sellers' mail and wherever the order's own language or the shop's applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// What a reply to a request may do, and until when.

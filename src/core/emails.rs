@@ -28,6 +28,7 @@ pub(super) fn to_sellers(config: &Config, subject: String, template: Template) -
             command: None,
             once: None,
             attach_inbound: false,
+            language: None,
         })
         .collect()
 }
@@ -117,6 +118,7 @@ pub(super) fn in_thread(
         command: None,
         once: None,
         attach_inbound: false,
+        language: None,
     }
 }
 
@@ -141,6 +143,7 @@ pub(super) fn reply(input: &Input, subject: String, template: Template) -> Email
         command: None,
         once: None,
         attach_inbound: false,
+        language: None,
     }
 }
 

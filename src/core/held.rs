@@ -204,6 +204,7 @@ pub fn answer(
         command: None,
         once: None,
         attach_inbound: false,
+        language: None,
     });
     d.resolve_held = Some((held.message_id.clone(), format!("answered by {sender}")));
     d

@@ -25,6 +25,7 @@ pub mod flags;
 pub mod held;
 pub mod inbound;
 pub mod items;
+pub mod language;
 pub mod lifecycle;
 pub mod mentions;
 pub mod money;

@@ -162,6 +162,10 @@ pub struct Order {
     /// What the latest revision changed, as the revised quote says it.
     #[serde(default)]
     pub revision_changes: Vec<String>,
+    /// The language the customer writes in (ISO 639-1), fixed at the first message whatlang
+    /// reads reliably (`core::language`); `None` until then, and the shop's language answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
     /// The loop caps held back what the customer should have heard about this order (why):
     /// until a person lifts the pause, the order waits and no payment deadline runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -296,6 +300,7 @@ impl Order {
             notes: Vec::new(),
             revision: 0,
             revision_changes: Vec::new(),
+            language: None,
             reply_held: None,
             feedback_requested: false,
             feedback_thanked: false,

@@ -559,5 +559,6 @@ pub(super) fn to_seller(input: &Input, seller: &str, subject: String, text: Stri
         command: None,
         once: None,
         attach_inbound: false,
+        language: None,
     }
 }

@@ -4,22 +4,21 @@
 
 use std::time::SystemTime;
 
-use askama::Template as _;
 use lettre::message::header::{
     ContentDisposition, ContentTransferEncoding, ContentType, HeaderName, HeaderValue,
 };
 use lettre::message::{Body, Mailbox as LettreMailbox, MultiPart, SinglePart};
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 use crate::config::Config;
 use crate::core::decision::{Email, Shortage, Template};
 use crate::core::inbound::Mailbox;
-use crate::core::items::{Problem, Unmatched};
 use crate::core::money;
 use crate::core::order::{Order, OrderLine};
 use crate::mail::html;
 use crate::mail::labels::{Labels, labels};
+use crate::mail::locale::{Locale, locale};
+use crate::mail::localized::{self, Renderer};
 
 pub const LOOP_HEADER: &str = "X-Mailcart-Loop";
 
@@ -49,6 +48,8 @@ pub struct View {
     pub shop_name: String,
     pub shop_address: String,
     pub greeting: String,
+    /// "Hello Anna," as the email's language greets.
+    pub salutation: String,
     pub customer: String,
     pub reference: String,
     pub reference_example: String,
@@ -156,103 +157,76 @@ pub struct ProblemView {
     pub suggestions: Vec<String>,
 }
 
-macro_rules! mail_template {
-    ($name:ident, $path:literal) => {
-        #[derive(askama::Template)]
-        #[template(path = $path, escape = "none")]
-        struct $name<'a> {
-            v: &'a View,
-        }
-    };
-}
-mail_template!(QuoteMail, "quote.txt");
-mail_template!(AskDetailsMail, "ask_details.txt");
-mail_template!(UnderReviewMail, "under_review.txt");
-mail_template!(ApprovalRequestMail, "approval_request.txt");
-mail_template!(StatusMail, "status.txt");
-mail_template!(StatusUnknownMail, "status_unknown.txt");
-mail_template!(CardWarningMail, "card_warning.txt");
-mail_template!(CancelledMail, "cancelled.txt");
-mail_template!(DeliveryFailedMail, "delivery_failed.txt");
-mail_template!(AlertMail, "alert.txt");
-mail_template!(PaymentConfirmedMail, "payment_confirmed.txt");
-mail_template!(PackingSlipMail, "packing_slip.txt");
-mail_template!(PaymentPartialMail, "payment_partial.txt");
-mail_template!(PaymentClaimedMail, "payment_claimed.txt");
-mail_template!(PaymentReminderMail, "payment_reminder.txt");
-mail_template!(ExpiredMail, "expired.txt");
-mail_template!(FeedbackRequestMail, "feedback_request.txt");
-mail_template!(FeedbackThanksMail, "feedback_thanks.txt");
-mail_template!(RejectedMail, "rejected.txt");
-mail_template!(ShippedMail, "shipped.txt");
-mail_template!(CancelledByShopMail, "cancelled_by_shop.txt");
-mail_template!(ReturnsMail, "returns.txt");
-mail_template!(ExchangeMail, "exchange.txt");
-mail_template!(ReturnReceivedMail, "return_received.txt");
-mail_template!(AddressChangedMail, "address_changed.txt");
-mail_template!(TooLateToChangeMail, "too_late_to_change.txt");
-mail_template!(ChangeQuestionMail, "change_question.txt");
-mail_template!(ChangeAfterShippingMail, "change_after_shipping.txt");
-mail_template!(HeldMail, "held.txt");
-mail_template!(SellerReplyMail, "seller_reply.txt");
-
-/// Render the text of an email.
+/// Render the text of an email: a customer's in their language, a seller's in the shop's.
 pub fn render_text(email: &Email, config: &Config) -> Result<String, ComposeError> {
-    render(email, &view(email, config))
+    let (v, render) = prepare(email, config)?;
+    render_with(email, &v, render)
 }
 
 /// Render the HTML part of an email: its text template again, laid out by `mail::html`.
 pub fn render_html(email: &Email, config: &Config) -> Result<String, ComposeError> {
-    html_of(email, &mut view(email, config), config)
+    let (mut v, render) = prepare(email, config)?;
+    html_of(email, &mut v, render, config)
 }
 
-fn html_of(email: &Email, v: &mut View, config: &Config) -> Result<String, ComposeError> {
+fn html_of(
+    email: &Email,
+    v: &mut View,
+    render: Renderer,
+    config: &Config,
+) -> Result<String, ComposeError> {
     v.html = true;
-    let text = render(email, v)?;
+    let text = render_with(email, v, render)?;
     html::page(&text, v, &email.subject, config).map_err(|source| ComposeError::Html {
         template: email.template.name(),
         source,
     })
 }
 
-fn render(email: &Email, v: &View) -> Result<String, ComposeError> {
-    let rendered = match &email.template {
-        Template::Quote { .. } => QuoteMail { v }.render(),
-        Template::AskDetails { .. } => AskDetailsMail { v }.render(),
-        Template::UnderReview { .. } => UnderReviewMail { v }.render(),
-        Template::ApprovalRequest { .. } => ApprovalRequestMail { v }.render(),
-        Template::Status { .. } => StatusMail { v }.render(),
-        Template::StatusUnknown => StatusUnknownMail { v }.render(),
-        Template::CardWarning => CardWarningMail { v }.render(),
-        Template::Cancelled { .. } => CancelledMail { v }.render(),
-        Template::DeliveryFailed { .. } => DeliveryFailedMail { v }.render(),
-        Template::Alert { .. } => AlertMail { v }.render(),
-        Template::PaymentConfirmed { .. } => PaymentConfirmedMail { v }.render(),
-        Template::PackingSlip { .. } => PackingSlipMail { v }.render(),
-        Template::PaymentPartial { .. } => PaymentPartialMail { v }.render(),
-        Template::PaymentClaimed { .. } => PaymentClaimedMail { v }.render(),
-        Template::PaymentReminder { .. } => PaymentReminderMail { v }.render(),
-        Template::Expired { .. } => ExpiredMail { v }.render(),
-        Template::FeedbackRequest { .. } => FeedbackRequestMail { v }.render(),
-        Template::FeedbackThanks { .. } => FeedbackThanksMail { v }.render(),
-        Template::Rejected { .. } => RejectedMail { v }.render(),
-        Template::Shipped { .. } => ShippedMail { v }.render(),
-        Template::CancelledByShop { .. } => CancelledByShopMail { v }.render(),
-        Template::Returns { .. } => ReturnsMail { v }.render(),
-        Template::Exchange { .. } => ExchangeMail { v }.render(),
-        Template::ReturnReceived { .. } => ReturnReceivedMail { v }.render(),
-        Template::AddressChanged { .. } => AddressChangedMail { v }.render(),
-        Template::TooLateToChange { .. } => TooLateToChangeMail { v }.render(),
-        Template::ChangeQuestion { .. } => ChangeQuestionMail { v }.render(),
-        Template::ChangeAfterShipping { .. } => ChangeAfterShippingMail { v }.render(),
-        Template::Held { .. } => HeldMail { v }.render(),
-        Template::SellerReply { .. } => SellerReplyMail { v }.render(),
-    };
-    let text = rendered.map_err(|source| ComposeError::Render {
+fn render_error(email: &Email, source: askama::Error) -> ComposeError {
+    ComposeError::Render {
         template: email.template.name(),
         source,
+    }
+}
+
+/// The email's view and template, in the language it is written in.
+fn prepare(email: &Email, config: &Config) -> Result<(View, Renderer), ComposeError> {
+    // English has every template, so this fails only for a template added to the enum and
+    // not to tools/localized.py.
+    let (language, render) = renderer(email, config).ok_or_else(|| {
+        render_error(
+            email,
+            askama::Error::Custom(format!("no template for {}", email.template.name()).into()),
+        )
     })?;
+    Ok((view(email, config, language), render))
+}
+
+fn render_with(email: &Email, v: &View, render: Renderer) -> Result<String, ComposeError> {
+    let text = render(v).map_err(|e| render_error(email, e))?;
     Ok(tidy(&text))
+}
+
+/// The template and the language it is written in. A customer's: the email's language (this
+/// message's, or its order's), else the order's, when the shop answers in it. Then, and for
+/// the sellers, the shop's language; English when a template is missing in that too.
+fn renderer(email: &Email, config: &Config) -> Option<(&'static str, Renderer)> {
+    let shop = &config.shop;
+    let allowed = |l: &&str| shop.languages.iter().any(|a| a == l);
+    let wanted = email
+        .language
+        .as_deref()
+        .or_else(|| order_of(&email.template).and_then(|o| o.language.as_deref()))
+        .filter(|_| email.to_customer)
+        .filter(allowed);
+    wanted
+        .into_iter()
+        .chain([shop.language.as_str(), "en"])
+        .find_map(|l| {
+            let code = crate::mail::locale::locale(l).code;
+            localized::renderer(&email.template, code).map(|r| (code, r))
+        })
 }
 
 /// The complete message, ready for the outbox.
@@ -274,11 +248,11 @@ pub fn compose_with(
     config: &Config,
     attachment: Option<&[u8]>,
 ) -> Result<Vec<u8>, ComposeError> {
-    let mut v = view(email, config);
-    let text = render(email, &v)?;
+    let (mut v, render) = prepare(email, config)?;
+    let text = render_with(email, &v, render)?;
     // Customers get the HTML twin; sellers read the text, which their commands answer.
     let html = if email.to_customer {
-        Some(html_of(email, &mut v, config)?)
+        Some(html_of(email, &mut v, render, config)?)
     } else {
         None
     };
@@ -372,8 +346,9 @@ fn mailbox(m: &Mailbox) -> Result<LettreMailbox, ComposeError> {
     Ok(LettreMailbox::new(m.name.clone(), address))
 }
 
-fn view(email: &Email, config: &Config) -> View {
-    let order: Option<&Order> = match &email.template {
+/// The order an email is about, if any.
+fn order_of(template: &Template) -> Option<&Order> {
+    match template {
         Template::Quote { order, .. }
         | Template::AskDetails { order, .. }
         | Template::UnderReview { order, .. }
@@ -404,16 +379,21 @@ fn view(email: &Email, config: &Config) -> View {
         | Template::CardWarning
         | Template::DeliveryFailed { .. }
         | Template::Alert { .. } => None,
-    };
-    let currency = config.shop.currency.clone();
-    let amount = |d| money::round(d, &currency).to_string();
-    let greeting = email
+    }
+}
+
+fn view(email: &Email, config: &Config, language: &str) -> View {
+    let order = order_of(&email.template);
+    let loc = locale(language);
+    let zone = config.shop.zone();
+    let currency = loc.currency(&config.shop.currency);
+    let amount = |d| loc.amount(&money::round(d, &config.shop.currency).to_string());
+    let first_name = email
         .to
         .first()
         .and_then(|m| m.name.as_deref())
-        .and_then(|n| n.split_whitespace().next())
-        .unwrap_or("there")
-        .to_string();
+        .and_then(|n| n.split_whitespace().next());
+    let greeting = first_name.unwrap_or("there").to_string();
     let reference = order.map(|o| o.reference.clone()).unwrap_or_default();
     let total = order.map(|o| amount(o.totals.total)).unwrap_or_default();
     let shipment = order.and_then(|o| o.shipment.as_ref());
@@ -423,6 +403,7 @@ fn view(email: &Email, config: &Config) -> View {
         shop_name: config.shop.name.clone(),
         shop_address: config.shop.address.clone(),
         greeting,
+        salutation: loc.salutation(first_name),
         customer: order
             .map(|o| match &o.customer.name {
                 Some(n) => format!("{n} <{}>", o.customer.email),
@@ -431,15 +412,13 @@ fn view(email: &Email, config: &Config) -> View {
             .unwrap_or_default(),
         reference: reference.clone(),
         reference_example: format!("{}-7K2QXD9FP", config.shop.reference_prefix),
-        state: order
-            .map(|o| crate::core::decision::human_state(o.state))
-            .unwrap_or(""),
+        state: order.map(|o| loc.state(o.state)).unwrap_or(""),
         state_code: order.map(|o| o.state.as_str()).unwrap_or(""),
         currency: currency.clone(),
         lines: order
             .map(|o| {
                 let lines: Vec<LineView> =
-                    o.lines.iter().map(|l| line_view(l, &currency)).collect();
+                    o.lines.iter().map(|l| line_view(l, config, loc)).collect();
                 lines
             })
             .unwrap_or_default(),
@@ -447,12 +426,7 @@ fn view(email: &Email, config: &Config) -> View {
         shipping: order.map(|o| amount(o.totals.shipping)).unwrap_or_default(),
         tax: order.map(|o| amount(o.totals.tax)).unwrap_or_default(),
         tax_rate: order
-            .map(|o| {
-                format!(
-                    "{}%",
-                    (o.totals.tax_rate * rust_decimal::Decimal::from(100)).normalize()
-                )
-            })
+            .map(|o| loc.percent(o.totals.tax_rate))
             .unwrap_or_default(),
         total: total.clone(),
         address: order
@@ -462,11 +436,11 @@ fn view(email: &Email, config: &Config) -> View {
         methods: methods(config, &reference, &format!("{outstanding} {currency}")),
         payment_due: order
             .and_then(|o| o.payment_due)
-            .map(human_time)
+            .map(|t| loc.time(t, zone))
             .unwrap_or_default(),
         reserved_until: order
             .and_then(|o| o.reserved_until)
-            .map(human_time)
+            .map(|t| loc.time(t, zone))
             .unwrap_or_default(),
         problems: Vec::new(),
         shortages: Vec::new(),
@@ -487,7 +461,7 @@ fn view(email: &Email, config: &Config) -> View {
             .unwrap_or_default(),
         delivery_date: order
             .and_then(|o| o.delivery.as_ref())
-            .and_then(|(_, d)| human_date(d))
+            .and_then(|(_, d)| loc.date(d))
             .unwrap_or_default(),
         reason: String::new(),
         carrier: shipment.map(|s| s.carrier.clone()).unwrap_or_default(),
@@ -508,7 +482,7 @@ fn view(email: &Email, config: &Config) -> View {
         held_from: String::new(),
         held_subject: String::new(),
         ret: ReturnView::default(),
-        labels: labels("en"),
+        labels: labels(loc.code),
         html: false,
     };
     match &email.template {
@@ -522,7 +496,14 @@ fn view(email: &Email, config: &Config) -> View {
             in_stock,
             ..
         } => {
-            v.problems = problems.iter().map(|p| problem_view(p, config)).collect();
+            v.problems = problems
+                .iter()
+                .map(|p| ProblemView {
+                    line: p.line.clone(),
+                    reason: loc.problem(&p.problem, config.limits.max_quantity),
+                    suggestions: p.suggestions.clone(),
+                })
+                .collect();
             v.shortages = shortages.clone();
             v.need_address = *need_address;
             v.need_items = *need_items;
@@ -573,17 +554,17 @@ fn view(email: &Email, config: &Config) -> View {
             v.held_subject = subject.clone();
         }
         Template::PaymentPartial { received, .. } => v.received = amount(*received),
-        Template::Returns { order, rma } => v.ret = return_view(order, rma, None, config),
+        Template::Returns { order, rma } => v.ret = return_view(order, rma, None, config, loc),
         Template::Exchange {
             order,
             rma,
             new_order,
-        } => v.ret = return_view(order, rma, Some(new_order), config),
+        } => v.ret = return_view(order, rma, Some(new_order), config, loc),
         Template::ReturnReceived {
             order,
             rma,
             exchange,
-        } => v.ret = return_view(order, rma, exchange.as_ref(), config),
+        } => v.ret = return_view(order, rma, exchange.as_ref(), config, loc),
         Template::Rejected { reason, .. } | Template::CancelledByShop { reason, .. } => {
             v.reason = reason.clone()
         }
@@ -621,20 +602,27 @@ fn methods(config: &Config, reference: &str, total: &str) -> Vec<MethodView> {
         .collect()
 }
 
-fn line_view(l: &OrderLine, currency: &str) -> LineView {
+fn line_view(l: &OrderLine, config: &Config, loc: &Locale) -> LineView {
+    let amount = |d| loc.amount(&money::round(d, &config.shop.currency).to_string());
     LineView {
         sku: l.sku.clone(),
         name: l.name.clone(),
         quantity: l.quantity,
-        unit_price: money::round(l.unit_price, currency).to_string(),
-        line_total: money::round(l.line_total, currency).to_string(),
+        unit_price: amount(l.unit_price),
+        line_total: amount(l.line_total),
     }
 }
 
 /// Return `rma` of `order`, and the exchange's new order.
-fn return_view(order: &Order, rma: &str, new_order: Option<&Order>, config: &Config) -> ReturnView {
-    let currency = &order.currency;
-    let amount = |d| money::round(d, currency).to_string();
+fn return_view(
+    order: &Order,
+    rma: &str,
+    new_order: Option<&Order>,
+    config: &Config,
+    loc: &Locale,
+) -> ReturnView {
+    let currency = loc.currency(&order.currency);
+    let amount = |d| loc.amount(&money::round(d, &order.currency).to_string());
     let Some(r) = order.returns.iter().find(|r| r.rma == rma) else {
         return ReturnView {
             rma: rma.to_string(),
@@ -662,7 +650,7 @@ fn return_view(order: &Order, rma: &str, new_order: Option<&Order>, config: &Con
     if let Some(x) = new_order {
         let difference = x.outstanding();
         v.new_reference = x.reference.clone();
-        v.new_lines = x.lines.iter().map(|l| line_view(l, currency)).collect();
+        v.new_lines = x.lines.iter().map(|l| line_view(l, config, loc)).collect();
         v.new_total = amount(x.totals.total);
         v.credit_used = amount(x.credit);
         v.difference = amount(difference);
@@ -676,40 +664,6 @@ fn return_view(order: &Order, rma: &str, new_order: Option<&Order>, config: &Con
         );
     }
     v
-}
-
-fn problem_view(p: &Unmatched, config: &Config) -> ProblemView {
-    let reason = match p.problem {
-        Problem::Unknown => "we could not find this in our catalog.".to_string(),
-        Problem::Ambiguous => "this matches more than one of our products.".to_string(),
-        Problem::Quantity => format!(
-            "we could not tell how many you would like (a number from 1 to {}).",
-            config.limits.max_quantity
-        ),
-    };
-    ProblemView {
-        line: p.line.clone(),
-        reason,
-        suggestions: p.suggestions.clone(),
-    }
-}
-
-/// `2026-12-08` as "Tuesday 8 December 2026".
-fn human_date(iso: &str) -> Option<String> {
-    let date = time::Date::parse(iso, format_description!("[year]-[month]-[day]")).ok()?;
-    date.format(format_description!(
-        "[weekday repr:long] [day padding:none] [month repr:long] [year]"
-    ))
-    .ok()
-}
-
-fn human_time(t: OffsetDateTime) -> String {
-    let f = format_description!(
-        "[weekday repr:long] [day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
-    );
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&f)
-        .unwrap_or_else(|_| t.to_string())
 }
 
 /// Templates leave blank runs where optional blocks were skipped.

@@ -39,7 +39,117 @@ pub const EN: Labels = Labels {
     ship_to: "Shipping to",
 };
 
+pub const DE: Labels = Labels {
+    language: "de",
+    item: "Artikel",
+    sku: "Art.-Nr.",
+    quantity: "Menge",
+    unit_price: "Preis",
+    amount: "Betrag",
+    subtotal: "Zwischensumme",
+    shipping: "Versand",
+    tax: "MwSt.",
+    total: "Gesamt",
+    paid: "Bezahlt",
+    reference: "Referenz",
+    how_to_pay: "So bezahlen Sie",
+    ship_to: "Lieferadresse",
+};
+
+pub const FR: Labels = Labels {
+    language: "fr",
+    item: "Article",
+    sku: "Réf.",
+    quantity: "Qté",
+    unit_price: "Prix",
+    amount: "Montant",
+    subtotal: "Sous-total",
+    shipping: "Livraison",
+    tax: "TVA",
+    total: "Total",
+    paid: "Payé",
+    reference: "Référence",
+    how_to_pay: "Comment payer",
+    ship_to: "Adresse de livraison",
+};
+
+pub const ES: Labels = Labels {
+    language: "es",
+    item: "Artículo",
+    sku: "Ref.",
+    quantity: "Cant.",
+    unit_price: "Precio",
+    amount: "Importe",
+    subtotal: "Subtotal",
+    shipping: "Envío",
+    tax: "IVA",
+    total: "Total",
+    paid: "Pagado",
+    reference: "Referencia",
+    how_to_pay: "Cómo pagar",
+    ship_to: "Dirección de envío",
+};
+
+pub const IT: Labels = Labels {
+    language: "it",
+    item: "Articolo",
+    sku: "Cod.",
+    quantity: "Qtà",
+    unit_price: "Prezzo",
+    amount: "Importo",
+    subtotal: "Subtotale",
+    shipping: "Spedizione",
+    tax: "IVA",
+    total: "Totale",
+    paid: "Pagato",
+    reference: "Riferimento",
+    how_to_pay: "Come pagare",
+    ship_to: "Indirizzo di spedizione",
+};
+
+pub const NL: Labels = Labels {
+    language: "nl",
+    item: "Artikel",
+    sku: "Art.nr.",
+    quantity: "Aantal",
+    unit_price: "Prijs",
+    amount: "Bedrag",
+    subtotal: "Subtotaal",
+    shipping: "Verzending",
+    tax: "Btw",
+    total: "Totaal",
+    paid: "Betaald",
+    reference: "Kenmerk",
+    how_to_pay: "Zo betaalt u",
+    ship_to: "Verzendadres",
+};
+
+pub const PT: Labels = Labels {
+    language: "pt",
+    item: "Artigo",
+    sku: "Ref.",
+    quantity: "Qtd.",
+    unit_price: "Preço",
+    amount: "Valor",
+    subtotal: "Subtotal",
+    shipping: "Envio",
+    tax: "IVA",
+    total: "Total",
+    paid: "Pago",
+    reference: "Referência",
+    how_to_pay: "Como pagar",
+    ship_to: "Morada de entrega",
+};
+
 /// The labels for `language` (ISO 639-1), English where there are none.
-pub fn labels(_language: &str) -> &'static Labels {
-    &EN
+pub fn labels(language: &str) -> &'static Labels {
+    match language {
+        "de" => &DE,
+        "fr" => &FR,
+        "es" => &ES,
+        "it" => &IT,
+        "nl" => &NL,
+        "pt" => &PT,
+        _ => &EN,
+    }
 }

@@ -4,4 +4,6 @@ pub mod compose;
 pub mod html;
 pub mod labels;
 pub mod limits;
+pub mod locale;
+pub mod localized;
 pub mod read;

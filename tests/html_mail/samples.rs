@@ -162,6 +162,7 @@ fn email(template: Template) -> Email {
         command: None,
         once: None,
         attach_inbound: false,
+        language: None,
     }
 }
 
