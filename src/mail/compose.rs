@@ -237,17 +237,28 @@ pub fn compose(
     now: OffsetDateTime,
     config: &Config,
 ) -> Result<Vec<u8>, ComposeError> {
-    compose_with(email, message_id, now, config, None)
+    compose_with(email, message_id, now, config, &[])
 }
 
-/// The complete message, with `attachment` (a message as it arrived) attached as
-/// message/rfc822 when given.
+/// A file that goes with a message.
+pub enum Attachment<'a> {
+    /// A message as it arrived, attached as message/rfc822 (`message.eml`).
+    Message(&'a [u8]),
+    /// A generated file (an invoice), base64.
+    File {
+        name: &'a str,
+        content_type: &'static str,
+        bytes: &'a [u8],
+    },
+}
+
+/// The complete message, with `attachments` after the text (multipart/mixed) when any.
 pub fn compose_with(
     email: &Email,
     message_id: &str,
     now: OffsetDateTime,
     config: &Config,
-    attachment: Option<&[u8]>,
+    attachments: &[Attachment],
 ) -> Result<Vec<u8>, ComposeError> {
     let text = render_text(email, config)?;
     let from = mailbox(&Mailbox {
@@ -272,13 +283,21 @@ pub fn compose_with(
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(text);
-    let mut message = match attachment {
-        None => builder.singlepart(text)?,
-        Some(raw) => builder.multipart(
-            MultiPart::mixed()
-                .singlepart(text)
-                .singlepart(attached(raw)),
-        )?,
+    let mut message = if attachments.is_empty() {
+        builder.singlepart(text)?
+    } else {
+        let mut mixed = MultiPart::mixed().singlepart(text);
+        for a in attachments {
+            mixed = mixed.singlepart(match a {
+                Attachment::Message(raw) => attached(raw),
+                Attachment::File {
+                    name,
+                    content_type,
+                    bytes,
+                } => file(name, content_type, bytes),
+            });
+        }
+        builder.multipart(mixed)?
     };
     let headers = message.headers_mut();
     for (name, value) in [
@@ -314,6 +333,16 @@ fn attached(raw: &[u8]) -> SinglePart {
                     .unwrap_or_else(Body::new),
             ),
     }
+}
+
+fn file(name: &str, content_type: &str, bytes: &[u8]) -> SinglePart {
+    SinglePart::builder()
+        .header(ContentType::parse(content_type).unwrap_or(ContentType::TEXT_PLAIN))
+        .header(ContentDisposition::attachment(name))
+        .body(
+            Body::new_with_encoding(bytes.to_vec(), ContentTransferEncoding::Base64)
+                .unwrap_or_else(Body::new),
+        )
 }
 
 fn mailbox(m: &Mailbox) -> Result<LettreMailbox, ComposeError> {

@@ -23,6 +23,8 @@ pub struct VerifyReport {
     pub orders: u64,
     pub payments: u64,
     pub feedback: u64,
+    /// Invoices and credit notes, each rendered again and checked against its recorded hash.
+    pub invoices: u64,
     /// Return authorisations, each checked against its order's document and the ledger.
     pub returns: u64,
     pub skus: u64,
@@ -45,6 +47,7 @@ struct Commitments {
     orders: HashMap<String, String>,
     payments: HashMap<i64, String>,
     feedback: HashMap<i64, String>,
+    invoices: HashMap<i64, String>,
     purged_messages: HashSet<i64>,
     purged_outbox: HashSet<i64>,
     /// Event id -> the hash its rewritten detail must have (an erasure's doing).
@@ -84,6 +87,11 @@ impl Commitments {
             "feedback_recorded" => {
                 if let (Some(r), Some(s)) = (row(), sha()) {
                     self.feedback.insert(r, s);
+                }
+            }
+            "invoice_issued" => {
+                if let (Some(r), Some(s)) = (row(), sha()) {
+                    self.invoices.insert(r, s);
                 }
             }
             "chain_started" | "customer_erased" => {
@@ -131,6 +139,7 @@ const COMMITTING: &[&str] = &[
     "order_saved",
     "payment_recorded",
     "feedback_recorded",
+    "invoice_issued",
     "message_stored",
     "email_queued",
     "chain_started",
@@ -173,6 +182,17 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
         |r| Ok(super::feedback::FeedbackRow::from_row(r, 1)?.digest()),
     )?;
     report.feedback = n;
+    report.breaks.extend(b);
+    let (_, b) = digested(
+        conn,
+        ("invoices", "invoice"),
+        super::invoices::INVOICE_COLUMNS,
+        &commitments.invoices,
+        |r| Ok(super::invoices::InvoiceRow::from_row(r, 1)?.digest()),
+    )?;
+    report.breaks.extend(b);
+    let (n, b) = super::invoices::check(conn)?;
+    report.invoices = n;
     report.breaks.extend(b);
     if let Some(b) = ledger(conn, &mut report)? {
         report.breaks.push(b);
