@@ -301,16 +301,17 @@ mod tests {
                 line_total: unit * Decimal::from(q),
             });
         }
-        // 1.99 + 4.00 shipping at 19 %: 1.1381 tax -> 1.14 on the sum.
+        // 1.66 + 4.00 shipping at 19 %: 1.0754 -> 1.08 on the sum, but the lines' taxes
+        // rounded one by one (0.19, 0.06, 0.06, 0.76) make 1.07.
         o.totals = Totals {
-            subtotal: d("1.99"),
+            subtotal: d("1.66"),
             shipping: d("4.00"),
-            tax: d("1.14"),
-            total: d("7.13"),
+            tax: d("1.08"),
+            total: d("6.74"),
             tax_rate: d("0.19"),
         };
         o.payments.push(Payment {
-            amount: d("7.13"),
+            amount: d("6.74"),
             currency: "EUR".into(),
             transaction_id: Some("TX-1".into()),
             provider: "bank@example.org".into(),
@@ -328,12 +329,17 @@ mod tests {
         let inv = invoice(&order, &config, 123, now, "en");
         assert_eq!(inv.number, "INV-000123");
         assert_eq!(inv.lines.len(), 4);
-        assert_eq!(inv.lines.iter().map(|l| l.tax).sum::<Decimal>(), d("1.14"));
+        assert_eq!(inv.lines.iter().map(|l| l.tax).sum::<Decimal>(), d("1.08"));
+        assert_eq!(
+            inv.lines[3].tax,
+            d("0.77"),
+            "the difference on the largest line"
+        );
         assert_eq!(inv.lines.iter().map(|l| l.net).sum::<Decimal>(), inv.net);
         assert_eq!(inv.net + inv.tax, inv.total);
-        assert_eq!(inv.paid_total, d("7.13"));
+        assert_eq!(inv.paid_total, d("6.74"));
         let note = credit_note(&inv, "INV-", 124, now);
-        assert_eq!(note.total, d("-7.13"));
+        assert_eq!(note.total, d("-6.74"));
         assert_eq!(note.cancels.as_deref(), Some("INV-000123"));
         assert_eq!(note.lines[0].net, d("-0.99"));
     }

@@ -54,23 +54,19 @@ enum Op {
 
 impl Pen<'_> {
     fn text(&mut self, x: f32, size: f32, text: &str) {
-        let y = self.y;
-        self.op(Op::Text {
-            x,
-            y,
-            size,
-            text: text.to_string(),
-            grey: false,
-        });
+        self.put(x, size, text, false);
     }
     fn grey(&mut self, x: f32, size: f32, text: &str) {
+        self.put(x, size, text, true);
+    }
+    fn put(&mut self, x: f32, size: f32, text: &str, grey: bool) {
         let y = self.y;
         self.op(Op::Text {
             x,
             y,
             size,
             text: text.to_string(),
-            grey: true,
+            grey,
         });
     }
     fn right(&mut self, right: f32, size: f32, text: &str) {
@@ -113,18 +109,7 @@ impl Pen<'_> {
                         grey,
                     } => {
                         surface.set_fill(Some(fill(if grey { 110 } else { 20 })));
-                        let mut x = x;
-                        for run in fonts::shape(&text) {
-                            surface.draw_glyphs(
-                                Point::from_xy(x, y),
-                                &run.glyphs,
-                                run.font.clone(),
-                                run.text,
-                                size,
-                                false,
-                            );
-                            x += run.width * size;
-                        }
+                        draw(&mut surface, x, y, size, &text);
                     }
                     Op::Rule { y } => {
                         let mut pb = PathBuilder::new();
@@ -146,22 +131,27 @@ impl Pen<'_> {
                 let label = format!("{} {} / {count}", self.page_label, n + 1);
                 let x = WIDTH - MARGIN - fonts::width(&label) * 8.0;
                 surface.set_fill(Some(fill(110)));
-                let mut x = x;
-                for run in fonts::shape(&label) {
-                    surface.draw_glyphs(
-                        Point::from_xy(x, HEIGHT - 25.0),
-                        &run.glyphs,
-                        run.font.clone(),
-                        run.text,
-                        8.0,
-                        false,
-                    );
-                    x += run.width * 8.0;
-                }
+                draw(&mut surface, x, HEIGHT - 25.0, 8.0, &label);
             }
             surface.finish();
             page.finish();
         }
+    }
+}
+
+/// One line of text from (x, y), run by run, each in its font.
+fn draw(surface: &mut krilla::surface::Surface, x: f32, y: f32, size: f32, text: &str) {
+    let mut x = x;
+    for run in fonts::shape(text) {
+        surface.draw_glyphs(
+            Point::from_xy(x, y),
+            &run.glyphs,
+            run.font.clone(),
+            run.text,
+            size,
+            false,
+        );
+        x += run.width * size;
     }
 }
 

@@ -240,3 +240,44 @@ pub fn check(conn: &Connection) -> Result<(u64, Option<String>)> {
     }
     Ok((n, None))
 }
+
+/// `customer erase`: the customer's name, address and email on the invoices of `orders`, and
+/// the payers' names, become the pseudonym; numbers, dates, items and amounts stay. Each
+/// rewritten row's new digest, by row id, for the `customer_erased` event (which `verify`
+/// then holds the rows to).
+pub fn erase(
+    tx: &Connection,
+    orders: &[String],
+    terms: &[String],
+    pseudonym: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut digests = serde_json::Map::new();
+    let mut stmt = tx.prepare(&format!(
+        "SELECT id, {INVOICE_COLUMNS} FROM invoices WHERE order_ref = ?1 ORDER BY id"
+    ))?;
+    for order in orders {
+        let rows: Vec<(i64, InvoiceRow)> = stmt
+            .query_map([order], |r| Ok((r.get(0)?, InvoiceRow::from_row(r, 1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, mut row) in rows {
+            let mut doc: InvoiceDoc = row.parsed()?;
+            doc.customer.name = pseudonym.to_string();
+            doc.customer.email = Some(pseudonym.to_string());
+            doc.customer.address.clear();
+            for p in &mut doc.paid {
+                if let Some(payer) = &mut p.payer {
+                    *payer = crate::core::erase::scrub(payer, terms, pseudonym).into_owned();
+                }
+            }
+            row.doc = serde_json::to_string(&doc)
+                .map_err(|e| StoreError::Input(format!("invoice {}: {e}", row.number)))?;
+            row.pdf_sha256 = sha256_hex(&pdf(&row)?);
+            tx.execute(
+                "UPDATE invoices SET doc = ?2, pdf_sha256 = ?3 WHERE id = ?1",
+                params![id, row.doc, row.pdf_sha256],
+            )?;
+            digests.insert(id.to_string(), serde_json::json!(row.digest()));
+        }
+    }
+    Ok(digests)
+}

@@ -104,6 +104,7 @@ impl Commitments {
                 }
                 map_into(detail.get("payments"), &mut self.payments);
                 map_into(detail.get("feedback"), &mut self.feedback);
+                map_into(detail.get("invoices"), &mut self.invoices);
                 map_into(detail.get("messages"), &mut self.messages);
                 map_into(detail.get("outbox"), &mut self.outbox);
                 map_into(detail.get("events"), &mut self.rewritten);
