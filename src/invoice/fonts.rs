@@ -13,6 +13,9 @@ static CJK_TTF: &[u8] = include_bytes!("../../assets/fonts/DroidSansFallback.ttf
 
 struct Face {
     shaper: rustybuzz::Face<'static>,
+    /// Made once: building the plan was most of the cost of shaping a short line.
+    plan: rustybuzz::ShapePlan,
+    script: rustybuzz::Script,
     pdf: Font,
 }
 
@@ -25,13 +28,27 @@ fn faces() -> &'static Faces {
     // krilla hashes a font's whole data when it is made (3 MB for the CJK one): once a process.
     static FACES: OnceLock<Faces> = OnceLock::new();
     FACES.get_or_init(|| {
-        let face = |data: &'static [u8]| Face {
-            shaper: rustybuzz::Face::from_slice(data, 0).expect("bundled font parses"),
-            pdf: Font::new(data.into(), 0).expect("bundled font parses"),
+        let face = |data: &'static [u8], script: rustybuzz::Script| {
+            let shaper = rustybuzz::Face::from_slice(data, 0).expect("bundled font parses");
+            let plan = rustybuzz::ShapePlan::new(
+                &shaper,
+                rustybuzz::Direction::LeftToRight,
+                Some(script),
+                None,
+                &[],
+            );
+            Face {
+                shaper,
+                plan,
+                script,
+                pdf: Font::new(data.into(), 0).expect("bundled font parses"),
+            }
         };
+        // Greek and Cyrillic shape as Latin does (no script of theirs needs a shaper of its
+        // own), and Chinese, Japanese and Korean as Han.
         Faces {
-            main: face(MAIN_TTF),
-            cjk: face(CJK_TTF),
+            main: face(MAIN_TTF, rustybuzz::script::LATIN),
+            cjk: face(CJK_TTF, rustybuzz::script::HAN),
         }
     })
 }
@@ -80,7 +97,8 @@ fn run<'a>(faces: &Faces, cjk: bool, text: &'a str) -> Run<'a> {
     let mut buffer = rustybuzz::UnicodeBuffer::new();
     buffer.push_str(text);
     buffer.set_direction(rustybuzz::Direction::LeftToRight);
-    let output = rustybuzz::shape(&face.shaper, &[], buffer);
+    buffer.set_script(face.script);
+    let output = rustybuzz::shape_with_plan(&face.shaper, &face.plan, buffer);
     let em = face.shaper.units_per_em() as f32;
     let infos = output.glyph_infos();
     let positions = output.glyph_positions();
