@@ -4,6 +4,10 @@
 //! also measured with a generated catalog of 100,000 SKUs (the shop's 15 among them), which
 //! must read at least half as fast as the 15-SKU one.
 //!
+//! Then every order left awaiting payment is paid by a bank's notice, and the rate of those
+//! messages is printed: each one numbers, renders and attaches an invoice. With
+//! MAILCART_BENCH_INVOICES=0 the config has `[invoices] enabled = false`, for the A/B.
+//!
 //! Options (env): MAILCART_BENCH_N (default 10000), MAILCART_BENCH_BATCH (default 256,
 //! messages per commit; 1 gives one fsync'd commit per message), MAILCART_BENCH_SKUS (default
 //! 100000, the big catalog's size).
@@ -294,7 +298,20 @@ fn main() {
             dir.path().join("bench.db").to_str().unwrap()
         ),
     );
+    let invoices = std::env::var("MAILCART_BENCH_INVOICES").map_or(true, |v| v != "0");
+    let text = if invoices {
+        text
+    } else {
+        let on = "[invoices]\n# Each paid order's confirmation";
+        assert!(text.contains(on), "the example config's [invoices] moved");
+        text.replacen(
+            "enabled = true\n# Put before the six",
+            "enabled = false\n# Put before the six",
+            1,
+        )
+    };
     let config = Config::from_toml(&text, Path::new("bench")).unwrap();
+    assert_eq!(config.invoices.enabled, invoices);
     let mut conn = mailcart::store::open(&config.storage.database).unwrap();
     let csv = common::stocked_catalog_csv("1000000");
     let now = time::OffsetDateTime::now_utc();
@@ -364,4 +381,47 @@ fn main() {
         "stored {stored} messages, {outbox} outbox rows; peak RSS {} MB",
         peak_rss_kb() / 1024
     );
+
+    let notices = payment_notices(&conn);
+    let start = Instant::now();
+    let mut paid = 0;
+    for chunk in notices.chunks(batch) {
+        let outcomes =
+            process_batch(&mut conn, &config, chunk, now, &mut RandomReferences).unwrap();
+        paid += outcomes.iter().filter(|o| o.state == Some("paid")).count();
+    }
+    let pay_rate = notices.len() as f64 / start.elapsed().as_secs_f64();
+    let issued: i64 = conn
+        .query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0))
+        .unwrap();
+    println!(
+        "payments:    {pay_rate:>9.0} msg/s ({paid} of {} paid, {issued} invoices; [invoices] enabled = {invoices})",
+        notices.len()
+    );
+    assert_eq!(paid, notices.len(), "every notice pays its order");
+}
+
+/// A bank's notice (mailbox-fixtures/55) for every order awaiting payment, for its total.
+fn payment_notices(conn: &rusqlite::Connection) -> Vec<Vec<u8>> {
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("mailbox-fixtures/55-bank-transfer.eml"),
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT reference, total FROM orders WHERE state = 'awaiting_payment' ORDER BY reference")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+        .map(|r| {
+            let (reference, total) = r.unwrap();
+            template
+                .replace("MC-7K2QXD9F", &reference)
+                .replace("116.00", &total)
+                .replace(
+                    "alert.20261201071501.88231@",
+                    &format!("alert.{reference}@"),
+                )
+                .into_bytes()
+        })
+        .collect()
 }

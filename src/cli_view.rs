@@ -391,6 +391,7 @@ pub fn verify_text(r: &crate::store::VerifyReport) -> String {
          messages:    {} received, {} sent, each matching its hash ({} raw copies purged)\n\
          orders:      {}, {} payments and {} feedback, each as the record last saved it\n\
          returns:     {}, each as its order holds it, its goods in the ledger\n\
+         invoices:    {}, numbered without a gap, each PDF rendered again matching its hash\n\
          stock:       {} SKUs, each equal to the sum of its ledger\n",
         r.events,
         r.events_head,
@@ -403,6 +404,7 @@ pub fn verify_text(r: &crate::store::VerifyReport) -> String {
         r.payments,
         r.feedback,
         r.returns,
+        r.invoices,
         r.skus
     );
     if r.ok() {

@@ -65,6 +65,8 @@ pub struct Config {
     pub alerts: Alerts,
     #[serde(default)]
     pub feedback: Feedback,
+    #[serde(default)]
+    pub invoices: Invoices,
     /// Tracking-page URL templates by carrier name; `{tracking}` is filled in. Added to (and
     /// overriding) the built-in ones for UPS, USPS, FedEx, DHL, Royal Mail, La Poste and
     /// Deutsche Post.
@@ -372,6 +374,12 @@ pub struct Shop {
     /// The IANA time zone the deadlines and dates in emails are told in (`Europe/Berlin`).
     #[serde(default = "default_timezone")]
     pub timezone: String,
+    /// The seller's postal address as invoices print it (lines separated by newlines).
+    #[serde(default)]
+    pub legal_address: Option<String>,
+    /// The seller's tax (VAT) number, printed on invoices and credit notes.
+    #[serde(default)]
+    pub tax_id: Option<String>,
 }
 
 impl Shop {
@@ -556,6 +564,32 @@ pub struct Feedback {
     /// This many days after an order shipped, one short email asks the customer how it went;
     /// their replies are kept as the order's feedback and thanked for once. Unset: never asked.
     pub after_days: Option<u32>,
+}
+
+/// PDF invoices for paid orders and credit notes for cancelled paid ones (`src/invoice`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invoices {
+    /// Off: no numbers are assigned and no PDF is attached.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Put before the six-digit sequence number: "2026-" gives `2026-000123`. The sequence
+    /// is the shop's and never restarts, so a new prefix does not reuse a number.
+    #[serde(default = "default_invoice_prefix")]
+    pub prefix: String,
+}
+
+impl Default for Invoices {
+    fn default() -> Self {
+        Invoices {
+            enabled: true,
+            prefix: default_invoice_prefix(),
+        }
+    }
+}
+
+fn default_invoice_prefix() -> String {
+    "INV-".into()
 }
 
 /// What the confirmation promises about delivery.
@@ -969,6 +1003,18 @@ impl Config {
         let p = &self.shop.reference_prefix;
         if p.is_empty() || p.len() > 8 || !p.chars().all(|ch| ch.is_ascii_alphanumeric()) {
             return bad("shop.reference_prefix", "must be 1 to 8 letters or digits");
+        }
+        let p = &self.invoices.prefix;
+        if p.len() > 16
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            // The number names the attached file: nothing a file name or a header must escape.
+            return bad(
+                "invoices.prefix",
+                "must be at most 16 letters, digits, dashes, underscores or dots",
+            );
         }
         if !is_country(&self.shop.home_country) {
             return bad(

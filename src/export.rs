@@ -112,6 +112,19 @@ const TABLES: &[(&str, &str, &str, &str)] = &[
          WHERE {where} ORDER BY f.id",
     ),
     (
+        "invoices",
+        "i.issued_at",
+        "i.order_ref",
+        "SELECT i.seq, i.number, i.kind, i.order_ref, i.issued_at,
+                json_extract(i.doc, '$.cancels') AS cancels,
+                json_extract(i.doc, '$.customer.name') AS customer_name,
+                json_extract(i.doc, '$.currency') AS currency, json_extract(i.doc, '$.net') AS net,
+                json_extract(i.doc, '$.tax') AS tax, json_extract(i.doc, '$.total') AS total,
+                json_extract(i.doc, '$.paid_total') AS paid, i.pdf_sha256,
+                'invoices/invoice-' || i.number || '.pdf' AS file
+         FROM invoices i WHERE {where} ORDER BY i.seq",
+    ),
+    (
         "stock_moves",
         "m.at",
         "m.order_ref",
@@ -136,6 +149,50 @@ const MESSAGES: &str =
         o.template, o.sha256, o.purged_at
      FROM outbox o WHERE {where_out}
      ORDER BY 4, 1, 2";
+
+/// The PDFs of the period's invoices and credit notes, rendered again from the record, as
+/// `invoices/invoice-<number>.pdf` (the file `invoices.csv` names).
+fn write_invoices(
+    tx: &Connection,
+    out: &Path,
+    sel: &Selection,
+    bound: &Bound,
+    manifest: &mut Vec<(String, String)>,
+) -> Result<(), ExportError> {
+    let sql = format!(
+        "SELECT i.id, {} FROM invoices i WHERE {} ORDER BY i.seq",
+        store::invoices::INVOICE_COLUMNS
+            .split(", ")
+            .map(|c| format!("i.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        condition("i.issued_at", "i.order_ref", sel)
+    );
+    let mut stmt = tx.prepare(&sql)?;
+    let params = bound.params(&stmt);
+    let rows: Vec<store::invoices::InvoiceRow> = stmt
+        .query_map(params.as_slice(), |r| {
+            store::invoices::InvoiceRow::from_row(r, 1)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let dir = out.join("invoices");
+    crate::fsutil::create_private_dir(&dir).map_err(|error| ExportError::Io {
+        path: dir.clone(),
+        error,
+    })?;
+    for row in rows {
+        let pdf = store::invoices::pdf(&row)?;
+        let name = format!("invoices/{}", crate::invoice::file_name(&row.number));
+        let path = out.join(&name);
+        crate::fsutil::write_private(&path, &pdf)
+            .map_err(|error| ExportError::Io { path, error })?;
+        manifest.push((crate::mail::read::sha256_hex(&pdf), name));
+    }
+    Ok(())
+}
 
 /// What tells two read transactions apart: every change to what `verify` reads appends to one
 /// of the chains.
@@ -229,6 +286,7 @@ pub fn export(
             summary.files.push((file.clone(), n));
             manifest.push((hash, file));
         }
+        write_invoices(&tx, out, sel, &bound, &mut manifest)?;
 
         let sql = MESSAGES
             .replace(

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod export;
 pub mod fsutil;
 pub mod imap;
+pub mod invoice;
 pub mod lock;
 pub mod mail;
 pub mod oauth;

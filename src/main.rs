@@ -162,6 +162,17 @@ enum Command {
         #[arg(long, value_name = "REF", conflicts_with_all = ["from", "to"])]
         order: Option<String>,
     },
+    /// Write an order's invoice PDF again from the record, byte for byte the one sent; with
+    /// `--credit-note` its credit note. REF may also be an invoice or credit note number.
+    Invoice {
+        #[arg(value_name = "REF")]
+        reference: String,
+        /// Where to write it (default: invoice-<number>.pdf in the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        credit_note: bool,
+    },
     /// Customers' feedback on their orders (`[feedback] after_days`): order, customer, date,
     /// rating and what they wrote, oldest first.
     Feedback {
@@ -322,6 +333,52 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 print!("{}", cli_view::orders_table(&orders));
             }
+            Ok(())
+        }
+        Command::Invoice {
+            reference,
+            out,
+            credit_note,
+        } => {
+            let config = load_config(&cli.config)?;
+            let conn = store::open(&config.storage.database)?;
+            let row = match store::invoices::by_number(&conn, &reference)? {
+                Some(row) => row,
+                None => {
+                    let Some(order) = store::find_order_by_reference(&conn, &reference)? else {
+                        bail!("no order or invoice {reference}");
+                    };
+                    let kind = if credit_note {
+                        mailcart::core::invoice::InvoiceKind::CreditNote
+                    } else {
+                        mailcart::core::invoice::InvoiceKind::Invoice
+                    };
+                    let Some(row) = store::invoices::find(&conn, &order.reference, kind)? else {
+                        bail!(
+                            "order {} has no {}",
+                            order.reference,
+                            kind.as_str().replace('_', " ")
+                        );
+                    };
+                    row
+                }
+            };
+            let pdf = store::invoices::pdf(&row)?;
+            if mailcart::mail::read::sha256_hex(&pdf) != row.pdf_sha256 {
+                bail!(
+                    "{} rendered again differs from the PDF sent (its recorded hash); `mailcart verify` says more",
+                    row.number
+                );
+            }
+            let path =
+                out.unwrap_or_else(|| PathBuf::from(mailcart::invoice::file_name(&row.number)));
+            mailcart::fsutil::write_private(&path, &pdf)?;
+            println!(
+                "{} {} -> {}",
+                row.kind.replace('_', " "),
+                row.number,
+                path.display()
+            );
             Ok(())
         }
         Command::Feedback { json } => {

@@ -10,13 +10,13 @@ use crate::config::Config;
 use crate::core::catalog::Catalog;
 use crate::core::classify::Kind;
 use crate::core::decide::decide;
-use crate::core::decision::{Decision, Input};
+use crate::core::decision::{Decision, Input, Template};
 use crate::core::echo::{self, Echo};
 use crate::core::extract::{ReadContext, read as read_parts};
 use crate::core::order::Order;
 use crate::core::redact::{Redacted, blot_cards, redact_message};
 use crate::core::reference;
-use crate::mail::compose::compose_with;
+use crate::mail::compose::{Attachment, compose_with};
 use crate::mail::limits::{self, MessageLimits};
 use crate::mail::read::{read_within, redact_and_read, sha256_hex};
 use crate::store::{self, StoreError, StoredMessage};
@@ -651,6 +651,38 @@ fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The PDF a customer's email carries, with its file name: the invoice with the payment's
+/// confirmation, the credit note with a paid order's cancellation. Rendered again from the
+/// record when the email goes out later than the document was issued (a held reply).
+fn invoice_for(
+    tx: &Connection,
+    config: &Config,
+    email: &crate::core::decision::Email,
+    issued: Option<&store::invoices::Issued>,
+) -> Result<Option<(String, Vec<u8>)>, PipelineError> {
+    use crate::core::invoice::InvoiceKind;
+    if !config.invoices.enabled || !email.to_customer {
+        return Ok(None);
+    }
+    let (order, kind) = match &email.template {
+        Template::PaymentConfirmed { order } => (order, InvoiceKind::Invoice),
+        Template::Cancelled { order } | Template::CancelledByShop { order, .. } => {
+            (order, InvoiceKind::CreditNote)
+        }
+        _ => return Ok(None),
+    };
+    if let Some(i) = issued.filter(|i| i.order_ref == order.reference && i.kind == kind) {
+        return Ok(Some((crate::invoice::file_name(&i.number), i.pdf.clone())));
+    }
+    let Some(row) = store::invoices::find(tx, &order.reference, kind)? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        crate::invoice::file_name(&row.number),
+        store::invoices::pdf(&row)?,
+    )))
+}
+
 /// Write a decision: the order, the ledger, the events, the payment record and the outbox.
 /// Outgoing Message-IDs are `{order}.{seed}.{n}@{shop domain}`; the seed comes from what caused
 /// the decision (the inbound message's hash, a timer's name), so that deciding the same thing
@@ -698,6 +730,15 @@ fn apply(
     if let (Some(feedback), Some(id)) = (&decision.feedback, message_id) {
         store::feedback::insert_feedback(tx, feedback, id, now)?;
     }
+    // Numbered here, in the transaction that records the payment (or the cancellation), in
+    // the language the customer is answered in.
+    let issued = match &decision.order {
+        Some(order) => {
+            let language = order.language.as_deref().unwrap_or(&config.shop.language);
+            store::invoices::issue_for(tx, config, order, now, language)?
+        }
+        None => None,
+    };
     for (i, email) in decision.emails.iter().enumerate() {
         let prefix = r.unwrap_or("mc").to_ascii_lowercase();
         let out_id = match (&email.once, &email.command) {
@@ -737,11 +778,22 @@ fn apply(
                 store::insert_command_token(tx, &out_id, &request, now)?;
             }
         }
-        let attachment = source
+        let mut attachments: Vec<Attachment> = source
             .as_ref()
             .map(|s| s.raw)
-            .filter(|raw| email.attach_inbound && raw.len() <= MAX_ATTACHED);
-        let raw = compose_with(email, &out_id, now, config, attachment)?;
+            .filter(|raw| email.attach_inbound && raw.len() <= MAX_ATTACHED)
+            .map(Attachment::Message)
+            .into_iter()
+            .collect();
+        let invoice = invoice_for(tx, config, email, issued.as_ref())?;
+        if let Some((name, pdf)) = &invoice {
+            attachments.push(Attachment::File {
+                name,
+                content_type: "application/pdf",
+                bytes: pdf,
+            });
+        }
+        let raw = compose_with(email, &out_id, now, config, &attachments)?;
         let to: Vec<&str> = email.to.iter().map(|m| m.email.as_str()).collect();
         let to = to.join(", ");
         store::insert_outbox(

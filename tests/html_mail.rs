@@ -15,7 +15,7 @@ use mailcart::config::Config;
 use mailcart::core::decision::{Email, Template};
 use mailcart::core::inbound::Mailbox;
 use mailcart::core::order::OrderState;
-use mailcart::mail::compose::{compose, compose_with, render_html, render_text};
+use mailcart::mail::compose::{Attachment, compose, compose_with, render_html, render_text};
 use regex::Regex;
 use time::macros::datetime;
 
@@ -202,7 +202,14 @@ fn mime_structure() {
     assert!(msg.body_html(0).unwrap().contains("<table"));
 
     let attached = b"From: pat@example.test\r\nSubject: hi\r\n\r\n2 x Blue Glazed Mug\r\n";
-    let raw = compose_with(&quote, "q2@lindenclay.test", now, &config, Some(attached)).unwrap();
+    let raw = compose_with(
+        &quote,
+        "q2@lindenclay.test",
+        now,
+        &config,
+        &[Attachment::Message(attached)],
+    )
+    .unwrap();
     let msg = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(mime_type(msg.root_part()), "multipart/mixed");
     let PartType::Multipart(kids) = &msg.root_part().body else {

@@ -262,7 +262,9 @@ fn an_export_checks_out_with_sha256sum_and_matches_the_database() {
         String::from_utf8_lossy(&check.stdout)
     );
     let listed = String::from_utf8_lossy(&check.stdout).lines().count();
-    let files = 8 + std::fs::read_dir(out.join("messages")).unwrap().count();
+    // Nine tables, the raw messages, and the invoices' PDFs.
+    let pdfs = std::fs::read_dir(out.join("invoices")).map_or(0, |d| d.count());
+    let files = 9 + std::fs::read_dir(out.join("messages")).unwrap().count() + pdfs;
     assert_eq!(listed, files, "every file is in the MANIFEST");
 
     let manifest = std::fs::read_to_string(out.join("MANIFEST")).unwrap();

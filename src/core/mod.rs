@@ -24,6 +24,7 @@ pub mod feedback;
 pub mod flags;
 pub mod held;
 pub mod inbound;
+pub mod invoice;
 pub mod items;
 pub mod language;
 pub mod lifecycle;

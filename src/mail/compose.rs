@@ -236,17 +236,28 @@ pub fn compose(
     now: OffsetDateTime,
     config: &Config,
 ) -> Result<Vec<u8>, ComposeError> {
-    compose_with(email, message_id, now, config, None)
+    compose_with(email, message_id, now, config, &[])
 }
 
-/// The complete message, with `attachment` (a message as it arrived) attached as
-/// message/rfc822 when given.
+/// A file that goes with a message.
+pub enum Attachment<'a> {
+    /// A message as it arrived, attached as message/rfc822 (`message.eml`).
+    Message(&'a [u8]),
+    /// A generated file (an invoice), base64.
+    File {
+        name: &'a str,
+        content_type: &'static str,
+        bytes: &'a [u8],
+    },
+}
+
+/// The complete message, with `attachments` after the text (multipart/mixed) when any.
 pub fn compose_with(
     email: &Email,
     message_id: &str,
     now: OffsetDateTime,
     config: &Config,
-    attachment: Option<&[u8]>,
+    attachments: &[Attachment],
 ) -> Result<Vec<u8>, ComposeError> {
     let (mut v, render) = prepare(email, config)?;
     let text = render_with(email, &v, render)?;
@@ -278,7 +289,17 @@ pub fn compose_with(
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(text);
-    let attachments: Vec<SinglePart> = attachment.into_iter().map(attached).collect();
+    let attachments: Vec<SinglePart> = attachments
+        .iter()
+        .map(|a| match a {
+            Attachment::Message(raw) => attached(raw),
+            Attachment::File {
+                name,
+                content_type,
+                bytes,
+            } => file(name, content_type, bytes),
+        })
+        .collect();
     let mut message = match (html, attachments.is_empty()) {
         (None, true) => builder.singlepart(text)?,
         (Some(html), true) => builder.multipart(alternative(text, html))?,
@@ -336,6 +357,16 @@ fn attached(raw: &[u8]) -> SinglePart {
                     .unwrap_or_else(Body::new),
             ),
     }
+}
+
+fn file(name: &str, content_type: &str, bytes: &[u8]) -> SinglePart {
+    SinglePart::builder()
+        .header(ContentType::parse(content_type).unwrap_or(ContentType::TEXT_PLAIN))
+        .header(ContentDisposition::attachment(name))
+        .body(
+            Body::new_with_encoding(bytes.to_vec(), ContentTransferEncoding::Base64)
+                .unwrap_or_else(Body::new),
+        )
 }
 
 fn mailbox(m: &Mailbox) -> Result<LettreMailbox, ComposeError> {

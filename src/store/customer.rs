@@ -351,6 +351,8 @@ pub fn erase(
         )?;
         feedback.insert(id.to_string(), json!(row.digest()));
     }
+    let orders_of: Vec<String> = f.orders.iter().map(|o| o.reference.clone()).collect();
+    let invoices = super::invoices::erase(tx, &orders_of, &terms, pseudonym)?;
     let mut events = serde_json::Map::new();
     for id in &f.events {
         let detail: String =
@@ -409,6 +411,7 @@ pub fn erase(
             "outbox": outbox,
             "payments": payments,
             "feedback": feedback,
+            "invoices": invoices,
             "events": events,
         }),
     )?;

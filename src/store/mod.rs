@@ -8,6 +8,7 @@ mod commands;
 pub mod customer;
 mod events;
 pub mod feedback;
+pub mod invoices;
 mod mailbox;
 mod messages;
 mod orders;
@@ -98,6 +99,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("schema_v14.sql")),
         M::up(include_str!("schema_v15.sql")),
         M::up(include_str!("schema_v16.sql")),
+        M::up(include_str!("schema_v17.sql")),
     ])
 }
 

@@ -23,6 +23,8 @@ pub struct VerifyReport {
     pub orders: u64,
     pub payments: u64,
     pub feedback: u64,
+    /// Invoices and credit notes, each rendered again and checked against its recorded hash.
+    pub invoices: u64,
     /// Return authorisations, each checked against its order's document and the ledger.
     pub returns: u64,
     pub skus: u64,
@@ -45,6 +47,7 @@ struct Commitments {
     orders: HashMap<String, String>,
     payments: HashMap<i64, String>,
     feedback: HashMap<i64, String>,
+    invoices: HashMap<i64, String>,
     purged_messages: HashSet<i64>,
     purged_outbox: HashSet<i64>,
     /// Event id -> the hash its rewritten detail must have (an erasure's doing).
@@ -86,6 +89,11 @@ impl Commitments {
                     self.feedback.insert(r, s);
                 }
             }
+            "invoice_issued" => {
+                if let (Some(r), Some(s)) = (row(), sha()) {
+                    self.invoices.insert(r, s);
+                }
+            }
             "chain_started" | "customer_erased" => {
                 if let Some(orders) = detail.get("orders").and_then(Value::as_object) {
                     for (k, v) in orders {
@@ -96,6 +104,7 @@ impl Commitments {
                 }
                 map_into(detail.get("payments"), &mut self.payments);
                 map_into(detail.get("feedback"), &mut self.feedback);
+                map_into(detail.get("invoices"), &mut self.invoices);
                 map_into(detail.get("messages"), &mut self.messages);
                 map_into(detail.get("outbox"), &mut self.outbox);
                 map_into(detail.get("events"), &mut self.rewritten);
@@ -131,6 +140,7 @@ const COMMITTING: &[&str] = &[
     "order_saved",
     "payment_recorded",
     "feedback_recorded",
+    "invoice_issued",
     "message_stored",
     "email_queued",
     "chain_started",
@@ -173,6 +183,17 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
         |r| Ok(super::feedback::FeedbackRow::from_row(r, 1)?.digest()),
     )?;
     report.feedback = n;
+    report.breaks.extend(b);
+    let (_, b) = digested(
+        conn,
+        ("invoices", "invoice"),
+        super::invoices::INVOICE_COLUMNS,
+        &commitments.invoices,
+        |r| Ok(super::invoices::InvoiceRow::from_row(r, 1)?.digest()),
+    )?;
+    report.breaks.extend(b);
+    let (n, b) = super::invoices::check(conn)?;
+    report.invoices = n;
     report.breaks.extend(b);
     if let Some(b) = ledger(conn, &mut report)? {
         report.breaks.push(b);
